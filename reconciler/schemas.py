@@ -43,7 +43,9 @@ def describe(err: ValidationError) -> str:
         close = difflib.get_close_matches(str(err.instance), options, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         if len(options) > 8:
-            return f"{prefix}unknown value {err.instance!r}{hint}"
+            path = list(err.absolute_path)
+            what = "permission" if "permissions" in path else "value"
+            return f"{prefix}unknown {what} {err.instance!r}{hint}"
         return f"{prefix}{err.instance!r} is not one of {', '.join(options)}{hint}"
     if err.validator == "additionalProperties":
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))

@@ -62,7 +62,10 @@ class _Builder:
                     )
                     continue
                 child = (*path, key)
-                self.doc.lines[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                self.doc.lines[child] = (
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                )
                 out[key] = self.build(value_node, child)
             return out
         if isinstance(node, yaml.SequenceNode):

@@ -333,5 +333,3 @@ async def json_body(request: Request) -> Any:
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse(data, status_code=status, headers=headers)
-
-

@@ -204,7 +204,10 @@ class KlipfolioSandbox(VendorApp):
             for c in self.clients
         ]
         return json_response(
-            {"data": {"clients": clients}, "meta": {"status": 200, "success": True, "total": len(clients)}}
+            {
+                "data": {"clients": clients},
+                "meta": {"status": 200, "success": True, "total": len(clients)},
+            }
         )
 
     async def get_rights(self, request: Request) -> Response:
@@ -269,9 +272,7 @@ class _Authed:
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         key = headers.get("kf-api-key")
         if key != self.vendor.credential():
-            message = (
-                "This operation requires authentication" if key is None else "invalid API key"
-            )
+            message = "This operation requires authentication" if key is None else "invalid API key"
             response = self.vendor.error(401, message, "auth_not_provided")
             await response(scope, receive, send)
             return

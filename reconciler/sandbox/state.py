@@ -15,11 +15,15 @@ def load_state(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError([Problem(str(path), 1, 1, f"cannot read sandbox state: {exc}")]) from None
+        raise ManifestError(
+            [Problem(str(path), 1, 1, f"cannot read sandbox state: {exc}")]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise ManifestError([Problem(str(path), line, col, "sandbox state is not valid YAML")]) from None
+        raise ManifestError(
+            [Problem(str(path), line, col, "sandbox state is not valid YAML")]
+        ) from None
     if not isinstance(raw, dict) or raw.get("kind") != "SandboxState":
         raise ManifestError(
             [Problem(str(path), 1, 1, "sandbox state must be a document of kind SandboxState")]

@@ -1,0 +1,200 @@
+"""Find, load and validate manifests: every problem at once, each pointing at its YAML."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.config import Config, find_config, load_config
+from reconciler.errors import ManifestError, Problem
+from reconciler.model import Resource, Source
+from reconciler.registry import KIND_TYPES, PROVIDERS, defaults
+from reconciler.schemas import SCHEMA_DIR, validate_against
+from reconciler.yamlload import Located, load_file
+
+API_VERSION = "reconciler/v1"
+SKIPPED_KINDS = ("Config", "SandboxState")
+
+
+@dataclass
+class Workspace:
+    config: Config
+    resources: list[Resource]
+    files: list[str]
+    digest: str
+
+
+def discover(paths: list[str], config_file: str | None) -> tuple[list[Path], list[Problem]]:
+    """Every *.yaml / *.yml under the paths, hidden directories and the config left out."""
+    found: list[Path] = []
+    problems = []
+    skip = Path(config_file).resolve() if config_file else None
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            for candidate in sorted(path.rglob("*")):
+                rel = candidate.relative_to(path).parts
+                if any(part.startswith(".") for part in rel):
+                    continue
+                if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+                    found.append(candidate)
+        else:
+            problems.append(Problem(raw, 1, 1, "no such file or directory", "path"))
+    unique = []
+    for f in found:
+        if f.resolve() != skip and f.name not in ("reconciler.yaml", "reconciler.yml"):
+            if f not in unique:
+                unique.append(f)
+    return unique, problems
+
+
+def load_workspace(paths: list[str], config_file: str | None = None) -> Workspace:
+    """Load config and manifests; raise ManifestError with every problem found."""
+    config_path = find_config(config_file, paths)
+    config = load_config(config_path, defaults())
+    files, problems = discover(paths, str(config_path) if config_path else None)
+    resources: list[Resource] = []
+    digest = hashlib.sha256(config.raw)
+    for file in files:
+        digest.update(str(file).encode() + b"\0")
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            pass
+        docs, file_problems = load_file(file)
+        problems.extend(file_problems)
+        for doc in docs:
+            resource, doc_problems = _document(doc, config)
+            problems.extend(doc_problems)
+            if resource is not None:
+                resources.append(resource)
+    problems.extend(_duplicates(resources))
+    if problems:
+        raise ManifestError(problems)
+    return Workspace(config, resources, [str(f) for f in files], digest.hexdigest())
+
+
+def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Problem]]:
+    value = doc.value
+    if not isinstance(value, dict):
+        return None, [doc.problem((), "a manifest document must be a mapping", "schema")]
+    kind = value.get("kind")
+    if kind in SKIPPED_KINDS:
+        return None, []
+    if value.get("apiVersion") != API_VERSION:
+        got = value.get("apiVersion")
+        what = f"apiVersion {got!r} is not supported" if got else "missing apiVersion"
+        return None, [doc.problem(("apiVersion",), f"{what}; use {API_VERSION}", "api-version")]
+    if not isinstance(kind, str) or not (SCHEMA_DIR / f"{kind}.schema.json").is_file():
+        known = ", ".join(sorted(KIND_TYPES))
+        return None, [doc.problem(("kind",), f"unknown kind {kind!r} (known: {known})", "kind")]
+    problems = validate_against(kind, doc)
+    if problems:
+        return None, problems
+    vtype = KIND_TYPES.get(kind)
+    if vtype is None:
+        return None, [doc.problem(("kind",), f"kind {kind} has no provider yet", "kind")]
+    alias = value.get("provider")
+    if alias is None:
+        candidates = [a for a, p in config.providers.items() if p.type == vtype]
+        if len(candidates) != 1:
+            why = "no provider" if not candidates else f"{len(candidates)} providers"
+            return None, [
+                doc.problem(
+                    ("kind",),
+                    f"{kind} needs a `provider:` ({why} of type {vtype} in the config)",
+                    "provider",
+                )
+            ]
+        alias = candidates[0]
+    elif alias not in config.providers:
+        known = ", ".join(sorted(config.providers)) or "none"
+        return None, [
+            doc.problem(
+                ("provider",), f"unknown provider {alias!r} (configured: {known})", "provider"
+            )
+        ]
+    pconf = config.providers[alias]
+    if pconf.type != vtype:
+        return None, [
+            doc.problem(
+                ("provider",),
+                f"provider {alias!r} is of type {pconf.type}, but {kind} needs type {vtype}",
+                "provider",
+            )
+        ]
+    if not pconf.base_url:
+        return None, [
+            doc.problem(
+                ("provider",) if "provider" in value else ("kind",),
+                f"provider {alias!r} has no base_url: set it in the config "
+                "(or RECONCILER_SALESFORCE_BASE_URL without one)",
+                "provider",
+            )
+        ]
+    cls = PROVIDERS[vtype]
+    spec: dict[str, Any] = value["spec"]
+    problems = [
+        doc.problem(("spec", *path), message, "spec")
+        for path, message in cls.check(kind, spec, ("spec",))
+    ]
+    problems.extend(_member_duplicates(doc, cls, kind, spec))
+    if problems:
+        return None, problems
+    line, col = doc.where(())
+    resource = Resource(
+        kind=kind,
+        provider=alias,
+        identity=cls.identity(kind, spec),
+        desired=cls.normalise(kind, spec),
+        source=Source(doc.file, line, col),
+        members_mode=spec.get("members", "authoritative"),
+        scope=cls.scope(kind, spec),
+    )
+    return resource, []
+
+
+def _member_duplicates(doc: Located, cls: Any, kind: str, spec: dict[str, Any]) -> list[Problem]:
+    field = cls.KINDS[kind].members_field
+    if field is None:
+        return []
+    seen: dict[str, int] = {}
+    problems = []
+    for i, member in enumerate(spec.get(field) or []):
+        key = cls.member_key(kind, member)
+        if key in seen:
+            line, _ = doc.where(("spec", field, seen[key]))
+            problems.append(
+                doc.problem(
+                    ("spec", field, i),
+                    f"{field}[{i}] repeats the member of {field}[{seen[key]}] (line {line})",
+                    "duplicate-member",
+                )
+            )
+        else:
+            seen[key] = i
+    return problems
+
+
+def _duplicates(resources: list[Resource]) -> list[Problem]:
+    first: dict[str, Resource] = {}
+    problems = []
+    for r in resources:
+        other = first.get(r.address)
+        if other is None:
+            first[r.address] = r
+            continue
+        problems.append(
+            Problem(
+                r.source.file,
+                r.source.line,
+                r.source.column,
+                f"{r.address} is also declared at {other.source}",
+                "duplicate-identity",
+            )
+        )
+    return problems

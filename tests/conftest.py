@@ -17,3 +17,20 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
     finally:
         sb.stop()
+
+
+@pytest.fixture
+def ws(tmp_path, sandbox, monkeypatch):  # type: ignore[no-untyped-def]
+    from tests.harness import Workspace
+
+    return Workspace(tmp_path / "ws", sandbox, monkeypatch)
+
+
+@pytest.fixture
+def cli(ws, capsys):  # type: ignore[no-untyped-def]
+    """Run the CLI in-process in the workspace: cli("plan", ".") -> Ran(code, out, err)."""
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return ws.run(*args, capsys=capsys)
+
+    return run

@@ -175,7 +175,7 @@ class SalesforceSandbox(VendorApp):
     def _new_share(self, given: dict[str, str], taken: set[str]) -> dict[str, str]:
         sid = ""
         while not sid or sid.lower() in taken:
-            sid = "004" + str(self.sandbox.new_id()).zfill(15)
+            sid = to18("004" + str(self.sandbox.new_id()).zfill(12))
         taken.add(sid.lower())
         label = self.state.get("labels", {}).get(given["sharedWithId"], given["sharedWithId"])
         return {"shareId": sid, **given, "sharedWithLabel": label}

@@ -1,4 +1,4 @@
-"""Command line: parse, dispatch, render; one handler turns errors into one line and an exit code."""
+"""Command line: parse, dispatch, render; one handler turns each error into one line and a code."""
 
 from __future__ import annotations
 

@@ -276,7 +276,7 @@ async def apply(
     parallelism: int,
     progress: Progress | None = None,
 ) -> list[Result]:
-    """Write every change, `parallelism` objects at a time; each ends applied, conflict or failed."""
+    """Write every change, `parallelism` objects at a time; each ends applied, conflict, failed."""
     sem = asyncio.Semaphore(max(1, parallelism))
 
     async def one(change: Change) -> Result:

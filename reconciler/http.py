@@ -223,7 +223,8 @@ class Http:
         if status == 401:
             self.stopped = AuthError(
                 self.alias,
-                f"authentication failed ({message}); check the credential in ${self.credential_env}",
+                f"authentication failed ({message}); "
+                f"check the credential in ${self.credential_env}",
                 status,
                 code,
             )

@@ -66,7 +66,7 @@ class Resource:
     source: Source
     members_mode: str = "authoritative"
     scope: str = ""
-    """The API scope the object lives in (a client id, an owner account): reads are grouped by it."""
+    """The API scope the object lives in (client id, owner account); reads group by it."""
 
     @property
     def address(self) -> str:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import _main
+from reconciler.cli import _main, register
 from reconciler.commands import COMMAND_MODULES
-from reconciler.cli import register
 from reconciler.registry import PROVIDERS
 from reconciler.sandbox import Sandbox
 
@@ -53,7 +52,9 @@ class Workspace:
             lines += [f"  {vendor}:", f"    type: {vendor}", f"    base_url: {url}"]
             lines += [f"    {line}" for line in extra.get(vendor, [])]
         if settings:
-            lines += ["settings:"] + ["  " + line for line in textwrap.dedent(settings).splitlines()]
+            lines += ["settings:"] + [
+                "  " + line for line in textwrap.dedent(settings).splitlines()
+            ]
         path = self.root / "reconciler.yaml"
         path.write_text("\n".join(lines) + "\n")
         return path

@@ -20,11 +20,18 @@ def seeded(sandbox):  # type: ignore[no-untyped-def]
             {"id": "d" * 32, "name": "Twin"},
             {"id": "e" * 32, "name": "Twin"},
         ],
-        "clients": [{"id": ACME, "name": "Acme", "share_rights": [{"group_id": G_SUP, "can_manage": True}]}],
+        "clients": [
+            {"id": ACME, "name": "Acme", "share_rights": [{"group_id": G_SUP, "can_manage": True}]}
+        ],
         "roles": [
             {"id": "1" * 32, "name": "Admin", "permissions": ["user.manage"]},
             {"id": "2" * 32, "name": "Old", "description": "legacy", "permissions": ["klip.edit"]},
-            {"id": "3" * 32, "name": "Viewers", "description": "v", "permissions": ["tab.download", "klip.email"]},
+            {
+                "id": "3" * 32,
+                "name": "Viewers",
+                "description": "v",
+                "permissions": ["tab.download", "klip.email"],
+            },
         ],
     }
     return sandbox
@@ -70,7 +77,11 @@ def test_plan_apply_plan_converges_with_exact_calls(seeded, ws, cli):  # type: i
     posts = seeded.writes("klipfolio")
     assert sorted((r.method, r.path) for r in posts) == [("POST", "/klipfolio/api/1/roles")] * 2
     bodies = sorted((r.body for r in posts), key=lambda b: b["name"])
-    assert bodies[0] == {"name": "Analysts", "description": "build", "permissions": ["klip.build", "klip.edit"]}
+    assert bodies[0] == {
+        "name": "Analysts",
+        "description": "build",
+        "permissions": ["klip.build", "klip.edit"],
+    }
     assert bodies[1]["client_id"] == ACME
     assert all(r.headers["kf-api-key"] == "sandbox-klipfolio-credential" for r in seeded.log)
 
@@ -83,13 +94,16 @@ def test_plan_apply_plan_converges_with_exact_calls(seeded, ws, cli):  # type: i
 
 def test_update_is_a_full_put_and_permissions_ignore_order(seeded, ws, cli):  # type: ignore[no-untyped-def]
     ws.config()
-    ws.write("r.yaml", """
+    ws.write(
+        "r.yaml",
+        """
         apiVersion: reconciler/v1
         kind: KlipfolioRole
         spec: {name: Viewers, permissions: [tab.download, klip.email, tab.download, dashboard.klip]}
-    """)
+    """,
+    )
     plan = cli("plan", str(ws.root))
-    assert '~ klipfolio/KlipfolioRole/Viewers' in plan.out
+    assert "~ klipfolio/KlipfolioRole/Viewers" in plan.out
     assert 'permissions: +"dashboard.klip"' in plan.out
     assert cli("apply", str(ws.root), "--auto-approve").code == 0
     (put,) = seeded.writes()
@@ -123,11 +137,14 @@ def test_without_prune_undeclared_roles_stay(seeded, ws, cli):  # type: ignore[n
 
 def test_protected_role_is_managed_when_declared(seeded, ws, cli):  # type: ignore[no-untyped-def]
     ws.config(providers="klipfolio.prune: [roles]")
-    ws.write("r.yaml", """
+    ws.write(
+        "r.yaml",
+        """
         apiVersion: reconciler/v1
         kind: KlipfolioRole
         spec: {name: Admin, permissions: [user.manage, account.settings]}
-    """)
+    """,
+    )
     out = cli("plan", str(ws.root)).out
     assert "~ klipfolio/KlipfolioRole/Admin" in out
 
@@ -192,13 +209,16 @@ def test_revoke_of_already_absent_group_counts_as_done(seeded, ws, cli):  # type
 )
 def test_unknown_or_ambiguous_group_name_fails_before_any_write(seeded, ws, cli, name, message):  # type: ignore[no-untyped-def]
     ws.config()
-    path = ws.write("s.yaml", f"""
+    path = ws.write(
+        "s.yaml",
+        f"""
         apiVersion: reconciler/v1
         kind: KlipfolioClientShareRights
         spec:
           client_id: {ACME}
           groups: [{{group_name: {name}, can_manage: true}}]
-    """)
+    """,
+    )
     res = cli("apply", str(ws.root), "--auto-approve")
     assert res.code == 1
     assert f"{path}:1:1:" in res.err and message in res.err
@@ -228,13 +248,19 @@ def test_change_between_plan_and_write_is_a_conflict(seeded, ws, cli):  # type: 
     assert "conflict  klipfolio/KlipfolioRole/Analysts" in res.out
     assert "Apply complete: 1 applied, 1 conflict, 0 failed." in res.out
     theirs = [r for r in seeded.state["klipfolio"]["roles"] if r["name"] == "Analysts"]
-    assert theirs == [{"id": "9" * 32, "name": "Analysts", "description": "theirs", "permissions": []}]
+    assert theirs == [
+        {"id": "9" * 32, "name": "Analysts", "description": "theirs", "permissions": []}
+    ]
 
 
 def test_429_and_5xx_are_retried_to_success(seeded, ws, cli):  # type: ignore[no-untyped-def]
     ws.config()
     ws.write("r.yaml", ROLES)
-    seeded.faults += [Fault("429", "GET", times=2), Fault("503", "GET", times=1), Fault("500", "PUT")]
+    seeded.faults += [
+        Fault("429", "GET", times=2),
+        Fault("503", "GET", times=1),
+        Fault("500", "PUT"),
+    ]
     res = cli("apply", str(ws.root), "--auto-approve")
     assert res.code == 0, res.err
     assert [r.status for r in seeded.log[:4]] == [429, 429, 503, 200]

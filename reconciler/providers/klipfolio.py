@@ -212,7 +212,11 @@ class KlipfolioProvider(Provider):
                     specs.append({"client_id": obj.scope, "groups": groups})
             return specs
         listed = await asyncio.gather(*(self._list_roles(s) for s in scopes))
-        reads = [self._read_role(s, r["id"]) for s, roles in zip(scopes, listed) for r in roles]
+        reads = [
+            self._read_role(s, r["id"])
+            for s, roles in zip(scopes, listed, strict=True)
+            for r in roles
+        ]
         for obj in await asyncio.gather(*reads):
             if obj is None:
                 continue

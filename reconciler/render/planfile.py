@@ -74,7 +74,7 @@ def loads(text: str, name: str) -> Plan:
     """Read a plan file back, refusing one that is foreign, corrupt or edited by hand."""
     try:
         doc = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise PlanFileError(f"{name}: not a plan file (invalid JSON: {exc.msg})") from None
     if not isinstance(doc, dict) or "format_version" not in doc:
         raise PlanFileError(f"{name}: not a reconciler plan file")

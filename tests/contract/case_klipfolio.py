@@ -24,7 +24,9 @@ CASE = VendorCase(
     vendor="klipfolio",
     state={
         "groups": [{"id": GA, "name": "Ops"}, {"id": GB, "name": "Eng"}],
-        "clients": [{"id": CLIENT, "name": "C", "share_rights": [{"group_id": GB, "can_manage": True}]}],
+        "clients": [
+            {"id": CLIENT, "name": "C", "share_rights": [{"group_id": GB, "can_manage": True}]}
+        ],
         "roles": [
             {"id": "1" * 32, "name": "Editors", "description": "e", "permissions": ["klip.edit"]},
             {"id": "2" * 32, "name": "Stale", "description": "s", "permissions": []},

@@ -5,9 +5,18 @@ from __future__ import annotations
 from reconciler.config import VendorDefaults
 from reconciler.model import KindSpec
 from reconciler.providers.base import Provider
+from reconciler.providers.bitsight import BitsightProvider
+from reconciler.providers.golem import GolemProvider
 from reconciler.providers.klipfolio import KlipfolioProvider
 
-PROVIDERS: dict[str, type[Provider]] = {cls.TYPE: cls for cls in (KlipfolioProvider,)}
+PROVIDERS: dict[str, type[Provider]] = {
+    cls.TYPE: cls
+    for cls in (
+        KlipfolioProvider,
+        BitsightProvider,
+        GolemProvider,
+    )
+}
 
 KIND_TYPES: dict[str, str] = {kind: cls.TYPE for cls in PROVIDERS.values() for kind in cls.KINDS}
 """Every kind, with the provider type that serves it."""

@@ -52,20 +52,39 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in _merged(node):
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.problems.append(
+                        Problem(
+                            self.doc.file,
+                            line,
+                            col,
+                            "a mapping key must be a plain value, not a list or mapping",
+                            "yaml-syntax",
+                        )
+                    )
+                    continue
                 key = _scalar(key_node)
-                if isinstance(key, list | dict) or key is None:
+                if key is None:
                     key = str(key)
                 if key in out:
-                    line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                    first, _ = self.doc.lines.get((*path, key), (line, col))
                     self.problems.append(
-                        Problem(self.doc.file, line, col, f"duplicate key {key!r}", "duplicate-key")
+                        Problem(
+                            self.doc.file,
+                            line,
+                            col,
+                            f"duplicate key {key!r} (first at line {first}); "
+                            "YAML would silently keep only the last",
+                            "duplicate-key",
+                        )
                     )
                     continue
                 child = (*path, key)
-                self.doc.lines[child] = (
-                    key_node.start_mark.line + 1,
-                    key_node.start_mark.column + 1,
-                )
+                # A scalar is located at its value (what a schema error is about); a list or
+                # mapping at its key, since a block collection starts on the next line.
+                if not isinstance(value_node, yaml.ScalarNode):
+                    self.doc.lines[child] = (line, col)
                 out[key] = self.build(value_node, child)
             return out
         if isinstance(node, yaml.SequenceNode):

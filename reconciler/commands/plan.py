@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli import Options, common, echo
+from reconciler.commands.progress import progress
 from reconciler.commands.session import maybe_sandbox, sandbox_options
 from reconciler.config import Config, ProviderConfig, find_config, host_allowed, load_config
 from reconciler.engine import (
@@ -29,14 +31,19 @@ from reconciler.render.markdown import render_markdown
 
 
 async def _plan(
-    paths: list[str], opts: Options, target: SandboxTarget | None, targets: list[str]
+    paths: list[str],
+    opts: Options,
+    target: SandboxTarget | None,
+    targets: list[str],
+    show_progress: bool = True,
 ) -> tuple[Plan, Config]:
     ws = load_workspace(paths, opts.config)
     if opts.parallelism:
         ws.config.parallelism = opts.parallelism
     providers = connect(ws.config, {r.provider for r in ws.resources}, target)
     try:
-        plan = await make_plan(ws.resources, providers, ws.digest, targets)
+        with progress(show_progress, "Reading live state") as advance:
+            plan = await make_plan(ws.resources, providers, ws.digest, targets, advance)
     finally:
         await close(providers)
     return plan, ws.config
@@ -57,11 +64,10 @@ def _planned(
     targets: tuple[str, ...],
     sandbox: bool,
     state: str | None,
+    fmt: str = "text",
 ) -> tuple[Plan, Config]:
-    import asyncio
-
     with maybe_sandbox(sandbox, state, list(paths), opts) as target:
-        return asyncio.run(_plan(list(paths), opts, target, list(targets)))
+        return asyncio.run(_plan(list(paths), opts, target, list(targets), fmt == "text"))
 
 
 @click.command()
@@ -83,7 +89,7 @@ def plan(
     sandbox_state: str | None,
 ) -> int:
     """Show what apply would change."""
-    result, _ = _planned(opts, paths, targets, sandbox, sandbox_state)
+    result, _ = _planned(opts, paths, targets, sandbox, sandbox_state, fmt)
     _show(result, fmt, opts)
     if out:
         Path(out).write_text(planfile.dumps(result), encoding="utf-8")
@@ -101,7 +107,7 @@ def drift(
     opts: Options, paths: tuple[str, ...], fmt: str, sandbox: bool, sandbox_state: str | None
 ) -> int:
     """Report drift between live state and the manifests: exit 0 in sync, 2 drifted, 1 error."""
-    result, _ = _planned(opts, paths, (), sandbox, sandbox_state)
+    result, _ = _planned(opts, paths, (), sandbox, sandbox_state, fmt)
     if fmt == "json":
         echo(json.dumps(drift_report(result), indent=2), opts)
     else:
@@ -143,8 +149,6 @@ def apply_cmd(
     sandbox_state: str | None,
 ) -> int:
     """Apply the manifests, or exactly a saved plan (apply PLAN.json)."""
-    import asyncio
-
     if len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file():
         return _apply_saved(opts, Path(paths[0]), force)
     with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
@@ -174,7 +178,8 @@ async def _write(
 ) -> list[Result]:
     providers = connect(config, {c.provider for c in plan.changes}, target)
     try:
-        return await apply(plan, providers, config.parallelism)
+        with progress(True, "Applying", total=len(plan.changes)) as advance:
+            return await apply(plan, providers, config.parallelism, advance)
     finally:
         await close(providers)
 
@@ -185,8 +190,6 @@ def _report(results: list[Result], opts: Options) -> int:
 
 
 def _apply_saved(opts: Options, path: Path, force: bool) -> int:
-    import asyncio
-
     saved = planfile.loads(path.read_text(encoding="utf-8"), str(path))
     config_path = find_config(opts.config, [str(path)])
     base = load_config(config_path, defaults()) if config_path else None
@@ -238,7 +241,8 @@ def _apply_saved(opts: Options, path: Path, force: bool) -> int:
                     f"{'s' * (len(stale) != 1)} changed since the plan; nothing was written)\n"
                     + "\n".join(lines)
                 )
-            return await apply(saved, live, config.parallelism)
+            with progress(True, "Applying", total=len(saved.changes)) as advance:
+                return await apply(saved, live, config.parallelism, advance)
         finally:
             await close(live)
 

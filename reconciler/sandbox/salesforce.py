@@ -13,6 +13,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reconciler.providers.salesforce_ids import ID as _ID
+from reconciler.providers.salesforce_ids import to18
 from reconciler.sandbox.core import VendorApp, json_response
 
 ACCESS_TYPES = ("view", "edit", "manage")
@@ -35,29 +37,6 @@ _ERROR_CODES = {
     503: "SERVER_UNAVAILABLE",
 }
 _NOT_FOUND = "The requested resource does not exist"
-_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
-_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
-
-def to18(sf_id: str) -> str:
-    """The 18-character, case-insensitive form of a Salesforce id.
-
-    A 15-character id is case-sensitive. Salesforce appends three characters, one per
-    5-character chunk, that record which characters of the chunk are upper-case
-    letters: bit i is set when character i of the chunk is in A-Z, and the 5-bit
-    number indexes "A-Z0-5". So '001A0000006Vm9r' becomes '001A0000006Vm9rIAC'.
-    An 18-character id is returned unchanged; anything other than 15 or 18 ASCII
-    letters and digits raises ValueError. Compare 18-character ids case-insensitively.
-    """
-    if not _ID.fullmatch(sf_id):
-        raise ValueError(f"not a Salesforce id: {sf_id!r}")
-    if len(sf_id) == 18:
-        return sf_id
-    suffix = ""
-    for start in (0, 5, 10):
-        chunk = sf_id[start : start + 5]
-        suffix += _SUFFIX[sum(1 << i for i, c in enumerate(chunk) if "A" <= c <= "Z")]
-    return sf_id + suffix
 
 
 def _key(sf_id: str) -> str:

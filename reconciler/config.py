@@ -14,6 +14,7 @@ from reconciler.schemas import validate_against
 from reconciler.yamlload import Located, load_file
 
 CONFIG_NAMES = ("reconciler.yaml", "reconciler.yml")
+CREDENTIAL_KEYS = frozenset({"api_key_env", "token_env"})
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,10 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
     if problems:
         raise ManifestError(problems)
     if len(docs) != 1:
-        raise ManifestError(
-            [Problem(str(path), 1, 1, "config file must hold exactly one document", "config")]
-        )
+        line, col = docs[1].where(()) if docs else (1, 1)
+        what = f"holds {len(docs)} documents" if docs else "is empty"
+        message = f"config file {what}; it must hold exactly one (kind: Config)"
+        raise ManifestError([Problem(str(path), line, col, message, "config")])
     doc = docs[0]
     problems = validate_against("config", doc)
     if problems:
@@ -112,6 +114,17 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
             )
             continue
         d = defaults[vtype]
+        for key in sorted(CREDENTIAL_KEYS - {d.credential_key}):
+            if key in raw:
+                problems.append(
+                    doc.problem(
+                        ("providers", alias, key),
+                        f"{key} does not apply to a {vtype} provider: its credential's "
+                        f"env var is set with {d.credential_key}",
+                        "config",
+                        at_key=True,
+                    )
+                )
         base = raw.get("base_url") or d.base_url
         if not base and d.required_base_url_env:
             base = os.environ.get(d.required_base_url_env, "")

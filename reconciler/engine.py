@@ -275,12 +275,19 @@ async def apply(
     providers: dict[str, Provider],
     parallelism: int,
     progress: Progress | None = None,
+    stop: asyncio.Event | None = None,
 ) -> list[Result]:
-    """Write every change, `parallelism` objects at a time; each ends applied, conflict, failed."""
+    """Write every change, `parallelism` objects at a time; each ends applied, conflict, failed.
+
+    When `stop` is set (SIGINT, SIGTERM), objects already being written finish; the rest
+    are not started and end as skipped, so no object is left half-written by us.
+    """
     sem = asyncio.Semaphore(max(1, parallelism))
 
     async def one(change: Change) -> Result:
         async with sem:
+            if stop is not None and stop.is_set():
+                return Result(change, Outcome.SKIPPED, "not started: interrupted")
             result = await _apply_one(change, providers[change.provider])
         if progress:
             progress("write", 1)

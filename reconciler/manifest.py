@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +91,14 @@ def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Probl
         got = value.get("apiVersion")
         what = f"apiVersion {got!r} is not supported" if got else "missing apiVersion"
         return None, [doc.problem(("apiVersion",), f"{what}; use {API_VERSION}", "api-version")]
-    if not isinstance(kind, str) or not (SCHEMA_DIR / f"{kind}.schema.json").is_file():
-        known = ", ".join(sorted(KIND_TYPES))
-        return None, [doc.problem(("kind",), f"unknown kind {kind!r} (known: {known})", "kind")]
+    if not isinstance(kind, str) or kind not in _kinds():
+        if kind is None:
+            message = "missing kind"
+        else:
+            close = difflib.get_close_matches(str(kind), _kinds(), n=1)
+            message = f"unknown kind {kind!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+        known = ", ".join(_kinds())
+        return None, [doc.problem(("kind",), f"{message} (known: {known})", "kind")]
     problems = validate_against(kind, doc)
     if problems:
         return None, problems
@@ -158,6 +165,14 @@ def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Probl
     return resource, []
 
 
+@cache
+def _kinds() -> list[str]:
+    """Every kind there is a schema for (a kind may exist before its provider does)."""
+    return sorted(
+        p.name.removesuffix(".schema.json") for p in SCHEMA_DIR.glob("[A-Z]*.schema.json")
+    )
+
+
 def _member_duplicates(doc: Located, cls: Any, kind: str, spec: dict[str, Any]) -> list[Problem]:
     field = cls.KINDS[kind].members_field
     if field is None:
@@ -171,7 +186,8 @@ def _member_duplicates(doc: Located, cls: Any, kind: str, spec: dict[str, Any]) 
             problems.append(
                 doc.problem(
                     ("spec", field, i),
-                    f"{field}[{i}] repeats the member of {field}[{seen[key]}] (line {line})",
+                    f"spec.{field}.{i}: member {key!r} is listed twice "
+                    f"(first as spec.{field}.{seen[key]}, line {line})",
                     "duplicate-member",
                 )
             )

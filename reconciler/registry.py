@@ -8,6 +8,7 @@ from reconciler.providers.base import Provider
 from reconciler.providers.bitsight import BitsightProvider
 from reconciler.providers.golem import GolemProvider
 from reconciler.providers.klipfolio import KlipfolioProvider
+from reconciler.providers.salesforce import SalesforceProvider
 
 PROVIDERS: dict[str, type[Provider]] = {
     cls.TYPE: cls
@@ -15,6 +16,7 @@ PROVIDERS: dict[str, type[Provider]] = {
         KlipfolioProvider,
         BitsightProvider,
         GolemProvider,
+        SalesforceProvider,
     )
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,13 @@ from reconciler.errors import Problem
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000  # after alias expansion: stops "billion laughs" documents
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}"
+    for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp", "binary")
+)
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -25,6 +33,8 @@ class Located:
     file: str
     value: Any
     lines: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    """Where each mapping entry's key is, for problems about the key itself."""
 
     def where(self, path: PathKey) -> tuple[int, int]:
         """Line and column of the node at `path`, or of its nearest located parent."""
@@ -33,8 +43,9 @@ class Located:
             p = p[:-1]
         return self.lines.get(p, (1, 1))
 
-    def problem(self, path: PathKey, message: str, rule: str) -> Problem:
-        line, col = self.where(path)
+    def problem(self, path: PathKey, message: str, rule: str, at_key: bool = False) -> Problem:
+        """A problem at the node at `path` (with `at_key`, at the key that names it)."""
+        line, col = (at_key and self.keys.get(tuple(path))) or self.where(path)
         return Problem(self.file, line, col, message, rule)
 
 
@@ -49,65 +60,76 @@ class _Builder:
         if self.count > MAX_NODES:
             raise _TooBig(node)
         self.doc.lines.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if node.tag not in _PLAIN_TAGS:
+            line, col = node.start_mark.line + 1, node.start_mark.column + 1
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problems.append(
+                Problem(self.doc.file, line, col, f"unsupported YAML tag {tag}", "yaml-tag")
+            )
+            return node.value if isinstance(node, yaml.ScalarNode) else None
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
-            for key_node, value_node in _merged(node):
-                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-                if not isinstance(key_node, yaml.ScalarNode):
-                    self.problems.append(
-                        Problem(
-                            self.doc.file,
-                            line,
-                            col,
-                            "a mapping key must be a plain value, not a list or mapping",
-                            "yaml-syntax",
-                        )
-                    )
-                    continue
-                key = _scalar(key_node)
-                if key is None:
-                    key = str(key)
-                if key in out:
-                    first, _ = self.doc.lines.get((*path, key), (line, col))
-                    self.problems.append(
-                        Problem(
-                            self.doc.file,
-                            line,
-                            col,
-                            f"duplicate key {key!r} (first at line {first}); "
-                            "YAML would silently keep only the last",
-                            "duplicate-key",
-                        )
-                    )
-                    continue
-                child = (*path, key)
-                # A scalar is located at its value (what a schema error is about); a list or
-                # mapping at its key, since a block collection starts on the next line.
-                if not isinstance(value_node, yaml.ScalarNode):
-                    self.doc.lines[child] = (line, col)
-                out[key] = self.build(value_node, child)
+            merges = []
+            for key_node, value_node in node.value:
+                if key_node.tag == MERGE_TAG:
+                    merges.append(value_node)
+                else:
+                    self._entry(out, path, key_node, value_node)
+            # `<<: *anchor`: keys written out win, then earlier sources; every merged node
+            # is built (and counted) again, so a merge bomb is stopped like an alias bomb.
+            for value_node in merges:
+                many = isinstance(value_node, yaml.SequenceNode)
+                for src in value_node.value if many else [value_node]:
+                    if isinstance(src, yaml.MappingNode):
+                        for key, value in self.build(src, path).items():
+                            out.setdefault(key, value)
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(n, (*path, i)) for i, n in enumerate(node.value)]
         return _scalar(node)
 
+    def _entry(
+        self, out: dict[Any, Any], path: PathKey, key_node: yaml.Node, value_node: yaml.Node
+    ) -> None:
+        line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+        if not isinstance(key_node, yaml.ScalarNode):
+            self.problems.append(
+                Problem(
+                    self.doc.file,
+                    line,
+                    col,
+                    "a mapping key must be a plain value, not a list or mapping",
+                    "yaml-syntax",
+                )
+            )
+            return
+        key = _scalar(key_node)
+        if key is None:
+            key = str(key)
+        if key in out:
+            first, _ = self.doc.lines.get((*path, key), (line, col))
+            self.problems.append(
+                Problem(
+                    self.doc.file,
+                    line,
+                    col,
+                    f"duplicate key {key!r} (first at line {first})",
+                    "duplicate-key",
+                )
+            )
+            return
+        child = (*path, key)
+        self.doc.keys.setdefault(child, (line, col))
+        # A scalar is located at its value (what a schema error is about); a list or a
+        # mapping at its key, since a block collection starts on the next line.
+        if not isinstance(value_node, yaml.ScalarNode):
+            self.doc.lines.setdefault(child, (line, col))
+        out[key] = self.build(value_node, child)
+
 
 class _TooBig(Exception):
     def __init__(self, node: yaml.Node) -> None:
         self.node = node
-
-
-def _merged(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
-    pairs: list[tuple[yaml.Node, yaml.Node]] = []
-    for k, v in node.value:
-        if k.tag == "tag:yaml.org,2002:merge":
-            sources = v.value if isinstance(v, yaml.SequenceNode) else [v]
-            for src in sources:
-                if isinstance(src, yaml.MappingNode):
-                    pairs.extend(_merged(src))
-        else:
-            pairs.append((k, v))
-    return pairs
 
 
 _constructor = yaml.SafeLoader("")
@@ -126,7 +148,13 @@ def load_file(path: Path) -> tuple[list[Located], list[Problem]]:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             return [], [
-                Problem(name, 1, 1, f"file is {size} bytes, over the 5 MB limit", "file-too-large")
+                Problem(
+                    name,
+                    1,
+                    1,
+                    f"file is {size / 1024 / 1024:.1f} MB ({size} bytes), over the 5 MB limit",
+                    "file-too-large",
+                )
             ]
         raw = path.read_bytes()
     except OSError as exc:
@@ -135,8 +163,10 @@ def load_file(path: Path) -> tuple[list[Located], list[Problem]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return [], [Problem(name, line, col, "file is not valid UTF-8 text", "encoding")]
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        col = len(raw[line_start : exc.start].decode("utf-8")) + 1
+        message = f"file is not valid UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
+        return [], [Problem(name, line, col, message, "encoding")]
     return load_text(text, name)
 
 
@@ -164,13 +194,28 @@ def load_text(text: str, name: str) -> tuple[list[Located], list[Problem]]:
                     )
                 )
                 continue
-            problems.extend(builder.problems)
+            problems.extend(dict.fromkeys(builder.problems))
             docs.append(doc)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or exc.context or "invalid YAML"
-        problems.append(Problem(name, line, col, f"YAML syntax error: {what}", "yaml-syntax"))
+        problems.append(Problem(name, line, col, _syntax(exc, text), "yaml-syntax"))
     except yaml.YAMLError as exc:
         problems.append(Problem(name, 1, 1, f"YAML error: {exc}", "yaml-syntax"))
     return docs, problems
+
+
+def _syntax(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """PyYAML's error as one line: what went wrong, and where the construct it was in began."""
+    what = exc.problem or exc.context or "invalid YAML"
+    mark, cmark = exc.problem_mark, exc.context_mark
+    lines = text.split("\n")
+    at = lines[mark.line][mark.column :] if mark and mark.line < len(lines) else ""
+    if at.startswith("\t"):
+        return "YAML syntax error: tab character; YAML indentation must use spaces"
+    if what == "found undefined alias" and at.startswith("*"):
+        name = re.split(r"[\s,\[\]{}]", at[1:], maxsplit=1)[0]
+        return f"YAML syntax error: alias *{name} names no anchor (&{name}) defined before it"
+    if exc.problem and exc.context and cmark and mark and cmark.line != mark.line:
+        return f"YAML syntax error: {what} ({exc.context} at line {cmark.line + 1})"
+    return f"YAML syntax error: {what}"

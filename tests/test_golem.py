@@ -26,8 +26,24 @@ ADDR = f"golem/GolemPermissionShare/{OWNER}/ops"
 
 
 def data(lp: list[str] | None = None, ln: list[str] | None = None) -> dict[str, list[str]]:
-    return {"lowerPositive": lp or [], "lowerNegative": ln or [], "upperPositive": [],
-            "upperNegative": []}  # fmt: skip
+    return {
+        "lowerPositive": lp or [],
+        "lowerNegative": ln or [],
+        "upperPositive": [],
+        "upperNegative": [],
+    }
+
+
+def live(sid: str, owner: str, name: str, target: str, rev: int = 0, **lists: list[str]) -> Any:
+    """A share as the sandbox stores it."""
+    return {
+        "id": sid,
+        "revision": rev,
+        "ownerAccountId": owner,
+        "targetAccountId": target,
+        "name": name,
+        "data": {k: lists.get(k, []) for k in KEYS},
+    }
 
 
 @pytest.fixture
@@ -35,14 +51,11 @@ def seeded(sandbox: Sandbox) -> Sandbox:
     sandbox.state["golem"] = {
         "accounts": [OWNER, SECOND, UNNAMED, T1, T2],
         "shares": [
-            {"id": OPS, "revision": 5, "ownerAccountId": OWNER, "targetAccountId": T1,
-             "name": "ops", "data": data([VIEW])},
-            {"id": OLD, "revision": 2, "ownerAccountId": OWNER, "targetAccountId": T2,
-             "name": "old", "data": data([VIEW])},
-            {"id": AWAY, "revision": 0, "ownerAccountId": UNNAMED, "targetAccountId": T1,
-             "name": "away", "data": data([VIEW])},
+            live(OPS, OWNER, "ops", T1, 5, lowerPositive=[VIEW]),
+            live(OLD, OWNER, "old", T2, 2, lowerPositive=[VIEW]),
+            live(AWAY, UNNAMED, "away", T1, lowerPositive=[VIEW]),
         ],
-    }  # fmt: skip
+    }
     return sandbox
 
 
@@ -162,10 +175,7 @@ def test_stale_saved_plan_writes_nothing(seeded, ws, cli):  # type: ignore[no-un
     ws.write("t.yaml", manifest(name="new", owner=SECOND))
     cli("plan", str(ws.root), "--out", str(ws.root / "plan.json"))
     share(seeded, "ops")["revision"] += 1
-    seeded.state["golem"]["shares"].append(
-        {"id": OLD.replace("2", "5"), "ownerAccountId": SECOND, "targetAccountId": T2,
-         "name": "new", "data": data()}
-    )  # fmt: skip
+    seeded.state["golem"]["shares"].append(live(OLD.replace("2", "5"), SECOND, "new", T2))
     res = cli("apply", str(ws.root / "plan.json"))
     assert res.code == 1
     assert "plan is stale" in res.err and "revision 5 -> 6" in res.err
@@ -217,10 +227,7 @@ def test_409_on_a_retried_post_is_resolved_by_name(seeded, ws, cli):  # type: ig
 
     def late_commit(sb: Sandbox) -> None:
         # Our first POST, answered 500, lands after the look-up that found nothing.
-        sb.state["golem"]["shares"].append(
-            {"id": AWAY.replace("3", "6"), "ownerAccountId": SECOND, "targetAccountId": T1,
-             "name": "new", "data": data()}
-        )  # fmt: skip
+        sb.state["golem"]["shares"].append(live(AWAY.replace("3", "6"), SECOND, "new", T1))
 
     def arm(sb: Sandbox) -> None:
         sb.hooks.append(Hook(late_commit, after=sb.count, method="POST"))
@@ -239,9 +246,8 @@ def test_409_on_the_first_post_is_someone_elses_share(seeded, ws, cli):  # type:
 
     def theirs(sb: Sandbox) -> None:
         sb.state["golem"]["shares"].append(
-            {"id": AWAY.replace("3", "7"), "ownerAccountId": SECOND, "targetAccountId": T2,
-             "name": "new", "data": data([DENY])}
-        )  # fmt: skip
+            live(AWAY.replace("3", "7"), SECOND, "new", T2, lowerPositive=[DENY])
+        )
 
     seeded.hooks.append(Hook(theirs, method="POST"))
     res = cli("apply", str(ws.root), "--auto-approve", "--no-color")
@@ -279,21 +285,23 @@ def test_offline_checks(seeded, ws, cli):  # type: ignore[no-untyped-def]
     path = ws.write("s.yaml", manifest(target=OWNER, grants='{lowerPositive: ["  "]}'))
     res = cli("validate", str(ws.root))
     assert res.code == 1
-    assert f"{path}:6:3: an account cannot share permissions with itself" in res.out + res.err
+    assert f"{path}:6:" in res.err and "an account cannot share permissions with itself" in res.err
     assert f"{path}:7:26: a grant must not be blank" in res.err
     assert seeded.log == []
 
 
 def test_export_needs_scopes_and_round_trips(seeded, ws, cli):  # type: ignore[no-untyped-def]
-    ws.config()
+    config = str(ws.config())
     out = ws.root / "exported"
-    res = cli("export", "--provider", "golem", "--out", str(out))
+    res = cli("export", "--provider", "golem", "--config", config, "--out", str(out))
     assert res.code == 1
     assert "cannot list owner accounts; pass --scope ACCOUNT_ID" in res.err
     assert seeded.log == []
-    res = cli("export", "--provider", "golem", "--scope", OWNER, "--out", str(out))
+    res = cli(
+        "export", "--provider", "golem", "--config", config, "--scope", OWNER, "--out", str(out)
+    )
     assert res.code == 0, res.err
     text = (out / "GolemPermissionShare.yaml").read_text()
     assert text.index("name: old") < text.index("name: ops") and "away" not in text
-    again = cli("plan", str(out), "--config", str(ws.root / "reconciler.yaml"), "--detailed-exitcode")
+    again = cli("plan", str(out), "--config", config, "--detailed-exitcode")
     assert again.code == 0, again.out + again.err

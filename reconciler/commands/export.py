@@ -71,7 +71,9 @@ async def _export(
 @click.command()
 @click.option("--provider", "alias", required=True, help="Provider alias to export.")
 @click.option("--kind", "kinds", multiple=True, help="Only these kinds (repeatable).")
-@click.option("--scope", "scopes", multiple=True, help="Client ids, folder ids or Golem owner accounts.")
+@click.option(
+    "--scope", "scopes", multiple=True, help="Client ids, folder ids or Golem owner accounts."
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory to write.")
 @click.option("--force", is_flag=True, help="Write into a non-empty directory, replacing files.")
 @sandbox_options

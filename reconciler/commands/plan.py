@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -178,14 +181,43 @@ async def _write(
 ) -> list[Result]:
     providers = connect(config, {c.provider for c in plan.changes}, target)
     try:
-        with progress(True, "Applying", total=len(plan.changes)) as advance:
-            return await apply(plan, providers, config.parallelism, advance)
+        with interruptible() as stop, progress(True, "Applying", len(plan.changes)) as advance:
+            return await apply(plan, providers, config.parallelism, advance, stop)
     finally:
         await close(providers)
 
 
+@contextlib.contextmanager
+def interruptible() -> Iterator[asyncio.Event]:
+    """SIGINT/SIGTERM set an event instead of killing the run: in-flight writes finish."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = [signal.SIGINT, signal.SIGTERM]
+    installed = []
+    for sig in signals:
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (RuntimeError, ValueError, NotImplementedError):
+            pass  # not the main thread: nothing to install
+    try:
+        yield stop
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
 def _report(results: list[Result], opts: Options) -> int:
     echo(text.render_results(results), opts)
+    skipped = sum(1 for r in results if r.outcome is Outcome.SKIPPED)
+    if skipped:
+        echo(
+            f"Interrupted: {skipped} object{'s' * (skipped != 1)} not started; "
+            "run apply again to converge.",
+            opts,
+            err=True,
+        )
+        return 130
     return 0 if all(r.outcome is Outcome.APPLIED for r in results) else 1
 
 
@@ -241,8 +273,8 @@ def _apply_saved(opts: Options, path: Path, force: bool) -> int:
                     f"{'s' * (len(stale) != 1)} changed since the plan; nothing was written)\n"
                     + "\n".join(lines)
                 )
-            with progress(True, "Applying", total=len(saved.changes)) as advance:
-                return await apply(saved, live, config.parallelism, advance)
+            with interruptible() as stop, progress(True, "Applying", len(saved.changes)) as adv:
+                return await apply(saved, live, config.parallelism, adv, stop)
         finally:
             await close(live)
 

@@ -115,7 +115,8 @@ def render_results(results: list[Result]) -> str:
     lines.append(
         click.style(
             f"Apply complete: {n[Outcome.APPLIED]} applied, {n[Outcome.CONFLICT]} conflict, "
-            f"{n[Outcome.FAILED]} failed.",
+            f"{n[Outcome.FAILED]} failed."
+            + (f" {n[Outcome.SKIPPED]} not started." if n[Outcome.SKIPPED] else ""),
             bold=True,
         )
     )

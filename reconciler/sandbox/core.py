@@ -48,10 +48,12 @@ class Record:
 class Fault:
     """A scripted fault: the next `times` requests matching method and path fragment."""
 
-    action: str  # "429" | "500" | "502" | "503" | "drop" | "commit-then-drop"
+    action: str  # "429" | "500" | "502" | "503" | "drop" | "commit-then-drop" | "redirect"
     method: str | None = None
     path_contains: str = ""
     times: int = 1
+    location: str = ""
+    """Where a "redirect" fault points (answered 307)."""
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in (None, method)) and self.path_contains in path
@@ -253,6 +255,13 @@ class _Knobs:
                 response.headers.update(vendor.retry_headers())
             record.status = status
             await response(scope, _replay(body_bytes), send)
+            return
+        if fault == "redirect":
+            record.status = 307
+            target = next(f.location for f in sb.faults if f.action == "redirect")
+            await Response(status_code=307, headers={"location": target})(
+                scope, _replay(body_bytes), send
+            )
             return
         if fault == "drop":
             record.status = -1

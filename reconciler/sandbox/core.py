@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import socket
 import threading
@@ -151,6 +152,8 @@ class Sandbox:
             timeout_keep_alive=30,
             backlog=2048,
         )
+        # A dropped connection is a fault we inject on purpose, not an error worth logging.
+        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL + 1)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, daemon=True

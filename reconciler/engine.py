@@ -9,8 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.config import Config, Safety, host_allowed
 from reconciler.errors import (
     ConflictError,
@@ -206,8 +204,8 @@ def diff(spec: KindSpec, resource: Resource, live: LiveObject | None) -> Change 
     if before == desired:
         return None
     mf = spec.members_field
-    changed = DeepDiff(before, desired, ignore_order=False).affected_root_keys
-    fields = [FieldChange(f, before[f], desired[f]) for f in sorted(changed) if f != mf]
+    # Normalised values compare with plain equality; deepdiff explains them in reports.
+    fields = [FieldChange(f, before[f], desired[f]) for f in managed if f != mf and before[f] != desired[f]]
     after: dict[str, Any] = {**live.state, **desired}
     members: list[MemberChange] = []
     if mf is not None and mf in desired:

@@ -186,7 +186,8 @@ def _member_duplicates(doc: Located, cls: Any, kind: str, spec: dict[str, Any]) 
             problems.append(
                 doc.problem(
                     ("spec", field, i),
-                    f"{field}[{i}] repeats the member of {field}[{seen[key]}] (line {line})",
+                    f"spec.{field}.{i}: member {key!r} is listed twice "
+                    f"(first as spec.{field}.{seen[key]}, line {line})",
                     "duplicate-member",
                 )
             )

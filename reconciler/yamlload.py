@@ -137,8 +137,13 @@ _constructor = yaml.SafeLoader("")
 
 def _scalar(node: yaml.Node) -> Any:
     if isinstance(node, yaml.ScalarNode):
+        if node.tag == _STR_TAG:  # most scalars: skip the constructor's machinery
+            return node.value
         return _constructor.construct_object(node, deep=True)
     return None
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def load_file(path: Path) -> tuple[list[Located], list[Problem]]:

@@ -101,7 +101,9 @@ def test_drift_exit_codes_and_json(roles, ws, cli):  # type: ignore[no-untyped-d
     report = json.loads(drifted.out)
     assert report["in_sync"] is False
     viewers = next(d for d in report["drifted"] if d["address"] == "klipfolio/KlipfolioRole/Viewers")
-    assert {"field": "description", "before": "old", "after": "v"} in viewers["fields"]
+    (desc,) = [f for f in viewers["fields"] if f["field"] == "description"]
+    assert (desc["before"], desc["after"]) == ("old", "v")
+    assert desc["diff"] == {"values_changed": {"root": {"new_value": "v", "old_value": "old"}}}
     cli("apply", str(ws.root), "--auto-approve")
     clean = cli("drift", str(ws.root))
     assert clean.code == 0 and "No changes." in clean.out

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+from deepdiff import DeepDiff
 
 from reconciler.cli import Options, common, echo
 from reconciler.commands.progress import progress
@@ -118,6 +119,11 @@ def drift(
     return 0 if result.empty else 2
 
 
+def explain(before: object, after: object) -> dict[str, object]:
+    """What differs inside one field, in deepdiff's terms (items added, removed, changed)."""
+    return dict(json.loads(DeepDiff(before, after, ignore_order=True).to_json()))
+
+
 def drift_report(plan: Plan) -> dict[str, object]:
     doc = planfile.to_dict(plan)
     return {
@@ -126,7 +132,7 @@ def drift_report(plan: Plan) -> dict[str, object]:
             {
                 "address": c["address"],
                 "action": c["action"],
-                "fields": c["fields"],
+                "fields": [{**f, "diff": explain(f["before"], f["after"])} for f in c["fields"]],
                 "members": c["members"],
             }
             for c in doc["changes"]

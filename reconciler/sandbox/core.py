@@ -39,6 +39,8 @@ class Record:
     headers: dict[str, str]
     body: Any
     fault: str | None = None
+    at: float = 0.0
+    """time.monotonic() when the request arrived."""
 
     @property
     def is_write(self) -> bool:
@@ -222,6 +224,7 @@ class _Knobs:
             await self.app(scope, receive, send)
             return
         sb = self.sb
+        arrived = time.monotonic()
         method, path = scope["method"], scope["path"]
         vendor = sb.vendor_for(path)
         body_bytes = await _read_body(receive)
@@ -247,6 +250,7 @@ class _Knobs:
             headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
             body=_json_or_text(body_bytes),
             fault=fault,
+            at=arrived,
         )
         sb.log.append(record)
         if fault in ("429", "500", "502", "503") and vendor is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import sys
@@ -77,10 +76,6 @@ def register(*modules: Any) -> None:
             cli.add_command(command)
 
 
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)
-
-
 def main(argv: list[str] | None = None) -> None:
     from reconciler.commands import COMMAND_MODULES
 
@@ -132,4 +127,4 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_BUG
 
 
-__all__ = ["Options", "cli", "common", "echo", "main", "run", "EXIT_OK", "EXIT_ERROR"]
+__all__ = ["Options", "cli", "common", "echo", "main", "EXIT_OK", "EXIT_ERROR"]

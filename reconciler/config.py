@@ -15,6 +15,7 @@ from reconciler.yamlload import Located, load_file
 
 CONFIG_NAMES = ("reconciler.yaml", "reconciler.yml")
 CREDENTIAL_KEYS = frozenset({"api_key_env", "token_env"})
+DEFAULT_SOURCE = "<defaults>"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class ProviderConfig:
     api_version: str = "v60.0"
     rate_limit_per_second: float = 0
     max_concurrency: int = 0
-    source: tuple[str, int, int] = ("<defaults>", 1, 1)
+    source: tuple[str, int, int] = (DEFAULT_SOURCE, 1, 1)
 
 
 @dataclass
@@ -130,7 +131,11 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
             base = os.environ.get(d.required_base_url_env, "")
         if not base:
             problems.append(
-                doc.problem(("providers", alias), f"provider {alias!r} needs base_url", "config")
+                doc.problem(
+                    ("providers", alias),
+                    f"provider {alias!r} needs base_url: a {vtype} provider has no default",
+                    "config",
+                )
             )
             continue
         providers[alias] = _provider(alias, raw, d, base)

@@ -168,7 +168,9 @@ async def make_plan(
                 if not targets or change.address in targets:
                     changes.append(change)
     infos = [
-        ProviderInfo(a, p.config.type, p.config.base_url, p.config.credential_env)
+        ProviderInfo(
+            a, p.config.type, p.config.base_url, p.config.credential_env, p.config.api_version
+        )
         for a, p in sorted(providers.items())
     ]
     return Plan(changes, infos, digest, existing, in_sync)
@@ -205,7 +207,11 @@ def diff(spec: KindSpec, resource: Resource, live: LiveObject | None) -> Change 
         return None
     mf = spec.members_field
     # Normalised values compare with plain equality; deepdiff explains them in reports.
-    fields = [FieldChange(f, before[f], desired[f]) for f in managed if f != mf and before[f] != desired[f]]
+    fields = [
+        FieldChange(f, before[f], desired[f])
+        for f in managed
+        if f != mf and before[f] != desired[f]
+    ]
     after: dict[str, Any] = {**live.state, **desired}
     members: list[MemberChange] = []
     if mf is not None and mf in desired:

@@ -9,11 +9,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reconciler.config import Config, find_config, load_config
+from reconciler.config import DEFAULT_SOURCE, Config, find_config, load_config
 from reconciler.errors import ManifestError, Problem
 from reconciler.model import Resource, Source
 from reconciler.registry import KIND_TYPES, PROVIDERS, defaults
-from reconciler.schemas import SCHEMA_DIR, validate_against
+from reconciler.schemas import SCHEMA_DIR, type_name, validate_against
 from reconciler.yamlload import Located, load_file
 
 API_VERSION = "reconciler/v1"
@@ -77,13 +77,20 @@ def load_workspace(paths: list[str], config_file: str | None = None) -> Workspac
     problems.extend(_duplicates(resources))
     if problems:
         raise ManifestError(problems)
+    for r in resources:
+        # Without a config file, a provider's problems (a missing credential) point at the
+        # first manifest that needs it.
+        pconf = config.providers[r.provider]
+        if pconf.source[0] == DEFAULT_SOURCE:
+            pconf.source = (r.source.file, r.source.line, r.source.column)
     return Workspace(config, resources, [str(f) for f in files], digest.hexdigest())
 
 
 def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Problem]]:
     value = doc.value
     if not isinstance(value, dict):
-        return None, [doc.problem((), "a manifest document must be a mapping", "schema")]
+        message = f"a manifest document must be a mapping, not a {type_name(value)}"
+        return None, [doc.problem((), message, "schema")]
     kind = value.get("kind")
     if kind in SKIPPED_KINDS:
         return None, []
@@ -109,20 +116,22 @@ def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Probl
     if alias is None:
         candidates = [a for a, p in config.providers.items() if p.type == vtype]
         if len(candidates) != 1:
-            why = "no provider" if not candidates else f"{len(candidates)} providers"
-            return None, [
-                doc.problem(
-                    ("kind",),
-                    f"{kind} needs a `provider:` ({why} of type {vtype} in the config)",
-                    "provider",
+            if candidates:
+                message = (
+                    f"{kind} needs a `provider:` naming one of the {len(candidates)} providers "
+                    f"of type {vtype} ({', '.join(sorted(candidates))})"
                 )
-            ]
+            else:
+                message = f"{kind} needs a provider of type {vtype}, and the config has none"
+            return None, [doc.problem(("kind",), message, "provider")]
         alias = candidates[0]
     elif alias not in config.providers:
         known = ", ".join(sorted(config.providers)) or "none"
+        close = difflib.get_close_matches(str(alias), list(config.providers), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         return None, [
             doc.problem(
-                ("provider",), f"unknown provider {alias!r} (configured: {known})", "provider"
+                ("provider",), f"unknown provider {alias!r}{hint} (configured: {known})", "provider"
             )
         ]
     pconf = config.providers[alias]

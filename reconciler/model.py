@@ -147,6 +147,7 @@ class ProviderInfo:
     type: str
     base_url: str
     credential_env: str
+    api_version: str = ""
 
 
 @dataclass

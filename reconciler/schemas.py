@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from datetime import date
 from collections.abc import Iterator
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,7 @@ def describe(err: ValidationError) -> str:
             err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
         )
         names = " or ".join(_SCHEMA_TYPES.get(str(t), str(t)) for t in wanted)
-        got = _type_name(err.instance)
+        got = type_name(err.instance)
         hint = ""
         if "string" in wanted and isinstance(err.instance, bool | int | float | date):
             hint = " (quote it to keep it as text)"
@@ -166,7 +166,7 @@ def _one_of_hint(err: ValidationError) -> str:
     return err.message
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     return {
         bool: "boolean",
         int: "integer",

@@ -199,7 +199,11 @@ def load_text(text: str, name: str) -> tuple[list[Located], list[Problem]]:
                     )
                 )
                 continue
-            problems.extend(dict.fromkeys(builder.problems))
+            if builder.problems:
+                # Its value is not what the file says (a key dropped, a tag ignored): report
+                # only that, rather than what validating a wrong value would find.
+                problems.extend(dict.fromkeys(builder.problems))
+                continue
             docs.append(doc)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

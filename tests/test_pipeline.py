@@ -9,7 +9,6 @@ import jsonschema
 import pytest
 
 from reconciler.model import Action, Change, LiveObject, Plan
-from reconciler.render import planfile
 from reconciler.render.markdown import LIMIT, render_markdown
 from reconciler.schemas import SCHEMA_DIR
 from tests.test_contract import CASES
@@ -20,7 +19,12 @@ from tests.test_klipfolio import ROLES
 def roles(sandbox, ws):  # type: ignore[no-untyped-def]
     sandbox.state["klipfolio"] = {
         "roles": [
-            {"id": "3" * 32, "name": "Viewers", "description": "old", "permissions": ["klip.email"]},
+            {
+                "id": "3" * 32,
+                "name": "Viewers",
+                "description": "old",
+                "permissions": ["klip.email"],
+            },
         ],
         "clients": [{"id": "5c0a7e1b9d2f4e6a8b3c1d0e9f8a7b6c", "name": "Acme"}],
     }
@@ -48,7 +52,9 @@ def test_saved_plan_is_refused_whole_after_an_out_of_band_change(roles, ws, cli)
     out = ws.root / "plan.json"
     cli("plan", str(ws.root), "--out", str(out))
     roles.state["klipfolio"]["roles"][0]["description"] = "changed by hand"
-    roles.state["klipfolio"]["roles"].append({"id": "4" * 32, "name": "Analysts", "permissions": []})
+    roles.state["klipfolio"]["roles"].append(
+        {"id": "4" * 32, "name": "Analysts", "permissions": []}
+    )
     res = cli("apply", str(out))
     assert res.code == 1
     assert "plan is stale: run plan again" in res.err
@@ -100,7 +106,9 @@ def test_drift_exit_codes_and_json(roles, ws, cli):  # type: ignore[no-untyped-d
     assert drifted.code == 2
     report = json.loads(drifted.out)
     assert report["in_sync"] is False
-    viewers = next(d for d in report["drifted"] if d["address"] == "klipfolio/KlipfolioRole/Viewers")
+    viewers = next(
+        d for d in report["drifted"] if d["address"] == "klipfolio/KlipfolioRole/Viewers"
+    )
     (desc,) = [f for f in viewers["fields"] if f["field"] == "description"]
     assert (desc["before"], desc["after"]) == ("old", "v")
     assert desc["diff"] == {"values_changed": {"root": {"new_value": "v", "old_value": "old"}}}

@@ -29,8 +29,17 @@ def test_sigint_during_apply_finishes_in_flight_writes_and_rerun_converges(sandb
     ws.config(providers="klipfolio.rate_limit_per_second: 0")
     ws.write("roles.yaml", _roles(30))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "apply", str(ws.root), "--auto-approve",
-         "--parallelism", "2", "--no-color"],
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "apply",
+            str(ws.root),
+            "--auto-approve",
+            "--parallelism",
+            "2",
+            "--no-color",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -59,8 +68,15 @@ def test_sigint_during_apply_finishes_in_flight_writes_and_rerun_converges(sandb
 def test_delete_threshold_boundary(sandbox, ws, cli, n_delete, refused):  # type: ignore[no-untyped-def]
     # 10 live roles, max_delete_percent 30: 3 deletes (30%) pass, 4 (40%) are refused.
     sandbox.state["klipfolio"] = {
-        "roles": [{"id": f"{i:032x}", "name": f"Role {i:03d}", "description": f"d{i}",
-                   "permissions": ["klip.edit"]} for i in range(10)]
+        "roles": [
+            {
+                "id": f"{i:032x}",
+                "name": f"Role {i:03d}",
+                "description": f"d{i}",
+                "permissions": ["klip.edit"],
+            }
+            for i in range(10)
+        ]
     }
     ws.config(
         providers="klipfolio.prune: [roles]\nklipfolio.protected_roles: []",
@@ -82,8 +98,15 @@ def test_delete_threshold_boundary(sandbox, ws, cli, n_delete, refused):  # type
 @pytest.mark.parametrize(("n_update", "refused"), [(3, False), (4, True)])
 def test_update_threshold_boundary(sandbox, ws, cli, n_update, refused):  # type: ignore[no-untyped-def]
     sandbox.state["klipfolio"] = {
-        "roles": [{"id": f"{i:032x}", "name": f"Role {i:03d}", "description": f"d{i}",
-                   "permissions": ["klip.edit"]} for i in range(10)]
+        "roles": [
+            {
+                "id": f"{i:032x}",
+                "name": f"Role {i:03d}",
+                "description": f"d{i}",
+                "permissions": ["klip.edit"],
+            }
+            for i in range(10)
+        ]
     }
     ws.config(settings="safety: {max_update_percent: 30, min_existing: 10}")
     docs = _roles(10).split("\n---\n")
@@ -101,8 +124,10 @@ def test_thresholds_do_not_apply_below_min_existing(sandbox, ws, cli):  # type: 
     sandbox.state["klipfolio"] = {
         "roles": [{"id": f"{i:032x}", "name": f"Role {i:03d}", "permissions": []} for i in range(9)]
     }
-    ws.config(providers="klipfolio.prune: [roles]\nklipfolio.protected_roles: []",
-              settings="safety: {max_delete_percent: 30, min_existing: 10}")
+    ws.config(
+        providers="klipfolio.prune: [roles]\nklipfolio.protected_roles: []",
+        settings="safety: {max_delete_percent: 30, min_existing: 10}",
+    )
     ws.write("roles.yaml", _roles(1, prefix="Other"))
     assert cli("apply", str(ws.root), "--auto-approve").code == 0
     assert len([r for r in sandbox.writes() if r.method == "DELETE"]) == 9
@@ -112,7 +137,9 @@ def test_redirect_to_another_host_is_not_followed(sandbox, ws, cli):  # type: ig
     sandbox.state["klipfolio"] = {"roles": []}
     with Sandbox() as elsewhere:
         sandbox.faults.append(
-            Fault("redirect", "GET", times=99, location=elsewhere.base_urls()["klipfolio"] + "/roles")
+            Fault(
+                "redirect", "GET", times=99, location=elsewhere.base_urls()["klipfolio"] + "/roles"
+            )
         )
         ws.config()
         ws.write("roles.yaml", _roles(1))
@@ -126,12 +153,15 @@ def test_redirect_to_another_host_is_not_followed(sandbox, ws, cli):  # type: ig
 def test_disallowed_host_gets_no_request_at_all(sandbox, ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.delenv("RECONCILER_ALLOW_HOSTS", raising=False)
     cfg = ws.root / "reconciler.yaml"
-    ws.write("reconciler.yaml", """
+    ws.write(
+        "reconciler.yaml",
+        """
         apiVersion: reconciler/v1
         kind: Config
         providers:
           klipfolio: {type: klipfolio, base_url: "https://collector.example.net/api/1"}
-    """)
+    """,
+    )
     ws.write("roles.yaml", _roles(1))
     res = cli("plan", str(ws.root))
     assert res.code == 1
@@ -149,6 +179,6 @@ def test_tls_verification_is_on_for_remote_hosts() -> None:
     provider = KlipfolioProvider(
         ProviderConfig("k", "klipfolio", "https://app.klipfolio.com/api/1", "X"), "key", Limits()
     )
-    pool = provider.http.client._transport._pool  # type: ignore[attr-defined]
-    assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
-    assert pool._ssl_context.check_hostname is True
+    context = provider.http.transport.ssl_context
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True

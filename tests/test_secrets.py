@@ -81,6 +81,8 @@ def test_exception_inside_a_provider_shows_no_secret(secret_case, sandbox, ws, c
 
 def test_log_records_are_redacted() -> None:
     register_secret("hunter2-very-secret")
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "sent %s", ("hunter2-very-secret",), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "sent %s", ("hunter2-very-secret",), None
+    )
     REDACT.filter(record)
     assert record.getMessage() == "sent ***"

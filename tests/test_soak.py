@@ -13,7 +13,8 @@ def test_apply_converges_under_faults_without_duplicates(sandbox: Sandbox, ws, c
     sandbox.state.update(estate.state)
     ws.config(
         providers="\n".join(
-            f"{v}.rate_limit_per_second: 0" for v in ("klipfolio", "bitsight", "golem", "salesforce")
+            f"{v}.rate_limit_per_second: 0"
+            for v in ("klipfolio", "bitsight", "golem", "salesforce")
         )
     )
     estate.write(ws.root)
@@ -43,7 +44,11 @@ def test_apply_converges_under_faults_without_duplicates(sandbox: Sandbox, ws, c
     # No duplicates: names unique per scope in every vendor's state.
     roles = [r["name"] for r in sandbox.state["klipfolio"]["roles"]]
     assert len(roles) == len(set(roles))
-    live = [(s["ownerAccountId"], s["name"]) for s in sandbox.state["golem"]["shares"] if not s.get("deleted")]
+    live = [
+        (s["ownerAccountId"], s["name"])
+        for s in sandbox.state["golem"]["shares"]
+        if not s.get("deleted")
+    ]
     assert len(live) == len(set(live))
     for folder in sandbox.state["salesforce"]["folders"]:
         who = [(s["shareType"], s["sharedWithId"]) for s in folder["shares"]]

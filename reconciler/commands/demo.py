@@ -1,8 +1,7 @@
-"""`reconciler demo`: plan, apply, an out-of-band change, and drift, narrated, on a fresh sandbox."""
+"""`reconciler demo`: plan, apply, an out-of-band change and drift, narrated, on a sandbox."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
@@ -13,6 +12,7 @@ from reconciler.engine import SandboxTarget
 from reconciler.errors import ReconcilerError
 from reconciler.model import Outcome
 from reconciler.render import text
+from reconciler.runner import run
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.state import load_state
 
@@ -54,22 +54,22 @@ def demo(opts: Options) -> int:
     target = SandboxTarget(sb.start(), sb.credentials())
     try:
         _say(opts, "1/4 plan", f"manifests in {root} vs. a fresh sandbox of the four vendor APIs")
-        plan, config = asyncio.run(_plan(paths, opts, target, [], False))
+        plan, config = run(_plan(paths, opts, target, [], False))
         echo(text.render_plan(plan), opts)
 
         _say(opts, "2/4 apply", "each write is guarded: re-read, compare, then write")
-        results = asyncio.run(_write(plan, config, target, opts))
+        results = run(_write(plan, config, target, opts))
         echo(text.render_results(results), opts)
         if any(r.outcome is not Outcome.APPLIED for r in results):
             raise ReconcilerError("demo: apply did not converge")
-        again, _ = asyncio.run(_plan(paths, opts, target, [], False))
+        again, _ = run(_plan(paths, opts, target, [], False))
         echo(text.summary(again), opts)
 
         _say(opts, "3/4 out-of-band change", "someone edits access by hand in the vendor's UI:")
         echo("  " + _meddle(sb), opts)
 
         _say(opts, "4/4 drift", "the cron job's `reconciler drift` finds it (exit code 2):")
-        drifted, _ = asyncio.run(_plan(paths, opts, target, [], False))
+        drifted, _ = run(_plan(paths, opts, target, [], False))
         echo(text.render_plan(drifted), opts)
         echo("", opts)
         echo(

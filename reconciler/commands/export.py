@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from reconciler.engine import SandboxTarget, close, connect
 from reconciler.errors import ReconcilerError
 from reconciler.manifest import API_VERSION
 from reconciler.registry import PROVIDERS, defaults
+from reconciler.runner import run
 
 
 class _Dumper(yaml.SafeDumper):
@@ -93,7 +93,7 @@ def export(
     if target_dir.exists() and any(target_dir.iterdir()) and not force:
         raise ReconcilerError(f"{out} is not empty: pass --force to write into it")
     with maybe_sandbox(sandbox, sandbox_state, [], opts) as target:
-        files = asyncio.run(_export(opts, alias, list(kinds), list(scopes), target))
+        files = run(_export(opts, alias, list(kinds), list(scopes), target))
     target_dir.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (target_dir / name).write_text(text, encoding="utf-8")

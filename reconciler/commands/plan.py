@@ -32,6 +32,7 @@ from reconciler.model import Outcome, Plan, Result
 from reconciler.registry import PROVIDERS, defaults
 from reconciler.render import planfile, text
 from reconciler.render.markdown import render_markdown
+from reconciler.runner import run
 
 
 async def _plan(
@@ -71,7 +72,7 @@ def _planned(
     fmt: str = "text",
 ) -> tuple[Plan, Config]:
     with maybe_sandbox(sandbox, state, list(paths), opts) as target:
-        return asyncio.run(_plan(list(paths), opts, target, list(targets), fmt == "text"))
+        return run(_plan(list(paths), opts, target, list(targets), fmt == "text"))
 
 
 @click.command()
@@ -161,7 +162,7 @@ def apply_cmd(
     if len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file():
         return _apply_saved(opts, Path(paths[0]), force)
     with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
-        result, config = asyncio.run(_plan(list(paths), opts, target, list(targets)))
+        result, config = run(_plan(list(paths), opts, target, list(targets)))
         echo(text.render_plan(result), opts)
         if result.empty:
             return 0
@@ -178,7 +179,7 @@ def apply_cmd(
             if answer.strip() != "yes":
                 echo("Apply cancelled; nothing was changed.", opts)
                 return 1
-        results = asyncio.run(_write(result, config, target, opts))
+        results = run(_write(result, config, target, opts))
     return _report(results, opts)
 
 
@@ -247,6 +248,7 @@ def _apply_saved(opts: Options, path: Path, force: bool) -> int:
             type=info.type,
             base_url=info.base_url,
             credential_env=info.credential_env,
+            api_version=info.api_version or "v60.0",
             rate_limit_per_second=cls.DEFAULTS.rate_limit_per_second,
             max_concurrency=cls.DEFAULTS.max_concurrency,
             source=(str(path), 1, 1),
@@ -284,7 +286,7 @@ def _apply_saved(opts: Options, path: Path, force: bool) -> int:
         finally:
             await close(live)
 
-    results = asyncio.run(go())
+    results = run(go())
     return _report(results, opts)
 
 

@@ -1,4 +1,4 @@
-"""Markdown for pull-request comments: a summary table, then each change folded, under 60,000 chars."""
+"""Markdown for pull-request comments: a summary table, then each change folded; capped."""
 
 from __future__ import annotations
 

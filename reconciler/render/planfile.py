@@ -75,7 +75,9 @@ def loads(text: str, name: str) -> Plan:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PlanFileError(f"{name}: not a plan file (invalid JSON: {exc.msg})") from None
+        raise PlanFileError(
+            f"{name}:{exc.lineno}:{exc.colno}: not a plan file (invalid JSON: {exc.msg})"
+        ) from None
     if not isinstance(doc, dict) or "format_version" not in doc:
         raise PlanFileError(f"{name}: not a reconciler plan file")
     if doc.get("format_version") != FORMAT_VERSION:
@@ -96,7 +98,9 @@ def loads(text: str, name: str) -> Plan:
         changes = [_read_change(c) for c in doc["changes"]]
         providers = [ProviderInfo(**p) for p in doc["providers"]]
         existing = {(e["provider"], e["kind"]): int(e["count"]) for e in doc.get("existing", [])}
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
+        raise PlanFileError(f"{name}: plan file is malformed (missing {exc})") from None
+    except (TypeError, ValueError) as exc:
         raise PlanFileError(f"{name}: plan file is malformed ({exc})") from None
     return Plan(changes, providers, doc["digest"], existing)
 

@@ -28,13 +28,36 @@ def value(v: Any) -> str:
     return json.dumps(v)
 
 
-def field_line(name: str, before: Any, after: Any) -> str:
+def field_lines(name: str, before: Any, after: Any) -> list[str]:
+    """One line per changed field; lists as items added/removed, mappings per sub-field."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        lines: list[str] = []
+        for key in sorted(set(before) | set(after)):
+            if before.get(key) != after.get(key):
+                lines += field_lines(f"{name}.{key}", before.get(key), after.get(key))
+        return lines
     if isinstance(before, list) and isinstance(after, list):
         added = [x for x in after if x not in before]
         removed = [x for x in before if x not in after]
         parts = [f"+{value(x)}" for x in added] + [f"-{value(x)}" for x in removed]
-        return f"{name}: " + " ".join(parts)
-    return f"{name}: {value(before)} -> {value(after)}"
+        return [f"{name}: " + " ".join(parts)]
+    return [f"{name}: {value(before)} -> {value(after)}"]
+
+
+def state_lines(name: str, v: Any) -> list[str]:
+    """A whole field, for creates and deletes; empty lists inside mappings are left out."""
+    if isinstance(v, dict) and v and not all(isinstance(x, dict) for x in v.values()):
+        return [f"{name}.{k}: {value(x)}" for k, x in sorted(v.items()) if x not in ([], None)]
+    return [f"{name}: {value(v)}"]
+
+
+def _attrs(key: str, attrs: Any) -> str:
+    # An attribute that only repeats the member's key (an email's spelling) is noise.
+    if isinstance(attrs, dict):
+        attrs = {
+            k: v for k, v in attrs.items() if not (isinstance(v, str) and v.lower() == key.lower())
+        }
+    return value(attrs)
 
 
 def render_change(change: Change) -> list[str]:
@@ -49,14 +72,16 @@ def render_change(change: Change) -> list[str]:
         for name, v in sorted(change.desired.items()):
             if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()):
                 for key, attrs in sorted(v.items()):
-                    lines.append(pad + click.style(f"+ {name} {key}: {value(attrs)}", fg="green"))
+                    lines.append(
+                        pad + click.style(f"+ member {key}: {_attrs(key, attrs)}", fg="green")
+                    )
             else:
-                lines.append(pad + f"{name}: {value(v)}")
+                lines += [pad + line for line in state_lines(name, v)]
     elif change.action is Action.DELETE and change.live is not None:
         for name, v in sorted(change.live.state.items()):
-            lines.append(pad + click.style(f"{name}: {value(v)}", fg="red"))
+            lines += [pad + click.style(line, fg="red") for line in state_lines(name, v)]
     for f in change.fields:
-        lines.append(pad + field_line(f.field, f.before, f.after))
+        lines += [pad + line for line in field_lines(f.field, f.before, f.after)]
     for m in change.members:
         sym, colour = MEMBER[m.action]
         if m.action == "change":
@@ -66,7 +91,7 @@ def render_change(change: Change) -> list[str]:
                 if m.before.get(k) != v
             )
         else:
-            detail = value(m.after if m.action == "add" else m.before)
+            detail = _attrs(m.key, m.after if m.action == "add" else m.before)
         lines.append(pad + click.style(f"{sym} member {m.key}: {detail}", fg=colour))
     return lines
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -39,6 +40,7 @@ _ERROR_CODES = {
 _NOT_FOUND = "The requested resource does not exist"
 
 
+@functools.lru_cache(maxsize=65536)
 def _key(sf_id: str) -> str:
     """An id in the form two ids compare equal in (18 characters, lower case)."""
     try:

@@ -14,7 +14,6 @@ average, against the configured rate.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
 import resource
@@ -33,6 +32,7 @@ from reconciler.manifest import load_workspace  # noqa: E402
 from reconciler.model import Action, Plan, Resource, Source  # noqa: E402
 from reconciler.providers.klipfolio import KlipfolioProvider  # noqa: E402
 from reconciler.render import text  # noqa: E402
+from reconciler.runner import run  # noqa: E402
 from reconciler.sandbox import Sandbox  # noqa: E402
 from reconciler.sandbox.state import dump_state  # noqa: E402
 from tests.perf.estate import make  # noqa: E402
@@ -54,8 +54,17 @@ class Server:
         path = workdir / "state.yaml"
         dump_state(state, path)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "sandbox", "serve", "--state", str(path),
-             "--latency-ms", str(latency_ms)],
+            [
+                sys.executable,
+                "-m",
+                "reconciler",
+                "sandbox",
+                "serve",
+                "--state",
+                str(path),
+                "--latency-ms",
+                str(latency_ms),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -80,8 +89,11 @@ def write_config(root: Path, urls: dict[str, str], lifted: bool) -> None:
         lines += [f"  {vendor}:", f"    type: {vendor}", f"    base_url: {url}"]
         if lifted:
             lines += ["    rate_limit_per_second: 0", f"    max_concurrency: {PARALLELISM}"]
-    lines += ["settings:", f"  parallelism: {PARALLELISM}",
-              "  safety: {max_delete_percent: 100, max_update_percent: 100}"]
+    lines += [
+        "settings:",
+        f"  parallelism: {PARALLELISM}",
+        "  safety: {max_delete_percent: 100, max_update_percent: 100}",
+    ]
     (root / "reconciler.yaml").write_text("\n".join(lines) + "\n")
 
 
@@ -99,10 +111,19 @@ def minimal_plan_calls(est_state: dict[str, Any], ws_resources: list[Resource]) 
     live_declared = sum(1 for r in kf["roles"] if r["name"] in declared_roles)
     owners = {r.scope for r in ws_resources if r.kind == "GolemPermissionShare"}
     return {
-        "klipfolio": 1 + live_declared
+        "klipfolio": 1
+        + live_declared
         + sum(1 for r in ws_resources if r.kind == "KlipfolioClientShareRights")
-        + (1 if any(k.startswith("name:") for r in ws_resources
-                    if r.kind == "KlipfolioClientShareRights" for k in r.desired["groups"]) else 0),
+        + (
+            1
+            if any(
+                k.startswith("name:")
+                for r in ws_resources
+                if r.kind == "KlipfolioClientShareRights"
+                for k in r.desired["groups"]
+            )
+            else 0
+        ),
         "bitsight": 1,
         "golem": len(owners),
         "salesforce": sum(1 for r in ws_resources if r.kind == "SalesforceFolderShares"),
@@ -118,10 +139,10 @@ def minimal_apply_calls(plan: Plan) -> int:
             continue
         total += 1  # re-read
         if c.kind == "SalesforceFolderShares":
-            total += (1 if any(m.action == "add" for m in c.members) else 0)
+            total += 1 if any(m.action == "add" for m in c.members) else 0
             total += sum(1 for m in c.members if m.action != "add")
         elif c.kind == "KlipfolioClientShareRights":
-            total += (1 if any(m.action != "remove" for m in c.members) else 0)
+            total += 1 if any(m.action != "remove" for m in c.members) else 0
             total += sum(1 for m in c.members if m.action == "remove")
         else:
             total += 1
@@ -157,7 +178,9 @@ async def _apply_once(root: Path, plan: Plan) -> tuple[float, int]:
     return wall, calls
 
 
-def bound(depth: int, calls: int, parallelism: int = PARALLELISM, latency_ms: float = LATENCY_MS) -> float:
+def bound(
+    depth: int, calls: int, parallelism: int = PARALLELISM, latency_ms: float = LATENCY_MS
+) -> float:
     return (depth + math.ceil(calls / parallelism)) * latency_ms / 1000
 
 
@@ -170,10 +193,10 @@ def run_latency_bound(size: str, work: Path) -> dict[str, Any]:
     try:
         write_config(root, server.urls, lifted=True)
         load_start = time.process_time()
-        plan, wall, calls, resources = asyncio.run(_plan_once(root))
+        plan, wall, calls, resources = run(_plan_once(root))
         minimal = minimal_plan_calls(est.state, resources)
         plan_bound = bound(2, sum(minimal.values()))
-        apply_wall, apply_calls = asyncio.run(_apply_once(root, plan))
+        apply_wall, apply_calls = run(_apply_once(root, plan))
         apply_min = minimal_apply_calls(plan)
         apply_bound = bound(3, apply_min)
         del load_start
@@ -212,7 +235,7 @@ def run_default_limits(size: str, work: Path) -> dict[str, Any]:
     server = Server(est.state, LATENCY_MS, work)
     try:
         write_config(root, server.urls, lifted=False)
-        _, wall, calls, resources = asyncio.run(_plan_once(root))
+        _, wall, calls, resources = run(_plan_once(root))
     finally:
         server.stop()
     # Klipfolio's 5/s dominates: its calls / rate, plus one latency for the last answer.
@@ -234,12 +257,16 @@ def run_sandbox_overhead(size: str, work: Path) -> dict[str, Any]:
     server = Server(est.state, 0, work)
     try:
         write_config(root, server.urls, lifted=True)
-        _, wall, calls, _ = asyncio.run(_plan_once(root))
+        _, wall, calls, _ = run(_plan_once(root))
     finally:
         server.stop()
     n = sum(calls.values())
-    return {"calls": n, "wall_s": round(wall, 3), "requests_per_s": round(n / wall),
-            "ms_per_request_at_parallelism_10": round(wall * 1000 * PARALLELISM / n, 2)}
+    return {
+        "calls": n,
+        "wall_s": round(wall, 3),
+        "requests_per_s": round(n / wall),
+        "ms_per_request_at_parallelism_10": round(wall * 1000 * PARALLELISM / n, 2),
+    }
 
 
 def run_cpu_10k(work: Path) -> dict[str, Any]:
@@ -260,7 +287,14 @@ def run_cpu_10k(work: Path) -> dict[str, Any]:
 
     changes = []
     for i, r in enumerate(ws.resources):
-        live = LiveObject(r.identity, {"description": f"d{i}", "permissions": ["klip.edit"] if i % 5 == 0 else ["klip.edit", "tab.share"]}, {"id": str(i)})
+        live = LiveObject(
+            r.identity,
+            {
+                "description": f"d{i}",
+                "permissions": ["klip.edit"] if i % 5 == 0 else ["klip.edit", "tab.share"],
+            },
+            {"id": str(i)},
+        )
         c = diff(spec, r, live)
         if c is not None:
             changes.append(c)
@@ -298,9 +332,9 @@ def run_rate_limited_apply(work: Path, rate: float = 5, roles: int = 40) -> dict
             f"rate_limit_per_second: {rate}}}\n"
             f"settings: {{parallelism: {PARALLELISM}}}\n"
         )
-        plan, _, _, _ = asyncio.run(_plan_once(root))
+        plan, _, _, _ = run(_plan_once(root))
         n0 = len(sb.log)
-        asyncio.run(_apply_once(root, plan))
+        run(_apply_once(root, plan))
         times = sorted(r.at for r in sb.log[n0:])
     peak = 0
     j = 0
@@ -322,14 +356,20 @@ def run_rate_limited_apply(work: Path, rate: float = 5, roles: int = 40) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=["S", "M", "L"], default="M")
-    parser.add_argument("--skip-default-limits", action="store_true",
-                        help="skip the (slow, rate-limited) run with the vendors' default limits")
+    parser.add_argument(
+        "--skip-default-limits",
+        action="store_true",
+        help="skip the (slow, rate-limited) run with the vendors' default limits",
+    )
     args = parser.parse_args()
     set_env()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        figures: dict[str, Any] = {"size": args.size, "latency_ms": LATENCY_MS,
-                                   "parallelism": PARALLELISM}
+        figures: dict[str, Any] = {
+            "size": args.size,
+            "latency_ms": LATENCY_MS,
+            "parallelism": PARALLELISM,
+        }
         figures["latency_bound"] = run_latency_bound(args.size, work)
         figures["sandbox_overhead_zero_latency"] = run_sandbox_overhead(args.size, work)
         if not args.skip_default_limits:

@@ -62,10 +62,20 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
         live = sorted(perms[(i + k) % len(perms)] for k in range(4))
         want = live if not changed(i) else sorted(set(live[:3]) | {perms[(i + 9) % len(perms)]})
         if i % 7 != 3:  # the rest are created
-            roles.append({"id": _hex("a", i), "name": f"Role {i:04d}", "description": f"role {i}",
-                          "permissions": live})
-        role_docs.append(_doc("KlipfolioRole", {"name": f"Role {i:04d}", "description": f"role {i}",
-                                                "permissions": want}))
+            roles.append(
+                {
+                    "id": _hex("a", i),
+                    "name": f"Role {i:04d}",
+                    "description": f"role {i}",
+                    "permissions": live,
+                }
+            )
+        role_docs.append(
+            _doc(
+                "KlipfolioRole",
+                {"name": f"Role {i:04d}", "description": f"role {i}", "permissions": want},
+            )
+        )
     clients, right_docs = [], []
     for c in range(n["clients"]):
         live = [{"group_id": groups[(c + k) % 8]["id"], "can_manage": k == 0} for k in range(3)]
@@ -73,25 +83,53 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
         if changed(c):
             want[1]["can_manage"] = True
         clients.append({"id": _hex("c", c), "name": f"Client {c}", "share_rights": live})
-        right_docs.append(_doc("KlipfolioClientShareRights", {"client_id": _hex("c", c), "groups": want}))
+        right_docs.append(
+            _doc("KlipfolioClientShareRights", {"client_id": _hex("c", c), "groups": want})
+        )
     est.state["klipfolio"] = {"groups": groups, "clients": clients, "roles": roles}
 
     # BitSight: folders with users.
     folders, folder_docs = [], []
     for f in range(n["folders"]):
-        users = [{"email": f"user{f}.{k}@example.com", "can_edit_folder_contents": k == 0,
-                  "can_edit_folder_properties": False} for k in range(3)]
+        users = [
+            {
+                "email": f"user{f}.{k}@example.com",
+                "can_edit_folder_contents": k == 0,
+                "can_edit_folder_properties": False,
+            }
+            for k in range(3)
+        ]
         want = [dict(u) for u in users]
         if changed(f):
-            want.append({"email": f"new{f}@example.com", "can_edit_folder_contents": False,
-                         "can_edit_folder_properties": False})
+            want.append(
+                {
+                    "email": f"new{f}@example.com",
+                    "can_edit_folder_contents": False,
+                    "can_edit_folder_properties": False,
+                }
+            )
         guid = _uuid("folder", f)
-        folders.append({"guid": guid, "name": f"Folder {f}", "description": "", "owner": "o@example.com",
-                        "shared_options": {"is_shared": True, "shared_with_all_users": False,
-                                           "group_can_edit_contents": False,
-                                           "group_can_edit_properties": False, "shared_with": users}})
-        folder_docs.append(_doc("BitsightFolderSharing", {"folder_guid": guid, "is_shared": True,
-                                                          "shared_with_users": want}))
+        folders.append(
+            {
+                "guid": guid,
+                "name": f"Folder {f}",
+                "description": "",
+                "owner": "o@example.com",
+                "shared_options": {
+                    "is_shared": True,
+                    "shared_with_all_users": False,
+                    "group_can_edit_contents": False,
+                    "group_can_edit_properties": False,
+                    "shared_with": users,
+                },
+            }
+        )
+        folder_docs.append(
+            _doc(
+                "BitsightFolderSharing",
+                {"folder_guid": guid, "is_shared": True, "shared_with_users": want},
+            )
+        )
     est.state["bitsight"] = {"folders": folders}
 
     # Golem: shares across 5 owner accounts.
@@ -100,40 +138,88 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
     shares, share_docs = [], []
     for s in range(n["shares"]):
         owner, target = owners[s % 5], targets[s % 10]
-        data = {"lowerPositive": [f"application(o{s}/app) @ t : view :"], "lowerNegative": [],
-                "upperPositive": [], "upperNegative": []}
+        data = {
+            "lowerPositive": [f"application(o{s}/app) @ t : view :"],
+            "lowerNegative": [],
+            "upperPositive": [],
+            "upperNegative": [],
+        }
         want = {k: list(v) for k, v in data.items()}
         if changed(s):
             want["lowerPositive"].append(f"application(o{s}/app2) @ t : view :")
         if s % 7 == 3:  # created
-            share_docs.append(_doc("GolemPermissionShare", {"owner_account_id": owner,
-                                                            "name": f"share-{s:04d}",
-                                                            "target_account_id": target,
-                                                            "data": want}))
+            share_docs.append(
+                _doc(
+                    "GolemPermissionShare",
+                    {
+                        "owner_account_id": owner,
+                        "name": f"share-{s:04d}",
+                        "target_account_id": target,
+                        "data": want,
+                    },
+                )
+            )
             continue
-        shares.append({"id": _uuid("share", s), "revision": 0, "ownerAccountId": owner,
-                       "targetAccountId": target, "name": f"share-{s:04d}",
-                       "currentCardId": _uuid("card", s), "data": data})
-        share_docs.append(_doc("GolemPermissionShare", {"owner_account_id": owner,
-                                                        "name": f"share-{s:04d}",
-                                                        "target_account_id": target, "data": want}))
+        shares.append(
+            {
+                "id": _uuid("share", s),
+                "revision": 0,
+                "ownerAccountId": owner,
+                "targetAccountId": target,
+                "name": f"share-{s:04d}",
+                "currentCardId": _uuid("card", s),
+                "data": data,
+            }
+        )
+        share_docs.append(
+            _doc(
+                "GolemPermissionShare",
+                {
+                    "owner_account_id": owner,
+                    "name": f"share-{s:04d}",
+                    "target_account_id": target,
+                    "data": want,
+                },
+            )
+        )
     est.state["golem"] = {"accounts": owners + targets, "shares": shares}
 
     # Salesforce: folders with shares.
     sf_folders, sf_docs = [], []
     for f in range(n["sf"]):
         fid = _sf("00l", f)
-        live = [{"shareId": _sf("004", f * 10 + k), "accessType": "view", "shareType": "user",
-                 "sharedWithId": _sf("005", f * 10 + k), "sharedWithLabel": f"User {k}"}
-                for k in range(2)]
-        want = [{"share_type": "user", "shared_with_id": s["sharedWithId"], "access_type": "view"}
-                for s in live]
+        live = [
+            {
+                "shareId": _sf("004", f * 10 + k),
+                "accessType": "view",
+                "shareType": "user",
+                "sharedWithId": _sf("005", f * 10 + k),
+                "sharedWithLabel": f"User {k}",
+            }
+            for k in range(2)
+        ]
+        want = [
+            {"share_type": "user", "shared_with_id": s["sharedWithId"], "access_type": "view"}
+            for s in live
+        ]
         if changed(f):
             want[0]["access_type"] = "edit"
-            want.append({"share_type": "user", "shared_with_id": _sf("005", 900000 + f),
-                         "access_type": "view"})
-        sf_folders.append({"id": fid, "label": f"Folder {f}", "name": f"Folder_{f}", "type": "report",
-                           "shares": live})
+            want.append(
+                {
+                    "share_type": "user",
+                    "shared_with_id": _sf("005", 900000 + f),
+                    "access_type": "view",
+                }
+            )
+        sf_folders.append(
+            {
+                "id": fid,
+                "label": f"Folder {f}",
+                "name": f"Folder_{f}",
+                "type": "report",
+                "shares": live,
+            }
+        )
         sf_docs.append(_doc("SalesforceFolderShares", {"folder_id": fid, "shares": want}))
     est.state["salesforce"] = {"folders": sf_folders}
 

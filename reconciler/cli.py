@@ -76,15 +76,21 @@ def register(*modules: Any) -> None:
             cli.add_command(command)
 
 
-def main(argv: list[str] | None = None) -> None:
-    from reconciler.commands import COMMAND_MODULES
+def _register_all() -> None:
+    # Commands import this module, so they are attached on first use, not at import.
+    if not cli.commands:
+        from reconciler.commands import COMMAND_MODULES
 
-    register(*COMMAND_MODULES)
+        register(*COMMAND_MODULES)
+
+
+def main(argv: list[str] | None = None) -> None:
     code = _main(argv)
     sys.exit(code)
 
 
 def _main(argv: list[str] | None) -> int:
+    _register_all()
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
     try:
         result = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)

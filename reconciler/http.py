@@ -32,6 +32,7 @@ IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})
 MAX_TRIES = 5
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 20.0
+RATE_MARGIN = 1.03
 
 ErrorParser = Callable[[httpx.Response], tuple[str | None, str]]
 """Vendor error body -> (error code, human message)."""
@@ -115,7 +116,11 @@ class Http:
         self.credential_env = credential_env
         self.stats = Stats()
         self.stopped: ProviderError | None = None
-        self._rate = AsyncLimiter(1, 1.0 / rate_limit_per_second) if rate_limit_per_second else None
+        # One call per period, evenly spaced (no bursts), 3% slower than the limit so that
+        # network jitter cannot squeeze one call too many into a second at the vendor.
+        self._rate = (
+            AsyncLimiter(1, RATE_MARGIN / rate_limit_per_second) if rate_limit_per_second else None
+        )
         self._own = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         # Never follow a redirect: a 30x must not carry the credential to another host.
         # aiohttp's transport under httpx's API: a third of httpcore's CPU per request,

@@ -8,12 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import _main, register
-from reconciler.commands import COMMAND_MODULES
+from reconciler.cli import _main
 from reconciler.registry import PROVIDERS
 from reconciler.sandbox import Sandbox
-
-register(*COMMAND_MODULES)
 
 ENV = {
     "klipfolio": "KLIPFOLIO_API_KEY",

@@ -1,0 +1,118 @@
+"""The commands as a new user meets them: --sandbox sessions, demo, sandbox serve, errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reconciler.cli import _main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = _main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def copy_of_examples(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_examples_plan_shows_every_vendor(copy_of_examples, capsys):  # type: ignore[no-untyped-def]
+    code, out, err = run(capsys, "plan", "examples/", "--sandbox", "--detailed-exitcode")
+    assert code == 2, err
+    for vendor in ("klipfolio/", "bitsight/", "golem/", "salesforce/"):
+        assert vendor in out
+    assert "-/+ golem/GolemPermissionShare/" in out
+    assert out.rstrip().splitlines()[-1].startswith("Plan: ")
+
+
+def test_sandbox_apply_then_plan_is_empty_and_reset_starts_over(copy_of_examples, capsys):  # type: ignore[no-untyped-def]
+    code, out, err = run(capsys, "apply", "examples/", "--sandbox", "--auto-approve")
+    assert code == 0, out + err
+    assert "Apply complete:" in out and "0 conflict, 0 failed." in out
+    assert "state saved to .reconciler/" in err
+    code, out, err = run(capsys, "plan", "examples/", "--sandbox", "--detailed-exitcode")
+    assert code == 0 and "No changes." in out and "continuing from" in err
+    shutil.rmtree(copy_of_examples / ".reconciler")
+    code, out, _ = run(capsys, "plan", "examples/", "--sandbox", "--detailed-exitcode")
+    assert code == 2
+
+
+def test_apply_without_terminal_needs_auto_approve(copy_of_examples, capsys):  # type: ignore[no-untyped-def]
+    code, _, err = run(capsys, "apply", "examples/", "--sandbox")
+    assert code == 1
+    assert "--auto-approve" in err and "nothing was changed" in err
+    assert not (copy_of_examples / ".reconciler").exists()
+
+
+def test_demo_runs_plan_apply_and_finds_drift(capsys):  # type: ignore[no-untyped-def]
+    code, out, err = run(capsys, "demo", "--no-color")
+    assert code == 0, err
+    for step in ("1/4 plan", "2/4 apply", "3/4 out-of-band change", "4/4 drift"):
+        assert step in out
+    assert "Apply complete:" in out and "Drift detected" in out
+    assert "- member " in out.split("4/4 drift")[1]
+
+
+def test_sandbox_serve_prints_urls_and_dumps_state_on_exit(tmp_path):  # type: ignore[no-untyped-def]
+    dump = tmp_path / "final.yaml"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "sandbox",
+            "serve",
+            "--state",
+            str(EXAMPLES / "sandbox-state.yaml"),
+            "--dump",
+            str(dump),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    assert proc.stdout is not None
+    urls = dict(proc.stdout.readline().split() for _ in range(4))
+    assert set(urls) == {"klipfolio", "bitsight", "golem", "salesforce"}
+    assert all(u.startswith("http://127.0.0.1:") for u in urls.values())
+    import httpx
+
+    got = httpx.get(
+        urls["golem"] + "/v1/accounts/6f1c5a8e-3b7d-4c2a-9e10-2d4b8f0a1c11/permission-shares",
+        headers={"Authorization": "Bearer sandbox-golem-credential"},
+    )
+    assert got.status_code == 200 and got.json()["values"]
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    state = yaml.safe_load(dump.read_text())
+    assert state["kind"] == "SandboxState" and state["golem"]["shares"]
+
+
+def test_unknown_command_and_bad_flag_are_one_line_errors(capsys):  # type: ignore[no-untyped-def]
+    code, _, err = run(capsys, "plan")
+    assert code == 1 and "Missing argument" in err
+    code, _, err = run(capsys, "plan", "examples/", "--format", "yaml")
+    assert code == 1 and "Invalid value for '--format'" in err
+
+
+def test_missing_path_is_reported(tmp_path, capsys, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "validate", "nowhere/")
+    assert code == 1 and "nowhere/" in err and "no such file or directory" in err

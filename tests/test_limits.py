@@ -19,7 +19,8 @@ def test_rate_limited_vendor_keeps_its_rate_and_does_not_block_others(sandbox, w
     sandbox.state["salesforce"] = copy.deepcopy(SALESFORCE.state)
     ws.config(providers="klipfolio.rate_limit_per_second: 4", settings="parallelism: 2")
     roles = "\n---\n".join(
-        f"apiVersion: reconciler/v1\nkind: KlipfolioRole\nspec: {{name: Role {i:02d}, permissions: []}}"
+        "apiVersion: reconciler/v1\nkind: KlipfolioRole\n"
+        f"spec: {{name: Role {i:02d}, permissions: []}}"
         for i in range(12)
     )
     ws.write(

@@ -15,6 +15,7 @@ from reconciler.errors import (
     ManifestError,
     Problem,
     ProviderError,
+    ReconcilerError,
     UnsafePlanError,
 )
 from reconciler.http import Limits
@@ -92,14 +93,14 @@ async def close(providers: dict[str, Provider]) -> None:
 
 
 def select(resources: list[Resource], targets: list[str]) -> list[Resource]:
+    """The resources a `--target` run must read: just the targeted ones when all are
+    declared; everything when one may be an undeclared object that pruning deletes."""
     if not targets:
         return resources
-    chosen = [r for r in resources if r.address in targets]
-    unknown = set(targets) - {r.address for r in chosen}
-    if unknown:
-        # A prune delete can be targeted too; only complain about what matches nothing at all.
-        log.debug("targets not declared in manifests: %s", sorted(unknown))
-    return chosen
+    declared = {r.address for r in resources}
+    if set(targets) <= declared:
+        return [r for r in resources if r.address in targets]
+    return resources
 
 
 async def make_plan(
@@ -165,8 +166,15 @@ async def make_plan(
                     managed=sorted(obj.state),
                     scope=obj.scope,
                 )
-                if not targets or change.address in targets:
-                    changes.append(change)
+                changes.append(change)
+    if targets:
+        changes = [c for c in changes if c.address in targets]
+        known = {r.address for r in resources} | {c.address for c in changes}
+        unknown = sorted(set(targets) - known)
+        if unknown:
+            raise ReconcilerError(
+                f"--target {unknown[0]} matches no declared object and nothing to prune"
+            )
     infos = [
         ProviderInfo(
             a, p.config.type, p.config.base_url, p.config.credential_env, p.config.api_version

@@ -284,3 +284,20 @@ def test_bad_key_stops_the_provider_naming_the_env_var(seeded, ws, cli, monkeypa
     res = cli("plan", str(ws.root))
     assert res.code == 1
     assert "KLIPFOLIO_API_KEY" in res.err and "wrong-secret-value" not in res.err + res.out
+
+
+def test_target_limits_plan_and_apply_to_named_objects(seeded, ws, cli):  # type: ignore[no-untyped-def]
+    ws.config(providers="klipfolio.prune: [roles]")
+    ws.write("r.yaml", ROLES)
+    only = cli("plan", str(ws.root), "--target", "klipfolio/KlipfolioRole/Analysts")
+    assert "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete." in only.out
+    assert "Old" not in only.out
+    # An undeclared object that pruning deletes can be targeted too.
+    res = cli("apply", str(ws.root), "--auto-approve", "--target", "klipfolio/KlipfolioRole/Old")
+    assert res.code == 0, res.err
+    assert [(r.method, r.path) for r in seeded.writes()] == [
+        ("DELETE", "/klipfolio/api/1/roles/" + "2" * 32)
+    ]
+    typo = cli("plan", str(ws.root), "--target", "klipfolio/KlipfolioRole/Analysts2")
+    assert typo.code == 1
+    assert "--target klipfolio/KlipfolioRole/Analysts2 matches no declared object" in typo.err

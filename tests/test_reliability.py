@@ -23,7 +23,10 @@ def _roles(n: int, prefix: str = "Role") -> str:
     )
 
 
-def test_sigint_during_apply_finishes_in_flight_writes_and_rerun_converges(sandbox, ws, cli):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_during_apply_finishes_in_flight_writes_and_rerun_converges(
+    sandbox, ws, cli, sig
+):  # type: ignore[no-untyped-def]
     sandbox.state["klipfolio"] = {"roles": []}
     sandbox.latency_ms = 150
     ws.config(providers="klipfolio.rate_limit_per_second: 0")
@@ -49,7 +52,7 @@ def test_sigint_during_apply_finishes_in_flight_writes_and_rerun_converges(sandb
     while not sandbox.writes() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert sandbox.writes(), "apply never started writing"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
     assert "not started: interrupted" in out

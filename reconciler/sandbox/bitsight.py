@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from reconciler.sandbox.core import VendorApp, json_response
 
@@ -35,9 +35,21 @@ class BitsightSandbox(VendorApp):
             Route("/ratings/v1/folders/{guid}", self.patch_folder, methods=["PATCH"]),
         ]
         app = Starlette(routes=routes, exception_handlers={HTTPException: self._http_error})
-        return _Authed(app, self)
+        return self.gated(app)
 
     # -- envelope -----------------------------------------------------------------
+
+    def admit(self, headers: dict[str, str], path: str) -> Response | None:
+        auth = headers.get("authorization")
+        if auth is None or not auth.lower().startswith("basic "):
+            message = "Authentication credentials were not provided."
+        elif _basic_user(auth) != (self.credential(), ""):
+            message = "Invalid username/password."
+        else:
+            return None
+        response = self.error(401, message)
+        response.headers["WWW-Authenticate"] = 'Basic realm="api"'
+        return response
 
     def error(self, status: int, message: str, code: str | None = None) -> Response:
         return json_response({"detail": message}, status)
@@ -149,28 +161,6 @@ def _check_options(options: dict[str, Any]) -> str | None:
                 if flag in user and not isinstance(user[flag], bool):
                     return f"{where}.{flag}: must be a boolean."
     return None
-
-
-class _Authed:
-    """Rejects a request without HTTP Basic auth of the API token, in BitSight's shape."""
-
-    def __init__(self, app: ASGIApp, vendor: BitsightSandbox) -> None:
-        self.app = app
-        self.vendor = vendor
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        auth = headers.get("authorization")
-        if auth is None or not auth.lower().startswith("basic "):
-            message = "Authentication credentials were not provided."
-        elif _basic_user(auth) != (self.vendor.credential(), ""):
-            message = "Invalid username/password."
-        else:
-            await self.app(scope, receive, send)
-            return
-        response = self.vendor.error(401, message)
-        response.headers["WWW-Authenticate"] = 'Basic realm="api"'
-        await response(scope, receive, send)
 
 
 def _basic_user(header: str) -> tuple[str, str] | None:

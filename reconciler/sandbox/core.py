@@ -94,6 +94,14 @@ class VendorApp:
     def error(self, status: int, message: str, code: str | None = None) -> Response:
         raise NotImplementedError
 
+    def admit(self, headers: dict[str, str], path: str) -> Response | None:
+        """The vendor's answer to a request it refuses (bad credential, quota), else None."""
+        raise NotImplementedError
+
+    def gated(self, app: ASGIApp) -> ASGIApp:
+        """`app` behind this vendor's `admit` check."""
+        return _Gate(app, self)
+
     def credential(self) -> str:
         return str(self.state.get("credential", f"sandbox-{self.name}-credential"))
 
@@ -209,6 +217,20 @@ class Sandbox:
             if any(path.startswith(p + "/") or path == p for p in vendor.prefixes):
                 return vendor
         return None
+
+
+class _Gate:
+    def __init__(self, app: ASGIApp, vendor: VendorApp) -> None:
+        self.app = app
+        self.vendor = vendor
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        refusal = self.vendor.admit(headers, scope["path"])
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class _Drop(Exception):

@@ -60,9 +60,16 @@ class GolemSandbox(VendorApp):
             Route(shares, self.delete_share, methods=["DELETE"]),
         ]
         handlers: Any = {_Reject: self._on_reject, HTTPException: self._on_http}
-        return _Authed(Starlette(routes=routes, exception_handlers=handlers), self)
+        return self.gated(Starlette(routes=routes, exception_handlers=handlers))
 
     # -- errors -----------------------------------------------------------------------
+
+    def admit(self, headers: dict[str, str], path: str) -> Response | None:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip() == self.credential():
+            return None
+        message = "missing bearer token" if not token else "invalid bearer token"
+        return self.error(401, message, "AUTH_UNAUTHORIZED")
 
     def error(self, status: int, message: str, code: str | None = None) -> Response:
         return self._errors(status, [message], code)
@@ -272,21 +279,3 @@ def _render(share: dict[str, Any]) -> dict[str, Any]:
         "currentCardId": share["currentCardId"],
         "data": {k: list(share["data"][k]) for k in DATA_KEYS},
     }
-
-
-class _Authed:
-    """Rejects a request without the right bearer token, in Golem's shape."""
-
-    def __init__(self, app: ASGIApp, vendor: GolemSandbox) -> None:
-        self.app = app
-        self.vendor = vendor
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or token.strip() != self.vendor.credential():
-            message = "missing bearer token" if not token else "invalid bearer token"
-            response = self.vendor.error(401, message, "AUTH_UNAUTHORIZED")
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)

@@ -41,7 +41,14 @@ class KlipfolioSandbox(VendorApp):
             Route("/clients/{cid}/share-rights", self.put_rights, methods=["PUT"]),
             Route("/clients/{cid}/share-rights/{gid}", self.delete_right, methods=["DELETE"]),
         ]
-        return _Authed(Starlette(routes=routes), self)
+        return self.gated(Starlette(routes=routes))
+
+    def admit(self, headers: dict[str, str], path: str) -> Response | None:
+        key = headers.get("kf-api-key")
+        if key == self.credential():
+            return None
+        message = "This operation requires authentication" if key is None else "invalid API key"
+        return self.error(401, message, "auth_not_provided")
 
     # -- envelope -----------------------------------------------------------------
 
@@ -259,21 +266,3 @@ class KlipfolioSandbox(VendorApp):
             return self.error(403, "client is not shared with group")
         rights.remove(existing)
         return self.ok({})
-
-
-class _Authed:
-    """Rejects a request without the right `kf-api-key` header, in Klipfolio's shape."""
-
-    def __init__(self, app: ASGIApp, vendor: KlipfolioSandbox) -> None:
-        self.app = app
-        self.vendor = vendor
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        key = headers.get("kf-api-key")
-        if key != self.vendor.credential():
-            message = "This operation requires authentication" if key is None else "invalid API key"
-            response = self.vendor.error(401, message, "auth_not_provided")
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from reconciler.providers.salesforce_ids import ID as _ID
 from reconciler.providers.salesforce_ids import to18
@@ -76,12 +76,24 @@ class SalesforceSandbox(VendorApp):
         app = Starlette(
             routes=[Mount("/services/data/{version}", routes=api)], exception_handlers=handlers
         )
-        return _Authed(app, self)
+        return self.gated(app)
 
     # -- envelope -----------------------------------------------------------------
 
     def ok(self, data: Any, status: int = 200) -> Response:
         return json_response(data, status, headers=self.limit_headers())
+
+    def admit(self, headers: dict[str, str], path: str) -> Response | None:
+        """Checks the bearer token, counts usage against the daily limit, checks the version."""
+        version = re.search(r"/services/data/([^/]*)", path)
+        if headers.get("authorization") != f"Bearer {self.credential()}":
+            return self.error(401, "Session expired or invalid")
+        self.state["api_usage"] = self.usage + 1
+        if self.usage > self.daily_limit:
+            return self.error(403, "TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED")
+        if version is not None and not _supported(version.group(1)):
+            return self.error(404, _NOT_FOUND)
+        return None
 
     def error(self, status: int, message: str, code: str | None = None) -> Response:
         code = code or _ERROR_CODES.get(status, "UNKNOWN_EXCEPTION")
@@ -291,33 +303,6 @@ async def _json(request: Request) -> Any:
         raise _ApiError(
             400, f"request body is not valid JSON: {exc}", "JSON_PARSER_ERROR"
         ) from None
-
-
-class _Authed:
-    """Checks the bearer token, counts API usage against the daily limit, checks the version."""
-
-    def __init__(self, app: ASGIApp, vendor: SalesforceSandbox) -> None:
-        self.app = app
-        self.vendor = vendor
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        vendor = self.vendor
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        version = re.search(r"/services/data/([^/]*)", scope["path"])
-        if headers.get("authorization") != f"Bearer {vendor.credential()}":
-            response = vendor.error(401, "Session expired or invalid")
-        else:
-            vendor.state["api_usage"] = vendor.usage + 1
-            if vendor.usage > vendor.daily_limit:
-                response = vendor.error(
-                    403, "TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED"
-                )
-            elif version is not None and not _supported(version.group(1)):
-                response = vendor.error(404, _NOT_FOUND)
-            else:
-                await self.app(scope, receive, send)
-                return
-        await response(scope, receive, send)
 
 
 def _supported(version: str) -> bool:

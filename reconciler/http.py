@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,17 +140,6 @@ class Http:
     async def close(self) -> None:
         await self.client.aclose()
 
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        # Provider limits first, so a slow vendor queues on its own limits, not the global one.
-        async with contextlib.AsyncExitStack() as stack:
-            if self._own is not None:
-                await stack.enter_async_context(self._own)
-            if self._rate is not None:
-                await self._rate.acquire()
-            await stack.enter_async_context(self.limits.semaphore)
-            yield
-
     async def request(
         self,
         method: str,
@@ -228,22 +216,32 @@ class Http:
     async def _send(
         self, method: str, url: str, params: dict[str, Any] | None, body: Any
     ) -> httpx.Response:
-        async with self._slot():
-            start = time.monotonic()
-            self.stats.calls += 1
-            self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
-            try:
-                response = await self.client.request(method, url, params=params, json=body)
-            except (httpx.TransportError, httpx.DecodingError) as exc:
-                log.info("%s %s -> %s", method, url, type(exc).__name__)
-                raise _Retryable(None, exc) from None
-        log.info(
-            "%s %s -> %s (%.0f ms)",
-            method,
-            str(response.request.url),
-            response.status_code,
-            (time.monotonic() - start) * 1000,
-        )
+        # Provider limits first, so a slow vendor queues on its own limits, not the global one.
+        if self._own is not None:
+            await self._own.acquire()
+        try:
+            if self._rate is not None:
+                await self._rate.acquire()
+            async with self.limits.semaphore:
+                start = time.monotonic()
+                self.stats.calls += 1
+                self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
+                try:
+                    response = await self.client.request(method, url, params=params, json=body)
+                except (httpx.TransportError, httpx.DecodingError) as exc:
+                    log.info("%s %s -> %s", method, url, type(exc).__name__)
+                    raise _Retryable(None, exc) from None
+        finally:
+            if self._own is not None:
+                self._own.release()
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "%s %s -> %s (%.0f ms)",
+                method,
+                response.request.url,
+                response.status_code,
+                (time.monotonic() - start) * 1000,
+            )
         if response.status_code in RETRY_STATUSES:
             raise _Retryable(response, None)
         return response

@@ -116,3 +116,28 @@ def test_missing_path_is_reported(tmp_path, capsys, monkeypatch):  # type: ignor
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "validate", "nowhere/")
     assert code == 1 and "nowhere/" in err and "no such file or directory" in err
+
+
+@pytest.mark.parametrize(("answer", "code"), [("yes", 0), ("no", 1)])
+def test_apply_asks_at_a_terminal_and_only_yes_applies(copy_of_examples, answer, code):  # type: ignore[no-untyped-def]
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "reconciler", "apply", "examples/", "--sandbox", "--no-color"],
+        cwd=str(copy_of_examples),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
+    )
+    child.expect("Apply these changes\\? Only 'yes' will be accepted:")
+    child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == code, child.before
+    if answer == "yes":
+        assert "Apply complete:" in child.before
+        assert (copy_of_examples / ".reconciler").is_dir()
+    else:
+        assert "Apply cancelled; nothing was changed." in child.before
+        assert not (copy_of_examples / ".reconciler").exists()

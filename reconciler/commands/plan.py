@@ -129,6 +129,7 @@ def drift_report(plan: Plan) -> dict[str, object]:
     doc = planfile.to_dict(plan)
     return {
         "in_sync": plan.empty,
+        "objects_in_sync": plan.in_sync,
         "drifted": [
             {
                 "address": c["address"],

@@ -22,6 +22,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from reconciler import __version__
 from reconciler.errors import AuthError, ProviderError, ProviderStopped, UnclearOutcome
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,6 @@ class Http:
         alias: str,
         base_url: str,
         headers: dict[str, str],
-        auth: httpx.Auth | None,
         limits: Limits,
         error_parser: ErrorParser,
         credential_env: str,
@@ -121,24 +121,23 @@ class Http:
             AsyncLimiter(1, RATE_MARGIN / rate_limit_per_second) if rate_limit_per_second else None
         )
         self._own = asyncio.Semaphore(max_concurrency) if max_concurrency else None
-        # Never follow a redirect: a 30x must not carry the credential to another host.
-        # aiohttp's transport under httpx's API: a third of httpcore's CPU per request,
-        # which is what keeps a large plan at the latency bound rather than CPU-bound.
+        # httpx requests and responses over aiohttp's transport, sent straight to it: the
+        # client layer (auth flows, cookies, redirects we never follow) cost more CPU per
+        # call than the transport itself, and CPU is what keeps a large plan off the
+        # latency bound. The transport never follows a redirect, so a 30x cannot carry
+        # the credential to another host.
         self.transport = AiohttpTransport(
             verify=True,
             trust_env=False,
             limits=httpx.Limits(max_connections=max(limits.parallelism, max_concurrency)),
         )
-        self.client = httpx.AsyncClient(
-            headers=headers,
-            auth=auth,
-            timeout=timeout,
-            follow_redirects=False,
-            transport=self.transport,
+        self.headers = httpx.Headers(
+            {"user-agent": f"reconciler/{__version__}", "accept": "application/json", **headers}
         )
+        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.transport.aclose()
 
     async def request(
         self,
@@ -227,7 +226,19 @@ class Http:
                 self.stats.calls += 1
                 self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
                 try:
-                    response = await self.client.request(method, url, params=params, json=body)
+                    request = httpx.Request(
+                        method,
+                        url,
+                        params=params,
+                        json=body,
+                        headers=self.headers,
+                        extensions=self._extensions,
+                    )
+                    response = await self.transport.handle_async_request(request)
+                    try:
+                        await response.aread()
+                    finally:
+                        await response.aclose()
                 except (httpx.TransportError, httpx.DecodingError) as exc:
                     log.info("%s %s -> %s", method, url, type(exc).__name__)
                     raise _Retryable(None, exc) from None

@@ -36,7 +36,6 @@ class Provider:
             config.alias,
             self.api_base(config),
             self.auth_headers(credential),
-            self.auth(credential),
             limits,
             self.parse_error,
             config.credential_env,
@@ -52,9 +51,6 @@ class Provider:
 
     def auth_headers(self, credential: str) -> dict[str, str]:
         return {}
-
-    def auth(self, credential: str) -> httpx.Auth | None:
-        return None
 
     def parse_error(self, response: httpx.Response) -> tuple[str | None, str]:
         return None, f"HTTP {response.status_code}"

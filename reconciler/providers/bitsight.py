@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -34,8 +35,10 @@ class BitsightProvider(Provider):
     )
     KINDS = {SHARING: KindSpec(SHARING, identity=("folder_guid",), members_field=USERS)}
 
-    def auth(self, credential: str) -> httpx.Auth | None:
-        return httpx.BasicAuth(credential, "")
+    def auth_headers(self, credential: str) -> dict[str, str]:
+        # HTTP Basic with the token as user name and an empty password.
+        token = base64.b64encode(f"{credential}:".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
 
     def parse_error(self, response: httpx.Response) -> tuple[str | None, str]:
         body = json_or_none(response)

@@ -263,8 +263,7 @@ class _Knobs:
             ):
                 hook.done = True
                 hook.fn(sb)
-        if sb.latency_ms:
-            await asyncio.sleep(sb.latency_ms / 1000)
+        send = _delayed(send, arrived + sb.latency_ms / 1000) if sb.latency_ms else send
         fault = self._pick_fault(method, path)
         record = Record(
             vendor=vendor.name if vendor else "",
@@ -319,6 +318,21 @@ class _Knobs:
         if self.sb.fault_rate and self.sb.random.random() < self.sb.fault_rate:
             return self.sb.random.choice(["429", "500", "502", "503", "drop"])
         return None
+
+
+def _delayed(send: Send, due: float) -> Send:
+    """`send` that holds the answer until `due`: the latency knob is the time from a
+    request's arrival to its response, whatever the handler itself took."""
+    held = True
+
+    async def delayed_send(message: Message) -> None:
+        nonlocal held
+        if held:
+            held = False
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+        await send(message)
+
+    return delayed_send
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -165,6 +165,7 @@ async def make_plan(
                     obj,
                     managed=sorted(obj.state),
                     scope=obj.scope,
+                    labels=obj.labels,
                 )
                 changes.append(change)
     if targets:
@@ -198,7 +199,10 @@ def _count_existing(spec: KindSpec, live: list[LiveObject]) -> int:
 def diff(spec: KindSpec, resource: Resource, live: LiveObject | None) -> Change | None:
     """The change that makes `live` match `resource`, or None when they already match."""
     desired = resource.desired
-    common = dict(kind=resource.kind, provider=resource.provider, identity=resource.identity)
+    labels = {**resource.labels, **(live.labels if live else {})}
+    common = dict(
+        kind=resource.kind, provider=resource.provider, identity=resource.identity, labels=labels
+    )
     if live is None:
         return Change(
             Action.CREATE,

@@ -67,6 +67,8 @@ class Resource:
     members_mode: str = "authoritative"
     scope: str = ""
     """The API scope the object lives in (client id, owner account); reads group by it."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Human names of members, where the manifest named them (output only)."""
 
     @property
     def address(self) -> str:
@@ -83,6 +85,8 @@ class LiveObject:
     """Vendor ids the writes need (role id, share ids per member); never compared."""
     revision: int | None = None
     scope: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Human names of share-list members (a group's name for its id), for output only."""
 
 
 class Action(StrEnum):
@@ -127,6 +131,8 @@ class Change:
     members: list[MemberChange] = field(default_factory=list)
     scope: str = ""
     source: Source | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    """Human names of members, from the manifest and the live read (output only)."""
 
     @property
     def address(self) -> str:

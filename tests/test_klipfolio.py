@@ -301,3 +301,11 @@ def test_target_limits_plan_and_apply_to_named_objects(seeded, ws, cli):  # type
     typo = cli("plan", str(ws.root), "--target", "klipfolio/KlipfolioRole/Analysts2")
     assert typo.code == 1
     assert "--target klipfolio/KlipfolioRole/Analysts2 matches no declared object" in typo.err
+
+
+def test_plan_names_groups_next_to_their_ids(seeded, ws, cli):  # type: ignore[no-untyped-def]
+    ws.config()
+    ws.write("s.yaml", RIGHTS.format(mode="authoritative", sales=G_SALES))
+    out = cli("plan", str(ws.root), "--no-color").out
+    assert f"+ member {G_FIN} (Finance): can_manage=true" in out
+    assert f"- member {G_SUP} (Support): can_manage=true" in out

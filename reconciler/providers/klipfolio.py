@@ -113,6 +113,7 @@ class KlipfolioProvider(Provider):
                         )
                     )
                 resolved[ids[0]] = attrs
+                r.labels[ids[0]] = name
             r.desired["groups"] = resolved
         return problems
 
@@ -265,7 +266,8 @@ class KlipfolioProvider(Provider):
             g["group_id"]: {"can_manage": bool(g.get("can_manage"))}
             for g in data.get("share_rights", [])
         }
-        return LiveObject((client,), {"groups": groups}, scope=client)
+        names = {g["group_id"]: g.get("group_name") or "" for g in data.get("share_rights", [])}
+        return LiveObject((client,), {"groups": groups}, scope=client, labels=names)
 
     async def _write_rights(self, change: Change) -> None:
         client = change.scope

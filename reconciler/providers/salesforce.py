@@ -256,6 +256,7 @@ class SalesforceProvider(Provider):
     def _live(self, fid: str, shares: list[dict[str, Any]], desired: dict[str, Any]) -> LiveObject:
         state: dict[str, Any] = {}
         handle: dict[str, Any] = {}
+        labels: dict[str, str] = {}
         for share in shares:
             key = _live_key(share)
             attrs = {"access_type": str(share.get("accessType") or "").lower()}
@@ -263,7 +264,8 @@ class SalesforceProvider(Provider):
                 attrs["shared_with_id"] = canonical_or_raw(str(share.get("sharedWithId") or ""))
             state[key] = attrs
             handle[key] = str(share["shareId"])
-        return LiveObject((fid,), {"shares": state}, handle, scope=fid)
+            labels[key] = str(share.get("sharedWithLabel") or "")
+        return LiveObject((fid,), {"shares": state}, handle, scope=fid, labels=labels)
 
     async def _post_shares(self, fid: str, adds: list[MemberChange]) -> None:
         """One POST for every new share; after an unclear answer, post only what is missing."""

@@ -51,6 +51,11 @@ def state_lines(name: str, v: Any) -> list[str]:
     return [f"{name}: {value(v)}"]
 
 
+def _who(change: Change, key: str) -> str:
+    label = change.labels.get(key)
+    return f"{key} ({label})" if label and label.lower() != key.lower() else key
+
+
 def _attrs(key: str, attrs: Any) -> str:
     # An attribute that only repeats the member's key (an email's spelling) is noise.
     if isinstance(attrs, dict):
@@ -92,7 +97,7 @@ def render_change(change: Change) -> list[str]:
             )
         else:
             detail = _attrs(m.key, m.after if m.action == "add" else m.before)
-        lines.append(pad + click.style(f"{sym} member {m.key}: {detail}", fg=colour))
+        lines.append(pad + click.style(f"{sym} member {_who(change, m.key)}: {detail}", fg=colour))
     return lines
 
 

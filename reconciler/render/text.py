@@ -53,7 +53,7 @@ def state_lines(name: str, v: Any) -> list[str]:
 
 def _who(change: Change, key: str) -> str:
     label = change.labels.get(key)
-    return f"{key} ({label})" if label and label.lower() != key.lower() else key
+    return f"{key} ({label})" if label and label.lower() not in key.lower() else key
 
 
 def _attrs(key: str, attrs: Any) -> str:

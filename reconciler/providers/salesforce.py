@@ -264,7 +264,9 @@ class SalesforceProvider(Provider):
                 attrs["shared_with_id"] = canonical_or_raw(str(share.get("sharedWithId") or ""))
             state[key] = attrs
             handle[key] = str(share["shareId"])
-            labels[key] = str(share.get("sharedWithLabel") or "")
+            label = str(share.get("sharedWithLabel") or "")
+            if label and label != share.get("sharedWithId"):
+                labels[key] = label
         return LiveObject((fid,), {"shares": state}, handle, scope=fid, labels=labels)
 
     async def _post_shares(self, fid: str, adds: list[MemberChange]) -> None:

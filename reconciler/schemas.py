@@ -17,7 +17,15 @@ from jsonschema.exceptions import ValidationError
 from reconciler.errors import Problem
 from reconciler.yamlload import Located
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+def _schema_dir() -> Path:
+    """The repository's schemas/ in a checkout; the copy inside the package in a wheel."""
+    checkout = Path(__file__).resolve().parent.parent / "schemas"
+    if checkout.is_dir():
+        return checkout
+    return Path(__file__).resolve().parent / "_schemas"
+
+
+SCHEMA_DIR = _schema_dir()
 
 
 def _enum(validator: Any, enums: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:

@@ -1,0 +1,71 @@
+"""`reconciler validate`: offline checks, no network call."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from reconciler.cli import Options, common, echo
+from reconciler.errors import ManifestError, Problem
+from reconciler.manifest import load_workspace
+
+
+def github_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render(problems: list[Problem], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(
+            [
+                {
+                    "file": p.file,
+                    "line": p.line,
+                    "column": p.column,
+                    "message": p.message,
+                    "rule": p.rule,
+                }
+                for p in problems
+            ],
+            indent=2,
+        )
+    if fmt == "github":
+        return "\n".join(
+            f"::error file={github_escape(p.file, True)},line={p.line},col={p.column}::"
+            f"{github_escape(p.message)}"
+            for p in problems
+        )
+    return "\n".join(str(p) for p in problems)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
+@common
+def validate(opts: Options, paths: tuple[str, ...], fmt: str) -> int:
+    """Check manifests and config offline."""
+    try:
+        ws = load_workspace(list(paths), opts.config)
+    except ManifestError as exc:
+        if fmt == "text":
+            raise
+        echo(render(exc.problems, fmt), opts)
+        files = len({p.file for p in exc.problems})
+        n = len(exc.problems)
+        click.echo(f"{n} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)}", err=True)
+        return 1
+    n = len(ws.resources)
+    if fmt == "json":
+        echo("[]", opts)
+    else:
+        click.echo(
+            f"Valid: {n} object{'s' * (n != 1)} in {len(ws.files)} files.", err=fmt == "github"
+        )
+    return 0
+
+
+COMMANDS = [validate]

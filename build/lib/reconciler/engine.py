@@ -1,0 +1,356 @@
+"""Plan and apply: reads, diffs, ordering, concurrency, pre-write checks and safety."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.config import Config, Safety, host_allowed
+from reconciler.errors import (
+    ConflictError,
+    ManifestError,
+    Problem,
+    ProviderError,
+    ReconcilerError,
+    UnsafePlanError,
+)
+from reconciler.http import Limits
+from reconciler.model import (
+    Action,
+    Change,
+    FieldChange,
+    KindSpec,
+    LiveObject,
+    MemberChange,
+    Outcome,
+    Plan,
+    ProviderInfo,
+    Resource,
+    Result,
+    fingerprint,
+)
+from reconciler.providers.base import Provider
+from reconciler.registry import PROVIDERS, kind_spec
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int], None]
+"""Called with ("read" | "write", n) as work completes; the CLI may draw it."""
+
+
+@dataclass
+class SandboxTarget:
+    """Where --sandbox points every provider: a base URL and a dummy credential per type."""
+
+    urls: dict[str, str]
+    credentials: dict[str, str]
+
+
+def connect(
+    config: Config, aliases: set[str], sandbox: SandboxTarget | None = None
+) -> dict[str, Provider]:
+    """Build the providers the run needs; a missing credential is reported before any call."""
+    limits = Limits(config.parallelism)
+    providers: dict[str, Provider] = {}
+    problems = []
+    for alias in sorted(aliases):
+        pconf = config.providers[alias]
+        cls = PROVIDERS[pconf.type]
+        if sandbox is not None:
+            pconf.base_url = sandbox.urls[pconf.type]
+            credential = sandbox.credentials[pconf.type]
+        else:
+            why = host_allowed(pconf.base_url, cls.DEFAULTS.vendor_hosts)
+            credential = os.environ.get(pconf.credential_env, "")
+            file, line, col = pconf.source
+            if why:
+                problems.append(Problem(file, line, col, why, "endpoint-safety"))
+                continue
+            if not credential:
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        col,
+                        f"provider {alias!r} needs its credential in the environment variable "
+                        f"{pconf.credential_env}, which is not set",
+                        "credential",
+                    )
+                )
+                continue
+        providers[alias] = cls(pconf, credential, limits)
+    if problems:
+        raise ManifestError(problems)
+    return providers
+
+
+async def close(providers: dict[str, Provider]) -> None:
+    await asyncio.gather(*(p.close() for p in providers.values()))
+
+
+def select(resources: list[Resource], targets: list[str]) -> list[Resource]:
+    """The resources a `--target` run must read: just the targeted ones when all are
+    declared; everything when one may be an undeclared object that pruning deletes."""
+    if not targets:
+        return resources
+    declared = {r.address for r in resources}
+    if set(targets) <= declared:
+        return [r for r in resources if r.address in targets]
+    return resources
+
+
+async def make_plan(
+    resources: list[Resource],
+    providers: dict[str, Provider],
+    digest: str,
+    targets: list[str] | None = None,
+    progress: Progress | None = None,
+) -> Plan:
+    """Read live state for every declared object (and pruned scopes) and diff it."""
+    targets = targets or []
+    chosen = select(resources, targets)
+    groups: dict[tuple[str, str], list[Resource]] = {}
+    for r in chosen:
+        groups.setdefault((r.provider, r.kind), []).append(r)
+    problems: list[Problem] = []
+    for found in await asyncio.gather(
+        *(providers[p].resolve(k, rs) for (p, k), rs in groups.items())
+    ):
+        problems.extend(found)
+    if problems:
+        raise ManifestError(problems)
+
+    async def read(key: tuple[str, str]) -> list[LiveObject]:
+        alias, kind = key
+        provider = providers[alias]
+        prune = _prunes(provider, kind)
+        objs = await provider.read(kind, groups[key], prune)
+        if progress:
+            progress("read", len(objs))
+        return objs
+
+    keys = list(groups)
+    reads = await asyncio.gather(*(read(k) for k in keys))
+    changes: list[Change] = []
+    existing: dict[tuple[str, str], int] = {}
+    in_sync = 0
+    for key, live_objs in zip(keys, reads, strict=True):
+        alias, kind = key
+        provider = providers[alias]
+        spec = provider.KINDS[kind]
+        live_by_id = {o.identity: o for o in live_objs}
+        existing[key] = _count_existing(spec, live_objs)
+        declared = set()
+        for r in groups[key]:
+            declared.add(r.identity)
+            change = diff(spec, r, live_by_id.get(r.identity))
+            if change is None:
+                in_sync += 1
+            else:
+                changes.append(change)
+        if _prunes(provider, kind):
+            for obj in live_objs:
+                if obj.identity in declared or not provider.may_prune(kind, obj):
+                    continue
+                change = Change(
+                    Action.DELETE,
+                    kind,
+                    alias,
+                    obj.identity,
+                    None,
+                    obj,
+                    managed=sorted(obj.state),
+                    scope=obj.scope,
+                    labels=obj.labels,
+                )
+                changes.append(change)
+    if targets:
+        changes = [c for c in changes if c.address in targets]
+        known = {r.address for r in resources} | {c.address for c in changes}
+        unknown = sorted(set(targets) - known)
+        if unknown:
+            raise ReconcilerError(
+                f"--target {unknown[0]} matches no declared object and nothing to prune"
+            )
+    infos = [
+        ProviderInfo(
+            a, p.config.type, p.config.base_url, p.config.credential_env, p.config.api_version
+        )
+        for a, p in sorted(providers.items())
+    ]
+    return Plan(changes, infos, digest, existing, in_sync)
+
+
+def _prunes(provider: Provider, kind: str) -> bool:
+    key = provider.KINDS[kind].prune_key
+    return key is not None and key in provider.config.prune
+
+
+def _count_existing(spec: KindSpec, live: list[LiveObject]) -> int:
+    if spec.members_field:
+        return sum(len(o.state.get(spec.members_field) or {}) for o in live)
+    return len(live)
+
+
+def diff(spec: KindSpec, resource: Resource, live: LiveObject | None) -> Change | None:
+    """The change that makes `live` match `resource`, or None when they already match."""
+    desired = resource.desired
+    labels = {**resource.labels, **(live.labels if live else {})}
+    common = dict(
+        kind=resource.kind, provider=resource.provider, identity=resource.identity, labels=labels
+    )
+    if live is None:
+        return Change(
+            Action.CREATE,
+            desired=desired,
+            live=None,
+            managed=sorted(desired),
+            scope=resource.scope,
+            source=resource.source,
+            **common,  # type: ignore[arg-type]
+        )
+    managed = sorted(desired)
+    before = {k: live.state.get(k) for k in managed}
+    if before == desired:
+        return None
+    mf = spec.members_field
+    # Normalised values compare with plain equality; deepdiff explains them in reports.
+    fields = [
+        FieldChange(f, before[f], desired[f])
+        for f in managed
+        if f != mf and before[f] != desired[f]
+    ]
+    after: dict[str, Any] = {**live.state, **desired}
+    members: list[MemberChange] = []
+    if mf is not None and mf in desired:
+        have, want = live.state.get(mf) or {}, desired[mf]
+        for key in sorted(set(have) | set(want)):
+            if key not in have:
+                members.append(MemberChange("add", key, None, want[key]))
+            elif key not in want:
+                if resource.members_mode == "authoritative":
+                    members.append(MemberChange("remove", key, have[key], None))
+            elif have[key] != want[key]:
+                members.append(MemberChange("change", key, have[key], want[key]))
+        merged = want if resource.members_mode == "authoritative" else {**have, **want}
+        after[mf] = merged
+    if not fields and not members:
+        return None
+    replace = any(f.field in spec.replace_fields for f in fields)
+    return Change(
+        Action.REPLACE if replace else Action.UPDATE,
+        desired=after,
+        live=live,
+        managed=managed,
+        fields=fields,
+        members=members,
+        scope=resource.scope,
+        source=resource.source,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def check_safety(plan: Plan, safety: Safety) -> None:
+    """Refuse a plan that deletes or updates too much of what exists (SPEC §1.1)."""
+    refusals = []
+    for key, existing in sorted(plan.existing.items()):
+        if existing < max(safety.min_existing, 1):
+            continue
+        spec = kind_spec(key[1])
+        deletes = updates = 0
+        for c in plan.changes:
+            if (c.provider, c.kind) != key:
+                continue
+            if spec.members_field:
+                deletes += sum(1 for m in c.members if m.action == "remove")
+                updates += sum(1 for m in c.members if m.action == "change")
+            elif c.action in (Action.DELETE, Action.REPLACE):
+                deletes += 1
+            elif c.action is Action.UPDATE:
+                updates += 1
+        for count, limit, word, name in (
+            (deletes, safety.max_delete_percent, "deletes", "max_delete_percent"),
+            (updates, safety.max_update_percent, "updates", "max_update_percent"),
+        ):
+            share = 100.0 * count / existing
+            if share > limit:
+                refusals.append(
+                    f"{count} of {existing} ({share:.0f}%) {key[1]} {word} exceed {name} "
+                    f"{limit:g} (provider {key[0]})"
+                )
+    if refusals:
+        raise UnsafePlanError("; ".join(refusals) + "; use --force to apply anyway")
+
+
+async def apply(
+    plan: Plan,
+    providers: dict[str, Provider],
+    parallelism: int,
+    progress: Progress | None = None,
+    stop: asyncio.Event | None = None,
+) -> list[Result]:
+    """Write every change, `parallelism` objects at a time; each ends applied, conflict, failed.
+
+    When `stop` is set (SIGINT, SIGTERM), objects already being written finish; the rest
+    are not started and end as skipped, so no object is left half-written by us.
+    """
+    sem = asyncio.Semaphore(max(1, parallelism))
+
+    async def one(change: Change) -> Result:
+        async with sem:
+            if stop is not None and stop.is_set():
+                return Result(change, Outcome.SKIPPED, "not started: interrupted")
+            result = await _apply_one(change, providers[change.provider])
+        if progress:
+            progress("write", 1)
+        return result
+
+    return list(await asyncio.gather(*(one(c) for c in plan.changes)))
+
+
+async def _apply_one(change: Change, provider: Provider) -> Result:
+    spec = provider.KINDS[change.kind]
+    try:
+        current = None
+        if not spec.revisioned:
+            current = await provider.read_one(change)
+            now = fingerprint(current.state if current else None, change.managed)
+            if now != change.fingerprint:
+                return Result(change, Outcome.CONFLICT, _moved(change, current))
+        await provider.write(change, current)
+        return Result(change, Outcome.APPLIED)
+    except ConflictError as exc:
+        return Result(change, Outcome.CONFLICT, exc.detail)
+    except ProviderError as exc:
+        return Result(change, Outcome.FAILED, str(exc))
+
+
+def _moved(change: Change, current: LiveObject | None) -> str:
+    if change.live is None:
+        return "changed since the plan: it now exists; not written"
+    if current is None:
+        return "changed since the plan: it no longer exists; not written"
+    return "changed since the plan; not written (run plan again)"
+
+
+async def stale_objects(plan: Plan, providers: dict[str, Provider]) -> list[tuple[Change, str]]:
+    """Objects whose live revision or fingerprint differs from the plan's."""
+
+    async def check(change: Change) -> tuple[Change, str] | None:
+        provider = providers[change.provider]
+        current = await provider.read_one(change)
+        if provider.KINDS[change.kind].revisioned and change.live and current:
+            if current.revision != change.revision:
+                return change, f"revision {change.revision} -> {current.revision}"
+            return None
+        now = fingerprint(current.state if current else None, change.managed)
+        if now != change.fingerprint:
+            return change, _moved(change, current).split(";")[0]
+        return None
+
+    found = await asyncio.gather(*(check(c) for c in plan.changes))
+    return [f for f in found if f is not None]

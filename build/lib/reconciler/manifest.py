@@ -1,0 +1,225 @@
+"""Find, load and validate manifests: every problem at once, each pointing at its YAML."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from reconciler.config import DEFAULT_SOURCE, Config, find_config, load_config
+from reconciler.errors import ManifestError, Problem
+from reconciler.model import Resource, Source
+from reconciler.registry import KIND_TYPES, PROVIDERS, defaults
+from reconciler.schemas import SCHEMA_DIR, type_name, validate_against
+from reconciler.yamlload import Located, load_file
+
+API_VERSION = "reconciler/v1"
+SKIPPED_KINDS = ("Config", "SandboxState")
+
+
+@dataclass
+class Workspace:
+    config: Config
+    resources: list[Resource]
+    files: list[str]
+    digest: str
+
+
+def discover(paths: list[str], config_file: str | None) -> tuple[list[Path], list[Problem]]:
+    """Every *.yaml / *.yml under the paths, hidden directories and the config left out."""
+    found: list[Path] = []
+    problems = []
+    skip = Path(config_file).resolve() if config_file else None
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            for candidate in sorted(path.rglob("*")):
+                rel = candidate.relative_to(path).parts
+                if any(part.startswith(".") for part in rel):
+                    continue
+                if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
+                    found.append(candidate)
+        else:
+            problems.append(Problem(raw, 1, 1, "no such file or directory", "path"))
+    unique = []
+    for f in found:
+        if f.resolve() != skip and f.name not in ("reconciler.yaml", "reconciler.yml"):
+            if f not in unique:
+                unique.append(f)
+    return unique, problems
+
+
+def load_workspace(paths: list[str], config_file: str | None = None) -> Workspace:
+    """Load config and manifests; raise ManifestError with every problem found."""
+    config_path = find_config(config_file, paths)
+    config = load_config(config_path, defaults())
+    files, problems = discover(paths, str(config_path) if config_path else None)
+    resources: list[Resource] = []
+    digest = hashlib.sha256(config.raw)
+    for file in files:
+        digest.update(str(file).encode() + b"\0")
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            pass
+        docs, file_problems = load_file(file)
+        problems.extend(file_problems)
+        for doc in docs:
+            resource, doc_problems = _document(doc, config)
+            problems.extend(doc_problems)
+            if resource is not None:
+                resources.append(resource)
+    problems.extend(_duplicates(resources))
+    if problems:
+        raise ManifestError(problems)
+    for r in resources:
+        # Without a config file, a provider's problems (a missing credential) point at the
+        # first manifest that needs it.
+        pconf = config.providers[r.provider]
+        if pconf.source[0] == DEFAULT_SOURCE:
+            pconf.source = (r.source.file, r.source.line, r.source.column)
+    return Workspace(config, resources, [str(f) for f in files], digest.hexdigest())
+
+
+def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Problem]]:
+    value = doc.value
+    if not isinstance(value, dict):
+        message = f"a manifest document must be a mapping, not a {type_name(value)}"
+        return None, [doc.problem((), message, "schema")]
+    kind = value.get("kind")
+    if kind in SKIPPED_KINDS:
+        return None, []
+    if value.get("apiVersion") != API_VERSION:
+        got = value.get("apiVersion")
+        what = f"apiVersion {got!r} is not supported" if got else "missing apiVersion"
+        return None, [doc.problem(("apiVersion",), f"{what}; use {API_VERSION}", "api-version")]
+    if not isinstance(kind, str) or kind not in _kinds():
+        if kind is None:
+            message = "missing kind"
+        else:
+            close = difflib.get_close_matches(str(kind), _kinds(), n=1)
+            message = f"unknown kind {kind!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+        known = ", ".join(_kinds())
+        return None, [doc.problem(("kind",), f"{message} (known: {known})", "kind")]
+    problems = validate_against(kind, doc)
+    if problems:
+        return None, problems
+    vtype = KIND_TYPES.get(kind)
+    if vtype is None:
+        return None, [doc.problem(("kind",), f"kind {kind} has no provider yet", "kind")]
+    alias = value.get("provider")
+    if alias is None:
+        candidates = [a for a, p in config.providers.items() if p.type == vtype]
+        if len(candidates) != 1:
+            if candidates:
+                message = (
+                    f"{kind} needs a `provider:` naming one of the {len(candidates)} providers "
+                    f"of type {vtype} ({', '.join(sorted(candidates))})"
+                )
+            else:
+                message = f"{kind} needs a provider of type {vtype}, and the config has none"
+            return None, [doc.problem(("kind",), message, "provider")]
+        alias = candidates[0]
+    elif alias not in config.providers:
+        known = ", ".join(sorted(config.providers)) or "none"
+        close = difflib.get_close_matches(str(alias), list(config.providers), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return None, [
+            doc.problem(
+                ("provider",), f"unknown provider {alias!r}{hint} (configured: {known})", "provider"
+            )
+        ]
+    pconf = config.providers[alias]
+    if pconf.type != vtype:
+        return None, [
+            doc.problem(
+                ("provider",),
+                f"provider {alias!r} is of type {pconf.type}, but {kind} needs type {vtype}",
+                "provider",
+            )
+        ]
+    if not pconf.base_url:
+        return None, [
+            doc.problem(
+                ("provider",) if "provider" in value else ("kind",),
+                f"provider {alias!r} has no base_url: set it in the config "
+                "(or RECONCILER_SALESFORCE_BASE_URL without one)",
+                "provider",
+            )
+        ]
+    cls = PROVIDERS[vtype]
+    spec: dict[str, Any] = value["spec"]
+    problems = [
+        doc.problem(("spec", *path), message, "spec")
+        for path, message in cls.check(kind, spec, ("spec",))
+    ]
+    problems.extend(_member_duplicates(doc, cls, kind, spec))
+    if problems:
+        return None, problems
+    line, col = doc.where(())
+    resource = Resource(
+        kind=kind,
+        provider=alias,
+        identity=cls.identity(kind, spec),
+        desired=cls.normalise(kind, spec),
+        source=Source(doc.file, line, col),
+        members_mode=spec.get("members", "authoritative"),
+        scope=cls.scope(kind, spec),
+    )
+    return resource, []
+
+
+@cache
+def _kinds() -> list[str]:
+    """Every kind there is a schema for (a kind may exist before its provider does)."""
+    return sorted(
+        p.name.removesuffix(".schema.json") for p in SCHEMA_DIR.glob("[A-Z]*.schema.json")
+    )
+
+
+def _member_duplicates(doc: Located, cls: Any, kind: str, spec: dict[str, Any]) -> list[Problem]:
+    field = cls.KINDS[kind].members_field
+    if field is None:
+        return []
+    seen: dict[str, int] = {}
+    problems = []
+    for i, member in enumerate(spec.get(field) or []):
+        key = cls.member_key(kind, member)
+        if key in seen:
+            line, _ = doc.where(("spec", field, seen[key]))
+            problems.append(
+                doc.problem(
+                    ("spec", field, i),
+                    f"spec.{field}.{i}: member {key!r} is listed twice "
+                    f"(first as spec.{field}.{seen[key]}, line {line})",
+                    "duplicate-member",
+                )
+            )
+        else:
+            seen[key] = i
+    return problems
+
+
+def _duplicates(resources: list[Resource]) -> list[Problem]:
+    first: dict[str, Resource] = {}
+    problems = []
+    for r in resources:
+        other = first.get(r.address)
+        if other is None:
+            first[r.address] = r
+            continue
+        problems.append(
+            Problem(
+                r.source.file,
+                r.source.line,
+                r.source.column,
+                f"{r.address} is also declared at {other.source}",
+                "duplicate-identity",
+            )
+        )
+    return problems

@@ -1,0 +1,157 @@
+"""BitSight: the sharing options of existing folders (one PATCH replaces them whole)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+
+from reconciler.config import VendorDefaults
+from reconciler.errors import ProviderError
+from reconciler.http import json_or_none
+from reconciler.model import Change, KindSpec, LiveObject, Resource, State
+from reconciler.providers.base import Provider
+
+SHARING = "BitsightFolderSharing"
+FOLDERS = "/ratings/v1/folders"
+USERS = "shared_with_users"
+FLAGS = ("is_shared", "group_can_edit_contents", "shared_with_all_users")
+"""The writable folder options; `group_can_edit_properties` is read-only and never sent."""
+USER_FLAGS = ("can_edit_folder_contents", "can_edit_folder_properties")
+
+Spellings = dict[str, str]
+"""Lower-cased email -> the spelling to keep for it (the manifest's, when it lists it)."""
+
+
+class BitsightProvider(Provider):
+    TYPE = "bitsight"
+    DEFAULTS = VendorDefaults(
+        base_url="https://api.bitsighttech.com",
+        credential_env="BITSIGHT_API_TOKEN",
+        credential_key="token_env",
+        max_concurrency=3,
+        vendor_hosts=("api.bitsighttech.com",),
+    )
+    KINDS = {SHARING: KindSpec(SHARING, identity=("folder_guid",), members_field=USERS)}
+
+    def auth_headers(self, credential: str) -> dict[str, str]:
+        # HTTP Basic with the token as user name and an empty password.
+        token = base64.b64encode(f"{credential}:".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    def parse_error(self, response: httpx.Response) -> tuple[str | None, str]:
+        body = json_or_none(response)
+        if isinstance(body, dict) and body.get("detail"):
+            return None, str(body["detail"])
+        return None, f"HTTP {response.status_code}"
+
+    # -- offline ----------------------------------------------------------------------
+
+    @classmethod
+    def scope(cls, kind: str, spec: dict[str, Any]) -> str:
+        return str(spec.get("folder_guid") or "")
+
+    @classmethod
+    def normalise(cls, kind: str, spec: dict[str, Any]) -> State:
+        state: State = {flag: bool(spec[flag]) for flag in FLAGS if flag in spec}
+        if USERS in spec:
+            state[USERS] = {cls.member_key(kind, u): _member(u) for u in spec[USERS] or []}
+        return state
+
+    @classmethod
+    def member_key(cls, kind: str, member: dict[str, Any]) -> str:
+        return str(member.get("email") or "").lower()
+
+    # -- online -------------------------------------------------------------------------
+
+    async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
+        # One call lists every folder with its sharing options, however many are declared.
+        by_guid = {f["guid"]: f for f in await self._list()}
+        missing = [r for r in resources if r.scope not in by_guid]
+        if missing:
+            where = "; ".join(f"{r.scope} (declared at {r.source})" for r in missing)
+            raise ProviderError(
+                self.alias,
+                f"BitSight folder not found: {where}. The token's account has no folder with "
+                "that guid; folders are never created, only their sharing is managed",
+            )
+        return [_live(by_guid[r.scope], _declared(r.desired)) for r in resources]
+
+    async def read_one(self, change: Change) -> LiveObject | None:
+        response = await self.http.request("GET", f"{FOLDERS}/{change.scope}", accept=(404,))
+        if response.status_code == 404:
+            return None
+        folder = json_or_none(response)
+        if not isinstance(folder, dict):
+            raise ProviderError(self.alias, f"GET {FOLDERS}/{change.scope}: not a folder object")
+        # The same spellings as at plan time, so an unchanged folder keeps its fingerprint.
+        return _live(folder, _declared(change.desired or {}))
+
+    async def write(self, change: Change, current: LiveObject | None) -> None:
+        assert change.desired is not None
+        # Unmanaged fields come from the pre-write read: the freshest value is the one to keep.
+        base = (current or change.live or LiveObject(change.identity, {})).state
+        state = {
+            f: change.desired[f] if f in change.managed else base.get(f, change.desired.get(f))
+            for f in (*FLAGS, USERS)
+        }
+        users = state[USERS] or {}
+        options: dict[str, Any] = {flag: bool(state[flag]) for flag in FLAGS}
+        options[USERS] = [users[key] for key in sorted(users)]
+        # The whole user list in one call: grants and removals land together, nothing in between.
+        # 200 with the folder or 204 without a body: the response is not needed either way.
+        await self.http.request(
+            "PATCH", f"{FOLDERS}/{change.scope}", json={"shared_options": options}
+        )
+
+    # -- export ----------------------------------------------------------------------------
+
+    async def scopes(self, kind: str) -> list[str]:
+        return sorted(f["guid"] for f in await self._list())
+
+    async def export(self, kind: str, scopes: list[str]) -> list[dict[str, Any]]:
+        wanted = set(scopes)
+        specs: list[dict[str, Any]] = []
+        for folder in sorted(await self._list(), key=lambda f: str(f["guid"])):
+            if folder["guid"] not in wanted:
+                continue
+            state = _live(folder, {}).state
+            spec: dict[str, Any] = {"folder_guid": folder["guid"]}
+            spec.update({flag: state[flag] for flag in FLAGS})
+            spec[USERS] = [state[USERS][key] for key in sorted(state[USERS])]
+            specs.append(spec)
+        return specs
+
+    # -- calls -----------------------------------------------------------------------------
+
+    async def _list(self) -> list[dict[str, Any]]:
+        body = json_or_none(await self.http.request("GET", FOLDERS))
+        if not isinstance(body, list):
+            raise ProviderError(self.alias, f"GET {FOLDERS}: expected a JSON array of folders")
+        return [f for f in body if isinstance(f, dict) and f.get("guid")]
+
+
+def _member(user: dict[str, Any]) -> dict[str, Any]:
+    """One user as the state holds it: its email spelling and both rights (missing = false)."""
+    return {"email": str(user["email"]), **{f: bool(user.get(f, False)) for f in USER_FLAGS}}
+
+
+def _declared(state: State) -> Spellings:
+    return {key: m["email"] for key, m in (state.get(USERS) or {}).items()}
+
+
+def _live(folder: dict[str, Any], spellings: Spellings) -> LiveObject:
+    """A folder's live state. Emails compare case-insensitively, so a user the manifest lists
+    takes the manifest's spelling: case alone is never a change, and the PATCH sends an email
+    as the manifest wrote it (a user kept but not listed keeps its live spelling)."""
+    options = folder.get("shared_options") or {}
+    users = options.get("shared_with", options.get(USERS)) or []
+    members: dict[str, Any] = {}
+    for user in users:
+        key = str(user["email"]).lower()
+        members[key] = _member({**user, "email": spellings.get(key, user["email"])})
+    state: State = {flag: bool(options.get(flag, False)) for flag in FLAGS}
+    state[USERS] = members
+    guid = str(folder["guid"])
+    return LiveObject((guid,), state, scope=guid)

@@ -1,0 +1,299 @@
+"""Golem Cloud: permission shares, written with the revision the plan read."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from reconciler.config import VendorDefaults
+from reconciler.errors import ConflictError, ProviderError, ReconcilerError, UnclearOutcome
+from reconciler.http import json_or_none
+from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
+from reconciler.providers.base import Provider
+
+SHARE = "GolemPermissionShare"
+DATA_KEYS = ("lowerPositive", "lowerNegative", "upperPositive", "upperNegative")
+EXISTS = "PERMISSION_SHARE_ALREADY_EXISTS"
+CREATE_TRIES = 3
+
+
+class GolemProvider(Provider):
+    TYPE = "golem"
+    DEFAULTS = VendorDefaults(
+        base_url="https://release.api.golem.cloud",
+        credential_env="GOLEM_TOKEN",
+        credential_key="token_env",
+        vendor_hosts=("*.golem.cloud",),
+    )
+    KINDS = {
+        SHARE: KindSpec(
+            SHARE,
+            identity=("owner_account_id", "name"),
+            replace_fields=("target_account_id",),
+            prune_key="permission_shares",
+            revisioned=True,
+        )
+    }
+
+    def auth_headers(self, credential: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credential}"}
+
+    def parse_error(self, response: httpx.Response) -> tuple[str | None, str]:
+        body = json_or_none(response)
+        if not isinstance(body, dict):
+            return None, f"HTTP {response.status_code}"
+        code = body.get("code")
+        # 400 carries a list of messages under "errors"; every other status one "error".
+        errors = body.get("errors")
+        message = "; ".join(map(str, errors)) if isinstance(errors, list) else body.get("error")
+        return code, str(message or code or f"HTTP {response.status_code}")
+
+    # -- offline ----------------------------------------------------------------------
+
+    @classmethod
+    def scope(cls, kind: str, spec: dict[str, Any]) -> str:
+        return str(spec["owner_account_id"])
+
+    @classmethod
+    def normalise(cls, kind: str, spec: dict[str, Any]) -> State:
+        state: State = {"target_account_id": str(spec["target_account_id"])}
+        # A spec without `data` leaves the grants unmanaged; inside it, a missing list is empty.
+        if "data" in spec:
+            state["data"] = _data(spec["data"] or {})
+        return state
+
+    @classmethod
+    def check(
+        cls, kind: str, spec: dict[str, Any], path: tuple[Any, ...]
+    ) -> list[tuple[tuple[Any, ...], str]]:
+        problems: list[tuple[tuple[Any, ...], str]] = []
+        if spec.get("target_account_id") == spec.get("owner_account_id"):
+            problems.append(
+                (("target_account_id",), "an account cannot share permissions with itself")
+            )
+        for key in DATA_KEYS:
+            for i, grant in enumerate((spec.get("data") or {}).get(key) or []):
+                if not grant.strip():
+                    problems.append((("data", key, i), "a grant must not be blank"))
+        return problems
+
+    # -- online -------------------------------------------------------------------------
+
+    async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
+        accounts = sorted({r.scope for r in resources})
+        wanted = {r.identity for r in resources}
+        listed = await asyncio.gather(*(self._list(acc) for acc in accounts))
+        return [obj for objs in listed for obj in objs if prune or obj.identity in wanted]
+
+    async def read_one(self, change: Change) -> LiveObject | None:
+        if change.live is not None:
+            # By id: a share deleted and re-created under the same name since the plan is a
+            # different share (possibly at the same revision), so it must read as gone.
+            return await self._by_id(change.scope, change.live.handle["id"])
+        return await self._by_name(change.scope, change.identity[1])
+
+    async def write(self, change: Change, current: LiveObject | None) -> None:
+        if change.action is Action.CREATE:
+            await self._create(change)
+        elif change.action is Action.UPDATE:
+            await self._update(change)
+        elif change.action is Action.DELETE:
+            await self._delete(change)
+        else:
+            # The target cannot change in place, and the name must be free to create again.
+            await self._delete(change)
+            try:
+                await self._create(change)
+            except ProviderError as exc:
+                raise type(exc)(
+                    self.alias, f"deleted, not recreated: {exc.detail}", exc.status, exc.code
+                ) from None
+
+    # -- export ----------------------------------------------------------------------------
+
+    async def scopes(self, kind: str) -> list[str]:
+        raise ReconcilerError("golem: the API cannot list owner accounts; pass --scope ACCOUNT_ID")
+
+    async def export(self, kind: str, scopes: list[str]) -> list[dict[str, Any]]:
+        listed = await asyncio.gather(*(self._list(acc) for acc in sorted(set(scopes))))
+        objs = sorted((o for objs in listed for o in objs), key=lambda o: o.identity)
+        return [
+            {
+                "owner_account_id": o.scope,
+                "name": o.identity[1],
+                "target_account_id": o.state["target_account_id"],
+                "data": o.state["data"],
+            }
+            for o in objs
+        ]
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def _create(self, change: Change) -> None:
+        """POST a share; after an unclear answer, look by name before trying again."""
+        assert change.desired is not None
+        owner, name = change.scope, change.identity[1]
+        want = self._body_data(change)
+        body = {"targetAccountId": change.desired["target_account_id"], "name": name, "data": want}
+        path = f"/v1/accounts/{quote(owner, safe='')}/permission-shares"
+        unclear = False
+        for _ in range(CREATE_TRIES):
+            try:
+                response = await self.http.request("POST", path, json=body, accept=(409,))
+            except UnclearOutcome:
+                unclear = True
+                found = await self._by_name(owner, name)
+                if found is None:
+                    continue
+                self._check_created(change, found, want)
+                return
+            if response.status_code != 409:
+                return
+            code, message = self.parse_error(response)
+            if code != EXISTS:
+                raise ProviderError(self.alias, f"POST {path}: {message}", 409, code)
+            if not unclear:
+                raise ConflictError(
+                    self.alias,
+                    f"a share named {name!r} was created in account {owner} since the plan; "
+                    "not written (run plan again)",
+                    409,
+                    code,
+                )
+            # Our unclear try may have landed after the look-up: the name tells.
+            found = await self._by_name(owner, name)
+            if found is None:
+                continue
+            self._check_created(change, found, want)
+            return
+        raise UnclearOutcome(
+            self.alias, f"POST {path} for {name!r}: no clear answer after {CREATE_TRIES} tries"
+        )
+
+    def _check_created(self, change: Change, found: LiveObject, want: dict[str, list[str]]) -> None:
+        assert change.desired is not None
+        target = change.desired["target_account_id"]
+        if found.state["target_account_id"] != target or found.state["data"] != want:
+            raise ConflictError(
+                self.alias,
+                f"a different share named {change.identity[1]!r} exists in account "
+                f"{change.scope}; not written (run plan again)",
+            )
+
+    async def _update(self, change: Change) -> None:
+        assert change.desired is not None and change.live is not None
+        sid, revision = change.live.handle["id"], change.revision
+        assert revision is not None
+        want = self._body_data(change)
+        body = {"currentRevision": revision, "name": change.identity[1], "data": want}
+        path = f"/v1/permission-shares/{quote(sid, safe='')}"
+        try:
+            response = await self.http.request("PATCH", path, json=body, accept=(404, 409))
+        except UnclearOutcome as exc:
+            unclear: UnclearOutcome | None = exc
+        else:
+            unclear = None
+            if response.status_code == 404:
+                raise ConflictError(self.alias, "it no longer exists; not written", 404)
+            if response.status_code != 409:
+                return
+        # A 409 may answer a retry of our own PATCH whose first answer was lost: look.
+        now = await self._by_id(change.scope, sid)
+        if (
+            now is not None
+            and now.revision == revision + 1
+            and now.identity == change.identity
+            and now.state["data"] == want
+        ):
+            return
+        if unclear is not None and now is not None and now.revision == revision:
+            raise unclear  # untouched: it simply failed
+        raise self._moved(revision, now)
+
+    async def _delete(self, change: Change) -> None:
+        assert change.live is not None
+        sid, revision = change.live.handle["id"], change.revision
+        assert revision is not None
+        path = f"/v1/permission-shares/{quote(sid, safe='')}"
+        params = {"current_revision": str(revision)}
+        try:
+            response = await self.http.request("DELETE", path, params=params, accept=(404, 409))
+        except UnclearOutcome as exc:
+            unclear: UnclearOutcome | None = exc
+        else:
+            unclear = None
+            if response.status_code != 409:
+                return  # 404: already gone
+        now = await self._by_id(change.scope, sid)
+        if now is None:
+            return
+        if unclear is not None and now.revision == revision:
+            raise unclear
+        raise self._moved(revision, now)
+
+    def _moved(self, revision: int, now: LiveObject | None) -> ConflictError:
+        if now is None:
+            return ConflictError(self.alias, "it was deleted since the plan; not written", 409)
+        return ConflictError(
+            self.alias,
+            f"changed since the plan (revision {revision}, now {now.revision}); "
+            "not written (run plan again)",
+            409,
+            "CONCURRENT_UPDATE",
+        )
+
+    @staticmethod
+    def _body_data(change: Change) -> dict[str, list[str]]:
+        """All four lists, always: the API requires each of them."""
+        assert change.desired is not None
+        return _data(change.desired.get("data") or {})
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def _list(self, acc: str) -> list[LiveObject]:
+        response = await self.http.request(
+            "GET", f"/v1/accounts/{quote(acc, safe='')}/permission-shares"
+        )
+        body = json_or_none(response)
+        values = body.get("values") if isinstance(body, dict) else None
+        if not isinstance(values, list):
+            raise ProviderError(self.alias, f"GET shares of {acc}: response has no values list")
+        return [_share(acc, s) for s in values]
+
+    async def _by_name(self, acc: str, name: str) -> LiveObject | None:
+        path = f"/v1/accounts/{quote(acc, safe='')}/permission-shares/{quote(name, safe='')}"
+        return await self._get_share(acc, path)
+
+    async def _by_id(self, acc: str, sid: str) -> LiveObject | None:
+        return await self._get_share(acc, f"/v1/permission-shares/{quote(sid, safe='')}")
+
+    async def _get_share(self, acc: str, path: str) -> LiveObject | None:
+        response = await self.http.request("GET", path, accept=(404,))
+        if response.status_code == 404:
+            return None
+        share = json_or_none(response)
+        if not isinstance(share, dict):
+            raise ProviderError(self.alias, f"GET {path}: response is not a share")
+        return _share(acc, share)
+
+
+def _data(raw: dict[str, Any]) -> dict[str, list[str]]:
+    return {k: sorted(set(raw.get(k) or [])) for k in DATA_KEYS}
+
+
+def _share(acc: str, share: dict[str, Any]) -> LiveObject:
+    # The identity uses the account as the manifests name it, not the API's spelling of it.
+    state = {
+        "target_account_id": str(share["targetAccountId"]),
+        "data": _data(share.get("data") or {}),
+    }
+    return LiveObject(
+        (acc, str(share["name"])),
+        state,
+        {"id": str(share["id"])},
+        revision=int(share["revision"]),
+        scope=acc,
+    )

@@ -1,0 +1,283 @@
+"""Klipfolio: roles (company and client scopes) and client share rights."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from reconciler.config import VendorDefaults
+from reconciler.errors import Problem, ProviderError, UnclearOutcome
+from reconciler.http import json_or_none
+from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
+from reconciler.providers.base import Provider
+
+ROLE = "KlipfolioRole"
+RIGHTS = "KlipfolioClientShareRights"
+
+
+class KlipfolioProvider(Provider):
+    TYPE = "klipfolio"
+    DEFAULTS = VendorDefaults(
+        base_url="https://app.klipfolio.com/api/1",
+        credential_env="KLIPFOLIO_API_KEY",
+        credential_key="api_key_env",
+        rate_limit_per_second=5,
+        vendor_hosts=("app.klipfolio.com",),
+    )
+    KINDS = {
+        ROLE: KindSpec(ROLE, identity=("client_id", "name"), prune_key="roles"),
+        RIGHTS: KindSpec(RIGHTS, identity=("client_id",), members_field="groups"),
+    }
+
+    def auth_headers(self, credential: str) -> dict[str, str]:
+        return {"kf-api-key": credential}
+
+    def parse_error(self, response: httpx.Response) -> tuple[str | None, str]:
+        body = json_or_none(response)
+        meta = body.get("meta") if isinstance(body, dict) else None
+        if isinstance(meta, dict):
+            return meta.get("error_code"), str(meta.get("error_desc") or meta.get("error_code"))
+        return None, f"HTTP {response.status_code}"
+
+    # -- offline ----------------------------------------------------------------------
+
+    @classmethod
+    def scope(cls, kind: str, spec: dict[str, Any]) -> str:
+        return str(spec.get("client_id") or "")
+
+    @classmethod
+    def normalise(cls, kind: str, spec: dict[str, Any]) -> State:
+        if kind == ROLE:
+            state: State = {}
+            if "description" in spec:
+                state["description"] = spec["description"]
+            if "permissions" in spec:
+                state["permissions"] = sorted(set(spec["permissions"]))
+            return state
+        return {
+            "groups": {
+                cls.member_key(kind, g): {"can_manage": bool(g["can_manage"])}
+                for g in spec["groups"]
+            }
+        }
+
+    @classmethod
+    def member_key(cls, kind: str, member: dict[str, Any]) -> str:
+        if member.get("group_id"):
+            return str(member["group_id"])
+        return "name:" + str(member.get("group_name"))
+
+    # -- online -------------------------------------------------------------------------
+
+    async def resolve(self, kind: str, resources: list[Resource]) -> list[Problem]:
+        if kind != RIGHTS or not any(
+            k.startswith("name:") for r in resources for k in r.desired["groups"]
+        ):
+            return []
+        # Group names resolve against the company's groups, read once per plan.
+        data = await self._get("/groups")
+        by_name: dict[str, list[str]] = {}
+        for g in data.get("groups", []):
+            by_name.setdefault(g["name"], []).append(g["id"])
+        problems = []
+        for r in resources:
+            resolved = {}
+            for key, attrs in r.desired["groups"].items():
+                if not key.startswith("name:"):
+                    resolved[key] = attrs
+                    continue
+                name = key[5:]
+                ids = by_name.get(name, [])
+                if len(ids) != 1:
+                    why = "no group" if not ids else f"{len(ids)} groups"
+                    problems.append(
+                        Problem(
+                            r.source.file,
+                            r.source.line,
+                            r.source.column,
+                            f"{r.address}: group_name {name!r} matches {why} in Klipfolio",
+                            "group-name",
+                        )
+                    )
+                    continue
+                if ids[0] in resolved or ids[0] in r.desired["groups"]:
+                    problems.append(
+                        Problem(
+                            r.source.file,
+                            r.source.line,
+                            r.source.column,
+                            f"{r.address}: group {name!r} is listed twice",
+                            "duplicate-member",
+                        )
+                    )
+                resolved[ids[0]] = attrs
+                r.labels[ids[0]] = name
+            r.desired["groups"] = resolved
+        return problems
+
+    async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
+        if kind == RIGHTS:
+            clients = sorted({r.scope for r in resources})
+            found = await asyncio.gather(*(self._read_rights(c) for c in clients))
+            return [obj for obj in found if obj is not None]
+        scopes = sorted({r.scope for r in resources})
+        wanted = {(r.scope, r.identity[1]) for r in resources}
+        listed = await asyncio.gather(*(self._list_roles(s) for s in scopes))
+        objs: list[LiveObject] = []
+        details = []
+        for scope, roles in zip(scopes, listed, strict=True):
+            for role in roles:
+                if (scope, role["name"]) in wanted:
+                    details.append(self._read_role(scope, role["id"]))
+                elif prune:
+                    # Deleting needs no permissions: skip the per-role read.
+                    objs.append(self._role_object(scope, role))
+        objs.extend(o for o in await asyncio.gather(*details) if o is not None)
+        return objs
+
+    async def read_one(self, change: Change) -> LiveObject | None:
+        scope = change.scope
+        if change.kind == RIGHTS:
+            return await self._read_rights(scope)
+        if change.live is not None:
+            return await self._read_role(scope, change.live.handle["id"])
+        name = change.identity[1]
+        for role in await self._list_roles(scope):
+            if role["name"] == name:
+                return await self._read_role(scope, role["id"])
+        return None
+
+    async def write(self, change: Change, current: LiveObject | None) -> None:
+        if change.kind == RIGHTS:
+            await self._write_rights(change)
+            return
+        scope = change.scope
+        params = {"client_id": scope} if scope else None
+        name = change.identity[1]
+        if change.action is Action.CREATE:
+            assert change.desired is not None
+            body: dict[str, Any] = {
+                "name": name,
+                "description": change.desired.get("description", ""),
+                "permissions": change.desired.get("permissions", []),
+            }
+            if scope:
+                body["client_id"] = scope
+            await self.create_once(scope, name, body)
+            return
+        assert change.live is not None
+        rid = (current or change.live).handle["id"]
+        if change.action is Action.DELETE:
+            await self.http.request("DELETE", f"/roles/{rid}", params=params, accept=(404,))
+            return
+        assert change.desired is not None
+        body = {
+            "name": name,
+            "description": change.desired.get("description", ""),
+            "permissions": change.desired.get("permissions", []),
+        }
+        await self.http.request("PUT", f"/roles/{rid}", params=params, json=body)
+
+    async def create_once(self, scope: str, name: str, body: dict[str, Any]) -> None:
+        """POST a role; after an unclear answer, look before trying again."""
+        for _ in range(3):
+            try:
+                await self.http.request("POST", "/roles", json=body)
+                return
+            except UnclearOutcome:
+                if any(r["name"] == name for r in await self._list_roles(scope)):
+                    return
+        raise UnclearOutcome(self.alias, f"POST /roles for {name!r}: no clear answer after 3 tries")
+
+    def may_prune(self, kind: str, live: LiveObject) -> bool:
+        return live.identity[1] not in self.config.protected_roles
+
+    # -- export ----------------------------------------------------------------------------
+
+    async def scopes(self, kind: str) -> list[str]:
+        data = await self._get("/clients")
+        clients = sorted(c["id"] for c in data.get("clients", []))
+        return ([""] if kind == ROLE else []) + clients
+
+    async def export(self, kind: str, scopes: list[str]) -> list[dict[str, Any]]:
+        specs: list[dict[str, Any]] = []
+        if kind == RIGHTS:
+            for obj in await asyncio.gather(*(self._read_rights(s) for s in scopes)):
+                if obj is not None and obj.state["groups"]:
+                    groups = [
+                        {"group_id": gid, "can_manage": attrs["can_manage"]}
+                        for gid, attrs in sorted(obj.state["groups"].items())
+                    ]
+                    specs.append({"client_id": obj.scope, "groups": groups})
+            return specs
+        listed = await asyncio.gather(*(self._list_roles(s) for s in scopes))
+        reads = [
+            self._read_role(s, r["id"])
+            for s, roles in zip(scopes, listed, strict=True)
+            for r in roles
+        ]
+        for obj in await asyncio.gather(*reads):
+            if obj is None:
+                continue
+            spec: dict[str, Any] = {"name": obj.identity[1]}
+            if obj.scope:
+                spec["client_id"] = obj.scope
+            spec.update(description=obj.state["description"], permissions=obj.state["permissions"])
+            specs.append(spec)
+        return specs
+
+    # -- calls -----------------------------------------------------------------------------
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        response = await self.http.request("GET", path, params=params)
+        body = json_or_none(response)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise ProviderError(self.alias, f"GET {path}: response has no data object")
+        return data
+
+    async def _list_roles(self, scope: str) -> list[dict[str, Any]]:
+        data = await self._get("/roles", {"client_id": scope} if scope else None)
+        return list(data.get("roles", []))
+
+    def _role_object(self, scope: str, role: dict[str, Any]) -> LiveObject:
+        state = {"description": role.get("description") or ""}
+        if "permissions" in role:
+            state["permissions"] = sorted(set(role["permissions"]))
+        return LiveObject((scope, role["name"]), state, {"id": role["id"]}, scope=scope)
+
+    async def _read_role(self, scope: str, rid: str) -> LiveObject | None:
+        params = {"full": "true"}
+        if scope:
+            params["client_id"] = scope
+        response = await self.http.request("GET", f"/roles/{rid}", params=params, accept=(404,))
+        if response.status_code == 404:
+            return None
+        body = json_or_none(response) or {}
+        role = body.get("data") or {}
+        role.setdefault("permissions", [])
+        return self._role_object(scope, role)
+
+    async def _read_rights(self, client: str) -> LiveObject | None:
+        data = await self._get(f"/clients/{client}/share-rights")
+        groups = {
+            g["group_id"]: {"can_manage": bool(g.get("can_manage"))}
+            for g in data.get("share_rights", [])
+        }
+        names = {g["group_id"]: g.get("group_name") or "" for g in data.get("share_rights", [])}
+        return LiveObject((client,), {"groups": groups}, scope=client, labels=names)
+
+    async def _write_rights(self, change: Change) -> None:
+        client = change.scope
+        upserts = [m for m in change.members if m.action in ("add", "change")]
+        if upserts:
+            body = {"groups": [{"group_id": m.key, **m.after} for m in upserts]}
+            await self.http.request("PUT", f"/clients/{client}/share-rights", json=body)
+        for m in change.members:
+            if m.action == "remove":
+                # 403 means "not shared with that group": already absent.
+                await self.http.request(
+                    "DELETE", f"/clients/{client}/share-rights/{m.key}", accept=(403, 404)
+                )

@@ -1,0 +1,354 @@
+"""Salesforce: the shares of report and dashboard folders, reconciled share by share."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from reconciler.config import ProviderConfig, VendorDefaults
+from reconciler.errors import ConflictError, ProviderError, ProviderStopped, UnclearOutcome
+from reconciler.http import json_or_none
+from reconciler.model import Change, KindSpec, LiveObject, MemberChange, Resource, State
+from reconciler.providers.base import Provider
+from reconciler.providers.salesforce_ids import canonical, canonical_or_raw
+
+log = logging.getLogger(__name__)
+
+SHARES = "SalesforceFolderShares"
+ORG_WIDE = ("organization", "allprmusers", "allcspusers")
+"""Share types without a specific recipient: the type alone identifies the share."""
+QUOTA = "REQUEST_LIMIT_EXCEEDED"
+POST_TRIES = 3
+MAX_PAGES = 10_000
+
+
+class SalesforceProvider(Provider):
+    TYPE = "salesforce"
+    DEFAULTS = VendorDefaults(
+        base_url="",
+        credential_env="SALESFORCE_ACCESS_TOKEN",
+        credential_key="token_env",
+        vendor_hosts=("*.salesforce.com", "*.force.com"),
+        required_base_url_env="RECONCILER_SALESFORCE_BASE_URL",
+    )
+    KINDS = {SHARES: KindSpec(SHARES, identity=("folder_id",), members_field="shares")}
+
+    @classmethod
+    def api_base(cls, config: ProviderConfig) -> str:
+        return f"{config.base_url.rstrip('/')}/services/data/{config.api_version}"
+
+    def auth_headers(self, credential: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credential}"}
+
+    def parse_error(self, response: httpx.Response) -> tuple[str | None, str]:
+        body = json_or_none(response)
+        items = body if isinstance(body, list) else [body]
+        errors = [
+            e for e in items if isinstance(e, dict) and (e.get("errorCode") or e.get("message"))
+        ]
+        if not errors:
+            return None, f"HTTP {response.status_code}"
+        code = errors[0].get("errorCode")
+        message = "; ".join(str(e.get("message") or e.get("errorCode")) for e in errors)
+        return (str(code) if code else None), message
+
+    # -- offline ----------------------------------------------------------------------
+
+    @classmethod
+    def identity(cls, kind: str, spec: dict[str, Any]) -> tuple[str, ...]:
+        return (canonical_or_raw(str(spec.get("folder_id") or "")),)
+
+    @classmethod
+    def scope(cls, kind: str, spec: dict[str, Any]) -> str:
+        return cls.identity(kind, spec)[0]
+
+    @classmethod
+    def normalise(cls, kind: str, spec: dict[str, Any]) -> State:
+        shares: dict[str, Any] = {}
+        for share in spec["shares"]:
+            key = cls.member_key(kind, share)
+            attrs = {"access_type": str(share["access_type"]).lower()}
+            # An org-wide share's recipient is managed only when the manifest names it: it is
+            # then sent on the wire as given (normalised), and compared with the live one.
+            if key in ORG_WIDE and share.get("shared_with_id"):
+                attrs["shared_with_id"] = canonical_or_raw(str(share["shared_with_id"]))
+            shares[key] = attrs
+        return {"shares": shares}
+
+    @classmethod
+    def member_key(cls, kind: str, member: dict[str, Any]) -> str:
+        share_type = str(member.get("share_type") or "").lower()
+        if share_type in ORG_WIDE:
+            return share_type
+        return f"{share_type}:{canonical_or_raw(str(member.get('shared_with_id') or ''))}"
+
+    @classmethod
+    def check(
+        cls, kind: str, spec: dict[str, Any], path: tuple[Any, ...]
+    ) -> list[tuple[tuple[Any, ...], str]]:
+        problems: list[tuple[tuple[Any, ...], str]] = []
+        if not _valid_id(str(spec.get("folder_id") or "")):
+            problems.append(
+                (
+                    ("folder_id",),
+                    f"folder_id {spec.get('folder_id')!r} is not a Salesforce id "
+                    "(15 or 18 letters and digits)",
+                )
+            )
+        for i, share in enumerate(spec.get("shares") or []):
+            share_type = str(share.get("share_type") or "").lower()
+            target = share.get("shared_with_id")
+            if share_type not in ORG_WIDE and not target:
+                problems.append(
+                    (
+                        ("shares", i),
+                        f"shares[{i}]: share_type {share_type} needs shared_with_id (only "
+                        f"{', '.join(ORG_WIDE)} go without one)",
+                    )
+                )
+            elif target and not _valid_id(str(target)):
+                problems.append(
+                    (
+                        ("shares", i, "shared_with_id"),
+                        f"shares[{i}].shared_with_id {target!r} is not a valid Salesforce id",
+                    )
+                )
+        return problems
+
+    # -- online -------------------------------------------------------------------------
+
+    async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
+        listed = await asyncio.gather(*(self._list_shares(r.identity[0]) for r in resources))
+        missing = [r for r, shares in zip(resources, listed, strict=True) if shares is None]
+        if missing:
+            raise ProviderError(
+                self.alias,
+                "; ".join(
+                    f"folder {r.identity[0]} ({r.source}) was not found, or this user has no "
+                    f"access to it: GET /folders/{r.identity[0]}/shares answered 404"
+                    for r in missing
+                ),
+                404,
+                "NOT_FOUND",
+            )
+        return [
+            self._live(r.identity[0], shares, r.desired.get("shares") or {})
+            for r, shares in zip(resources, listed, strict=True)
+            if shares is not None
+        ]
+
+    async def read_one(self, change: Change) -> LiveObject | None:
+        fid = change.identity[0]
+        shares = await self._list_shares(fid)
+        if shares is None:
+            raise ProviderError(
+                self.alias, f"folder {fid} is gone, or this user lost access to it", 404
+            )
+        return self._live(fid, shares, (change.desired or {}).get("shares") or {})
+
+    async def write(self, change: Change, current: LiveObject | None) -> None:
+        fid = change.identity[0]
+        live = current or change.live
+        if live is None:
+            raise ProviderError(
+                self.alias, f"folder {fid} does not exist (folders are not created)"
+            )
+        adds = [m for m in change.members if m.action == "add"]
+        if adds:
+            await self._post_shares(fid, adds)
+        # The share ids come from the pre-write read, which matched the plan's fingerprint.
+        for m in change.members:
+            if m.action == "change":
+                sid = live.handle[m.key]
+                await self._call(
+                    "PATCH", f"/folders/{fid}/shares/{sid}", json=_wire(m.key, m.after)
+                )
+        for m in change.members:
+            if m.action == "remove":
+                await self._delete_share(fid, m.key, live.handle[m.key])
+
+    # -- export ----------------------------------------------------------------------------
+
+    async def scopes(self, kind: str) -> list[str]:
+        """Every folder id, read page by page until `totalSize` folders are read."""
+        ids: list[str] = []
+        url, params = "/folders", None
+        for page in range(2, MAX_PAGES):
+            body = await self._get_json(url, params)
+            folders = [f for f in body.get("folders") or [] if isinstance(f, dict) and f.get("id")]
+            ids.extend(canonical_or_raw(str(f["id"])) for f in folders)
+            if not folders or len(ids) >= int(body.get("totalSize") or 0):
+                break
+            next_url = body.get("nextPageUrl")
+            if next_url:
+                # Relative to the instance; never follow it to another host.
+                parts = urlsplit(str(next_url))
+                query = f"?{parts.query}" if parts.query else ""
+                url, params = f"{self.config.base_url.rstrip('/')}{parts.path}{query}", None
+            else:
+                url, params = "/folders", {"page": str(page)}
+        return sorted(set(ids))
+
+    async def export(self, kind: str, scopes: list[str]) -> list[dict[str, Any]]:
+        folders = sorted({canonical_or_raw(s) for s in scopes})
+        listed = await asyncio.gather(*(self._list_shares(f) for f in folders))
+        specs: list[dict[str, Any]] = []
+        for fid, shares in zip(folders, listed, strict=True):
+            if shares is None:
+                log.warning("folder %s: shares not readable (404), not exported", fid)
+                continue
+            items = [_spec_share(s) for s in sorted(shares, key=_live_key)]
+            if items:
+                specs.append({"folder_id": fid, "shares": items})
+        return specs
+
+    # -- calls -----------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        accept: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """One request; the org's quota error stops this provider for the rest of the run."""
+        try:
+            return await self.http.request(method, path, params=params, json=json, accept=accept)
+        except ProviderStopped:
+            raise
+        except ProviderError as exc:
+            if exc.status != 403 or exc.code != QUOTA:
+                raise
+            stopped = ProviderStopped(
+                self.alias,
+                f"the Salesforce org's API request limit is used up ({exc.detail}); "
+                "no further calls are made to this provider in this run",
+                403,
+                QUOTA,
+            )
+            self.http.stop(stopped)
+            raise stopped from None
+
+    async def _get_json(self, path: str, params: dict[str, str] | None) -> dict[str, Any]:
+        body = json_or_none(await self._call("GET", path, params=params))
+        if not isinstance(body, dict):
+            raise ProviderError(self.alias, f"GET {path}: response is not a JSON object")
+        return body
+
+    async def _list_shares(self, fid: str) -> list[dict[str, Any]] | None:
+        """The folder's shares; None when it answers 404 (unknown folder or no access)."""
+        path = f"/folders/{fid}/shares"
+        response = await self._call("GET", path, accept=(404,))
+        if response.status_code == 404:
+            return None
+        body = json_or_none(response)
+        shares = body.get("shares") if isinstance(body, dict) else None
+        if not isinstance(shares, list):
+            raise ProviderError(self.alias, f"GET {path}: response has no shares list")
+        return [s for s in shares if isinstance(s, dict) and s.get("shareId")]
+
+    def _live(self, fid: str, shares: list[dict[str, Any]], desired: dict[str, Any]) -> LiveObject:
+        state: dict[str, Any] = {}
+        handle: dict[str, Any] = {}
+        labels: dict[str, str] = {}
+        for share in shares:
+            key = _live_key(share)
+            attrs = {"access_type": str(share.get("accessType") or "").lower()}
+            if key in ORG_WIDE and "shared_with_id" in (desired.get(key) or {}):
+                attrs["shared_with_id"] = canonical_or_raw(str(share.get("sharedWithId") or ""))
+            state[key] = attrs
+            handle[key] = str(share["shareId"])
+            label = str(share.get("sharedWithLabel") or "")
+            if label and label != share.get("sharedWithId"):
+                labels[key] = label
+        return LiveObject((fid,), {"shares": state}, handle, scope=fid, labels=labels)
+
+    async def _post_shares(self, fid: str, adds: list[MemberChange]) -> None:
+        """One POST for every new share; after an unclear answer, post only what is missing."""
+        path = f"/folders/{fid}/shares"
+        pending, unclear = adds, False
+        for _ in range(POST_TRIES):
+            try:
+                await self._call(
+                    "POST", path, json={"shares": [_wire(m.key, m.after) for m in pending]}
+                )
+                return
+            except UnclearOutcome:
+                unclear = True
+            except ProviderError as exc:
+                # A duplicate after an unclear try is most likely our own lost success.
+                if not (unclear and exc.code == "DUPLICATE_VALUE"):
+                    raise
+            shares = await self._list_shares(fid)
+            if shares is None:
+                raise ProviderError(self.alias, f"POST {path}: folder {fid} is no longer readable")
+            held = {_live_key(s) for s in shares}
+            pending = [m for m in pending if m.key not in held]
+            if not pending:
+                return
+        raise UnclearOutcome(self.alias, f"POST {path}: no clear answer after {POST_TRIES} tries")
+
+    async def _delete_share(self, fid: str, key: str, sid: str) -> None:
+        """DELETE one share. A 404 also means "no access to this folder", so it counts as
+        done only when a fresh read of the folder succeeds without the share."""
+        path = f"/folders/{fid}/shares/{sid}"
+        response = await self._call("DELETE", path, accept=(404,))
+        if response.status_code != 404:
+            return
+        shares = await self._list_shares(fid)
+        if shares is None:
+            raise ProviderError(
+                self.alias,
+                f"DELETE {path} answered 404 and folder {fid} cannot be read: no access to it, "
+                f"or it is gone; {key} is not known to be removed",
+                404,
+                "NOT_FOUND",
+            )
+        if canonical_or_raw(sid) in {canonical_or_raw(str(s["shareId"])) for s in shares}:
+            _, message = self.parse_error(response)
+            raise ProviderError(
+                self.alias, f"DELETE {path}: {message}; the share is still there", 404
+            )
+        if key in {_live_key(s) for s in shares}:
+            raise ConflictError(
+                self.alias, f"{key} was given a new share since the plan; not removed"
+            )
+
+
+def _valid_id(value: str) -> bool:
+    try:
+        canonical(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _live_key(share: dict[str, Any]) -> str:
+    share_type = str(share.get("shareType") or "").lower()
+    if share_type in ORG_WIDE:
+        return share_type
+    return f"{share_type}:{canonical_or_raw(str(share.get('sharedWithId') or ''))}"
+
+
+def _wire(key: str, attrs: dict[str, Any]) -> dict[str, str]:
+    """A share as requests name it (`shareWithId`, lower-case enums)."""
+    share_type, _, target = key.partition(":")
+    if share_type in ORG_WIDE:
+        target = str(attrs.get("shared_with_id") or "")
+    return {"accessType": attrs["access_type"], "shareType": share_type, "shareWithId": target}
+
+
+def _spec_share(share: dict[str, Any]) -> dict[str, str]:
+    share_type = str(share.get("shareType") or "").lower()
+    item = {"share_type": share_type}
+    target = str(share.get("sharedWithId") or "")
+    if share_type not in ORG_WIDE or _valid_id(target):
+        item["shared_with_id"] = canonical_or_raw(target)
+    item["access_type"] = str(share.get("accessType") or "").lower()
+    return item

@@ -1,0 +1,130 @@
+"""The JSON plan (`--format json`, `--out`): written, and read back by `apply PLAN.json`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from reconciler import __version__
+from reconciler.errors import PlanFileError
+from reconciler.model import (
+    Action,
+    Change,
+    FieldChange,
+    LiveObject,
+    MemberChange,
+    Plan,
+    ProviderInfo,
+    Source,
+)
+
+FORMAT_VERSION = 1
+
+
+def to_dict(plan: Plan) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "tool_version": __version__,
+        "digest": plan.digest,
+        "providers": [vars(p) for p in plan.providers],
+        "summary": {a.value: plan.count(a) for a in Action},
+        "changes": [_change(c) for c in plan.changes],
+        "existing": [
+            {"provider": p, "kind": k, "count": n} for (p, k), n in sorted(plan.existing.items())
+        ],
+    }
+    doc["checksum"] = _checksum(doc)
+    return doc
+
+
+def dumps(plan: Plan) -> str:
+    return json.dumps(to_dict(plan), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def _change(c: Change) -> dict[str, Any]:
+    return {
+        "address": c.address,
+        "action": c.action.value,
+        "kind": c.kind,
+        "provider": c.provider,
+        "identity": list(c.identity),
+        "scope": c.scope,
+        "desired": c.desired,
+        "live": None
+        if c.live is None
+        else {"state": c.live.state, "handle": c.live.handle, "revision": c.live.revision},
+        "absent": c.live is None,
+        "managed": c.managed,
+        "revision": c.revision,
+        "fingerprint": c.fingerprint,
+        "fields": [vars(f) for f in c.fields],
+        "members": [vars(m) for m in c.members],
+        "source": str(c.source) if c.source else None,
+    }
+
+
+def _checksum(doc: dict[str, Any]) -> str:
+    body = {k: v for k, v in doc.items() if k != "checksum"}
+    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def loads(text: str, name: str) -> Plan:
+    """Read a plan file back, refusing one that is foreign, corrupt or edited by hand."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(
+            f"{name}:{exc.lineno}:{exc.colno}: not a plan file (invalid JSON: {exc.msg})"
+        ) from None
+    if not isinstance(doc, dict) or "format_version" not in doc:
+        raise PlanFileError(f"{name}: not a reconciler plan file")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise PlanFileError(
+            f"{name}: plan format {doc.get('format_version')} is not supported "
+            f"(this is format {FORMAT_VERSION})"
+        )
+    if doc.get("tool_version") != __version__:
+        raise PlanFileError(
+            f"{name}: plan was made by reconciler {doc.get('tool_version')}, this is "
+            f"{__version__}: run plan again with this version"
+        )
+    if doc.get("checksum") != _checksum(doc):
+        raise PlanFileError(
+            f"{name}: plan file was modified after it was written (checksum mismatch)"
+        )
+    try:
+        changes = [_read_change(c) for c in doc["changes"]]
+        providers = [ProviderInfo(**p) for p in doc["providers"]]
+        existing = {(e["provider"], e["kind"]): int(e["count"]) for e in doc.get("existing", [])}
+    except KeyError as exc:
+        raise PlanFileError(f"{name}: plan file is malformed (missing {exc})") from None
+    except (TypeError, ValueError) as exc:
+        raise PlanFileError(f"{name}: plan file is malformed ({exc})") from None
+    return Plan(changes, providers, doc["digest"], existing)
+
+
+def _read_change(c: dict[str, Any]) -> Change:
+    live = c["live"]
+    source = None
+    if c.get("source"):
+        file, line, col = c["source"].rsplit(":", 2)
+        source = Source(file, int(line), int(col))
+    return Change(
+        action=Action(c["action"]),
+        kind=c["kind"],
+        provider=c["provider"],
+        identity=tuple(c["identity"]),
+        desired=c["desired"],
+        live=None
+        if live is None
+        else LiveObject(
+            tuple(c["identity"]), live["state"], live["handle"], live["revision"], c["scope"]
+        ),
+        managed=list(c["managed"]),
+        fields=[FieldChange(**f) for f in c["fields"]],
+        members=[MemberChange(**m) for m in c["members"]],
+        scope=c["scope"],
+        source=source,
+    )

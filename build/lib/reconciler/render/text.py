@@ -1,0 +1,153 @@
+"""Terraform-style text: symbols, field-level before -> after, one summary line."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from reconciler.model import SYMBOLS, Action, Change, Outcome, Plan, Result
+
+COLOURS = {
+    Action.CREATE: "green",
+    Action.UPDATE: "yellow",
+    Action.REPLACE: "magenta",
+    Action.DELETE: "red",
+}
+MEMBER = {"add": ("+", "green"), "change": ("~", "yellow"), "remove": ("-", "red")}
+
+
+def value(v: Any) -> str:
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={value(x)}" for k, x in v.items()) or "{}"
+    if isinstance(v, list):
+        return "[" + ", ".join(value(x) for x in v) + "]"
+    return json.dumps(v)
+
+
+def field_lines(name: str, before: Any, after: Any) -> list[str]:
+    """One line per changed field; lists as items added/removed, mappings per sub-field."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        lines: list[str] = []
+        for key in sorted(set(before) | set(after)):
+            if before.get(key) != after.get(key):
+                lines += field_lines(f"{name}.{key}", before.get(key), after.get(key))
+        return lines
+    if isinstance(before, list) and isinstance(after, list):
+        added = [x for x in after if x not in before]
+        removed = [x for x in before if x not in after]
+        parts = [f"+{value(x)}" for x in added] + [f"-{value(x)}" for x in removed]
+        return [f"{name}: " + " ".join(parts)]
+    return [f"{name}: {value(before)} -> {value(after)}"]
+
+
+def state_lines(name: str, v: Any) -> list[str]:
+    """A whole field, for creates and deletes; empty lists inside mappings are left out."""
+    if isinstance(v, dict) and v and not all(isinstance(x, dict) for x in v.values()):
+        return [f"{name}.{k}: {value(x)}" for k, x in sorted(v.items()) if x not in ([], None)]
+    return [f"{name}: {value(v)}"]
+
+
+def _who(change: Change, key: str) -> str:
+    label = change.labels.get(key)
+    return f"{key} ({label})" if label and label.lower() not in key.lower() else key
+
+
+def _attrs(key: str, attrs: Any) -> str:
+    # An attribute that only repeats the member's key (an email's spelling) is noise.
+    if isinstance(attrs, dict):
+        attrs = {
+            k: v for k, v in attrs.items() if not (isinstance(v, str) and v.lower() == key.lower())
+        }
+    return value(attrs)
+
+
+def render_change(change: Change) -> list[str]:
+    symbol = SYMBOLS[change.action]
+    colour = COLOURS[change.action]
+    head = click.style(f"{symbol:>3} {change.address}", fg=colour, bold=True)
+    lines = [
+        head if change.action is not Action.REPLACE else head + "  (replace: delete, then create)"
+    ]
+    pad = " " * 6
+    if change.action is Action.CREATE and change.desired is not None:
+        for name, v in sorted(change.desired.items()):
+            if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()):
+                for key, attrs in sorted(v.items()):
+                    lines.append(
+                        pad + click.style(f"+ member {key}: {_attrs(key, attrs)}", fg="green")
+                    )
+            else:
+                lines += [pad + line for line in state_lines(name, v)]
+    elif change.action is Action.DELETE and change.live is not None:
+        for name, v in sorted(change.live.state.items()):
+            lines += [pad + click.style(line, fg="red") for line in state_lines(name, v)]
+    for f in change.fields:
+        lines += [pad + line for line in field_lines(f.field, f.before, f.after)]
+    for m in change.members:
+        sym, colour = MEMBER[m.action]
+        if m.action == "change":
+            detail = ", ".join(
+                f"{k}: {value(m.before.get(k))} -> {value(v)}"
+                for k, v in m.after.items()
+                if m.before.get(k) != v
+            )
+        else:
+            detail = _attrs(m.key, m.after if m.action == "add" else m.before)
+        lines.append(pad + click.style(f"{sym} member {_who(change, m.key)}: {detail}", fg=colour))
+    return lines
+
+
+def summary(plan: Plan) -> str:
+    if plan.empty:
+        return "No changes. Live state matches the manifests."
+    return (
+        f"Plan: {plan.count(Action.CREATE)} to create, {plan.count(Action.UPDATE)} to update, "
+        f"{plan.count(Action.REPLACE)} to replace, {plan.count(Action.DELETE)} to delete."
+    )
+
+
+def member_totals(plan: Plan) -> str | None:
+    counts = {"add": 0, "change": 0, "remove": 0}
+    for c in plan.changes:
+        for m in c.members:
+            counts[m.action] += 1
+    if not any(counts.values()):
+        return None
+    return (
+        f"Members: {counts['add']} to add, {counts['change']} to change, "
+        f"{counts['remove']} to remove."
+    )
+
+
+def render_plan(plan: Plan) -> str:
+    lines: list[str] = []
+    for change in plan.changes:
+        lines.extend(render_change(change))
+        lines.append("")
+    totals = member_totals(plan)
+    if totals:
+        lines.append(totals)
+    lines.append(click.style(summary(plan), bold=True))
+    return "\n".join(lines)
+
+
+def render_results(results: list[Result]) -> str:
+    lines = []
+    colour = {Outcome.APPLIED: "green", Outcome.CONFLICT: "yellow", Outcome.FAILED: "red"}
+    for r in sorted(results, key=lambda r: r.change.address):
+        tag = click.style(f"{r.outcome.value:>8}", fg=colour.get(r.outcome, "white"))
+        lines.append(f"{tag}  {r.change.address}" + (f": {r.message}" if r.message else ""))
+    n = {o: sum(1 for r in results if r.outcome is o) for o in Outcome}
+    lines.append(
+        click.style(
+            f"Apply complete: {n[Outcome.APPLIED]} applied, {n[Outcome.CONFLICT]} conflict, "
+            f"{n[Outcome.FAILED]} failed."
+            + (f" {n[Outcome.SKIPPED]} not started." if n[Outcome.SKIPPED] else ""),
+            bold=True,
+        )
+    )
+    return "\n".join(lines)

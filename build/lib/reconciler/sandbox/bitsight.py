@@ -1,0 +1,173 @@
+"""BitSight API simulator: folders and their sharing options."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from reconciler.sandbox.core import VendorApp, json_response
+
+_FLAGS = ("is_shared", "shared_with_all_users", "group_can_edit_contents")
+"""The writable boolean sharing options; `group_can_edit_properties` is read-only."""
+
+_USER_FLAGS = ("can_edit_folder_contents", "can_edit_folder_properties")
+
+
+class BitsightSandbox(VendorApp):
+    name = "bitsight"
+    prefixes = ("/bitsight",)
+    base_path = "/bitsight"
+
+    def app(self) -> ASGIApp:
+        routes = [
+            Route("/ratings/v1/folders", self.list_folders, methods=["GET"]),
+            Route("/ratings/v1/folders/{guid}", self.get_folder, methods=["GET"]),
+            Route("/ratings/v1/folders/{guid}", self.patch_folder, methods=["PATCH"]),
+        ]
+        app = Starlette(routes=routes, exception_handlers={HTTPException: self._http_error})
+        return self.gated(app)
+
+    # -- envelope -----------------------------------------------------------------
+
+    def admit(self, headers: dict[str, str], path: str) -> Response | None:
+        auth = headers.get("authorization")
+        if auth is None or not auth.lower().startswith("basic "):
+            message = "Authentication credentials were not provided."
+        elif _basic_user(auth) != (self.credential(), ""):
+            message = "Invalid username/password."
+        else:
+            return None
+        response = self.error(401, message)
+        response.headers["WWW-Authenticate"] = 'Basic realm="api"'
+        return response
+
+    def error(self, status: int, message: str, code: str | None = None) -> Response:
+        return json_response({"detail": message}, status)
+
+    async def _http_error(self, request: Request, exc: Exception) -> Response:
+        # Routing misses, in Django REST framework's words.
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            message = f'Method "{request.method}" not allowed.'
+        else:
+            message = "Not found."
+        response = self.error(exc.status_code, message)
+        response.headers.update(exc.headers or {})
+        return response
+
+    @property
+    def folders(self) -> list[dict[str, Any]]:
+        return self.state.setdefault("folders", [])
+
+    def _folder(self, guid: str) -> dict[str, Any] | None:
+        return next((f for f in self.folders if f.get("guid") == guid), None)
+
+    def _render(self, folder: dict[str, Any], users_key: str) -> dict[str, Any]:
+        """A folder as the API shows it; the user list is named `users_key`."""
+        options = folder.get("shared_options") or {}
+        users = options.get("shared_with", options.get("shared_with_users")) or []
+        out = {
+            "guid": folder.get("guid"),
+            "name": folder.get("name", ""),
+            "description": folder.get("description", ""),
+            "owner": folder.get("owner", ""),
+        }
+        out.update({k: copy.deepcopy(v) for k, v in folder.items() if k != "shared_options"})
+        out["shared_options"] = {
+            **{flag: bool(options.get(flag, False)) for flag in _FLAGS},
+            "group_can_edit_properties": bool(options.get("group_can_edit_properties", False)),
+            users_key: [
+                {"email": u["email"], **{f: bool(u.get(f, False)) for f in _USER_FLAGS}}
+                for u in users
+            ],
+        }
+        return out
+
+    # -- folders ------------------------------------------------------------------
+
+    async def list_folders(self, request: Request) -> Response:
+        return json_response([self._render(f, "shared_with") for f in self.folders])
+
+    async def get_folder(self, request: Request) -> Response:
+        folder = self._folder(request.path_params["guid"])
+        if folder is None:
+            return self.error(404, "Not found.")
+        return json_response(self._render(folder, "shared_with_users"))
+
+    async def patch_folder(self, request: Request) -> Response:
+        guid = request.path_params["guid"]
+        folder = self._folder(guid)
+        if folder is None:
+            return self.error(404, "Not found.")
+        if guid in self.state.get("forbidden", []):
+            return self.error(403, "You do not have permission to perform this action.")
+        try:
+            body = json.loads(await request.body())
+        except ValueError as exc:
+            return self.error(400, f"JSON parse error - {exc}")
+        given = body.get("shared_options") if isinstance(body, dict) else None
+        if not isinstance(given, dict):
+            return self.error(400, "shared_options: this field is required and must be an object.")
+        problem = _check_options(given)
+        if problem:
+            return self.error(400, problem)
+        options = folder.setdefault("shared_options", {})
+        for flag in _FLAGS:
+            if flag in given:
+                options[flag] = given[flag]
+        users = given.get("shared_with_users", given.get("shared_with"))
+        if users is not None:
+            options.pop("shared_with_users", None)
+            options["shared_with"] = [
+                {"email": u["email"], **{f: bool(u.get(f, False)) for f in _USER_FLAGS}}
+                for u in users
+            ]
+        return json_response(self._render(folder, "shared_with_users"))
+
+
+def _check_options(options: dict[str, Any]) -> str | None:
+    """What is wrong with a PATCH's `shared_options`, or None."""
+    for flag in _FLAGS:
+        if flag in options and not isinstance(options[flag], bool):
+            return f"shared_options.{flag}: must be a boolean."
+    for key in ("shared_with_users", "shared_with"):
+        if key not in options:
+            continue
+        users = options[key]
+        if not isinstance(users, list):
+            return f"shared_options.{key}: must be a list of user objects."
+        seen: set[str] = set()
+        for i, user in enumerate(users):
+            where = f"shared_options.{key}[{i}]"
+            if not isinstance(user, dict):
+                return f"{where}: must be an object."
+            email = user.get("email")
+            if not isinstance(email, str) or "@" not in email:
+                return f"{where}.email: enter a valid email address."
+            if email.lower() in seen:
+                return f"{where}.email: {email} is listed twice."
+            seen.add(email.lower())
+            for flag in _USER_FLAGS:
+                if flag in user and not isinstance(user[flag], bool):
+                    return f"{where}.{flag}: must be a boolean."
+    return None
+
+
+def _basic_user(header: str) -> tuple[str, str] | None:
+    """The (user, password) of a Basic `Authorization` header, or None when malformed."""
+    try:
+        decoded = base64.b64decode(header.split(" ", 1)[1].strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None

@@ -1,0 +1,281 @@
+"""Golem Cloud API simulator: permission shares owned by and targeting accounts."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from reconciler.sandbox.core import VendorApp, json_body, json_response
+
+DATA_KEYS = ("lowerPositive", "lowerNegative", "upperPositive", "upperNegative")
+
+_ERROR_CODES = {
+    400: "BAD_REQUEST",
+    401: "AUTH_UNAUTHORIZED",
+    403: "AUTH_FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    422: "LIMIT_EXCEEDED",
+    429: "LIMIT_EXCEEDED",
+}
+_GRANT = "INVALID_PERMISSION_SHARE_GRANT"
+
+
+class _Reject(Exception):
+    """Ends a handler with a Golem error response."""
+
+    def __init__(self, status: int, messages: str | list[str], code: str | None = None) -> None:
+        super().__init__(messages)
+        self.status = status
+        self.messages = [messages] if isinstance(messages, str) else messages
+        self.code = code
+
+
+class GolemSandbox(VendorApp):
+    name = "golem"
+    prefixes = ("/golem",)
+    base_path = "/golem"
+
+    def app(self) -> ASGIApp:
+        shares = "/v1/permission-shares/{sid}"
+        owned = "/v1/accounts/{acc}/permission-shares"
+        routes = [
+            Route(owned, self.list_owned, methods=["GET"]),
+            Route(owned, self.create_share, methods=["POST"]),
+            Route(owned + "/{name}", self.get_by_name, methods=["GET"]),
+            Route(
+                "/v1/accounts/{acc}/received-permission-shares", self.list_received, methods=["GET"]
+            ),
+            Route(shares, self.get_share, methods=["GET"]),
+            Route(shares, self.update_share, methods=["PATCH"]),
+            Route(shares, self.delete_share, methods=["DELETE"]),
+        ]
+        handlers: Any = {_Reject: self._on_reject, HTTPException: self._on_http}
+        return self.gated(Starlette(routes=routes, exception_handlers=handlers))
+
+    # -- errors -----------------------------------------------------------------------
+
+    def admit(self, headers: dict[str, str], path: str) -> Response | None:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip() == self.credential():
+            return None
+        message = "missing bearer token" if not token else "invalid bearer token"
+        return self.error(401, message, "AUTH_UNAUTHORIZED")
+
+    def error(self, status: int, message: str, code: str | None = None) -> Response:
+        return self._errors(status, [message], code)
+
+    def _errors(self, status: int, messages: list[str], code: str | None = None) -> Response:
+        code = code or _ERROR_CODES.get(status, "INTERNAL_UNKNOWN")
+        if status == 400:
+            return json_response({"code": code, "errors": messages}, status)
+        return json_response({"code": code, "error": "; ".join(messages)}, status)
+
+    async def _on_reject(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, _Reject)
+        return self._errors(exc.status, exc.messages, exc.code)
+
+    async def _on_http(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return self.error(exc.status_code, exc.detail)
+
+    # -- state ------------------------------------------------------------------------
+
+    @property
+    def accounts(self) -> set[str]:
+        return {str(a).lower() for a in self.state.setdefault("accounts", [])}
+
+    @property
+    def shares(self) -> list[dict[str, Any]]:
+        """All shares, deleted ones included; fills in what a hand-written state file omits."""
+        shares: list[dict[str, Any]] = self.state.setdefault("shares", [])
+        for s in shares:
+            s.setdefault("deleted", False)
+            s.setdefault("revision", 0)
+            if not s.get("currentCardId"):
+                s["currentCardId"] = str(uuid.uuid4())
+            data = s.get("data")
+            if not isinstance(data, dict):
+                data = s["data"] = {}
+            for key in DATA_KEYS:
+                if data.get(key) is None:
+                    data[key] = []
+        return shares
+
+    def _live(self) -> list[dict[str, Any]]:
+        return [s for s in self.shares if not s["deleted"]]
+
+    def _account(self, request: Request) -> str:
+        acc = _uuid(request.path_params["acc"], "account_id")
+        if acc not in self.accounts:
+            raise _Reject(404, f"account {acc} not found", "ACCOUNT_NOT_FOUND")
+        self._check_allowed(acc)
+        return acc
+
+    def _check_allowed(self, acc: str) -> None:
+        forbidden = {str(a).lower() for a in self.state.get("forbidden_accounts", [])}
+        if acc in forbidden:
+            raise _Reject(403, f"not allowed to manage account {acc}", "AUTH_FORBIDDEN")
+
+    def _share(self, request: Request) -> dict[str, Any]:
+        sid = _uuid(request.path_params["sid"], "permission_share_id")
+        share = next((s for s in self._live() if str(s["id"]).lower() == sid), None)
+        if share is None:
+            raise _Reject(404, f"permission share {sid} not found", "PERMISSION_SHARE_NOT_FOUND")
+        self._check_allowed(str(share["ownerAccountId"]).lower())
+        return share
+
+    def _check_name_free(self, owner: str, name: str, but: dict[str, Any] | None = None) -> None:
+        for s in self._live():
+            if s is not but and str(s["ownerAccountId"]).lower() == owner and s["name"] == name:
+                raise _Reject(
+                    409,
+                    f"permission share {name} already exists",
+                    "PERMISSION_SHARE_ALREADY_EXISTS",
+                )
+
+    # -- handlers -----------------------------------------------------------------------
+
+    async def list_owned(self, request: Request) -> Response:
+        acc = self._account(request)
+        owned = [s for s in self._live() if str(s["ownerAccountId"]).lower() == acc]
+        return json_response({"values": [_render(s) for s in owned]})
+
+    async def list_received(self, request: Request) -> Response:
+        acc = self._account(request)
+        received = [s for s in self._live() if str(s["targetAccountId"]).lower() == acc]
+        return json_response({"values": [_render(s) for s in received]})
+
+    async def get_by_name(self, request: Request) -> Response:
+        acc = self._account(request)
+        name = request.path_params["name"]
+        for s in self._live():
+            if str(s["ownerAccountId"]).lower() == acc and s["name"] == name:
+                return json_response(_render(s))
+        raise _Reject(404, f"permission share {name} not found", "PERMISSION_SHARE_NOT_FOUND")
+
+    async def get_share(self, request: Request) -> Response:
+        return json_response(_render(self._share(request)))
+
+    async def create_share(self, request: Request) -> Response:
+        _uuid(request.path_params["acc"], "account_id")
+        body = _check_body(await json_body(request), "targetAccountId")
+        acc = self._account(request)
+        target = _uuid(body["targetAccountId"], "targetAccountId")
+        if target not in self.accounts:
+            raise _Reject(404, f"target account {target} not found", "ACCOUNT_NOT_FOUND")
+        if target == acc:
+            raise _Reject(400, "an account cannot share permissions with itself", _GRANT)
+        self._check_name_free(acc, body["name"])
+        limit = self.state.get("max_shares")
+        owned = [s for s in self._live() if str(s["ownerAccountId"]).lower() == acc]
+        if limit is not None and len(owned) >= int(limit):
+            raise _Reject(422, f"limit of {limit} permission shares reached", "LIMIT_EXCEEDED")
+        share = {
+            "id": str(uuid.uuid4()),
+            "revision": 0,
+            "ownerAccountId": acc,
+            "targetAccountId": target,
+            "name": body["name"],
+            "currentCardId": str(uuid.uuid4()),
+            "data": {k: list(body["data"][k]) for k in DATA_KEYS},
+            "deleted": False,
+        }
+        self.shares.append(share)
+        return json_response(_render(share))
+
+    async def update_share(self, request: Request) -> Response:
+        _uuid(request.path_params["sid"], "permission_share_id")
+        body = _check_body(await json_body(request), "currentRevision")
+        share = self._share(request)
+        if body["currentRevision"] != share["revision"]:
+            raise _Reject(
+                409,
+                f"revision {body['currentRevision']} is not the current revision"
+                f" {share['revision']}",
+                "CONCURRENT_UPDATE",
+            )
+        self._check_name_free(str(share["ownerAccountId"]).lower(), body["name"], but=share)
+        share["name"] = body["name"]
+        share["data"] = {k: list(body["data"][k]) for k in DATA_KEYS}
+        share["revision"] += 1
+        share["currentCardId"] = str(uuid.uuid4())
+        return json_response(_render(share))
+
+    async def delete_share(self, request: Request) -> Response:
+        _uuid(request.path_params["sid"], "permission_share_id")
+        raw = request.query_params.get("current_revision")
+        if raw is None or not re.fullmatch(r"[0-9]+", raw):
+            raise _Reject(400, "query parameter current_revision must be a non-negative integer")
+        share = self._share(request)
+        if int(raw) != share["revision"]:
+            raise _Reject(
+                409,
+                f"revision {raw} is not the current revision {share['revision']}",
+                "CONCURRENT_UPDATE",
+            )
+        share["revision"] += 1
+        share["deleted"] = True
+        return json_response(_render(share))
+
+
+def _uuid(value: Any, what: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise _Reject(400, f"{what} is not a valid UUID: {value}") from None
+
+
+def _check_body(body: Any, first: str) -> dict[str, Any]:
+    """A create (`first` = targetAccountId) or update (currentRevision) body, or a 400."""
+    if not isinstance(body, dict):
+        raise _Reject(400, "request body must be a JSON object")
+    problems = []
+    value = body.get(first)
+    if first == "currentRevision":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            problems.append("currentRevision must be a non-negative integer")
+    elif not isinstance(value, str):
+        problems.append(f"{first} is required")
+    if not isinstance(body.get("name"), str) or not body["name"]:
+        problems.append("name must be a non-empty string")
+    data = body.get("data")
+    if not isinstance(data, dict):
+        problems.append("data is required")
+    else:
+        problems += [
+            f"data.{k} must be a list" for k in DATA_KEYS if not isinstance(data.get(k), list)
+        ]
+    if problems:
+        raise _Reject(400, problems)
+    assert isinstance(data, dict)
+    bad = [
+        f"data.{k}: invalid grant {g!r}"
+        for k in DATA_KEYS
+        for g in data[k]
+        if not isinstance(g, str) or not g.strip()
+    ]
+    if bad:
+        raise _Reject(400, bad, _GRANT)
+    return body
+
+
+def _render(share: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": share["id"],
+        "revision": share["revision"],
+        "ownerAccountId": share["ownerAccountId"],
+        "targetAccountId": share["targetAccountId"],
+        "name": share["name"],
+        "currentCardId": share["currentCardId"],
+        "data": {k: list(share["data"][k]) for k in DATA_KEYS},
+    }

@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError
 from reconciler.errors import Problem
 from reconciler.yamlload import Located
 
+
 def _schema_dir() -> Path:
     """The repository's schemas/ in a checkout; the copy inside the package in a wheel."""
     checkout = Path(__file__).resolve().parent.parent / "schemas"

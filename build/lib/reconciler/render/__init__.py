@@ -1,1 +1,0 @@
-"""Renderers: one function per format, each taking a plan (or results) and returning text."""

@@ -15,6 +15,19 @@ from reconciler.sandbox import Fault, Sandbox
 ACME = "5c0a7e1b9d2f4e6a8b3c1d0e9f8a7b6c"
 
 
+def _live_roles(n: int) -> list[dict[str, object]]:
+    """`n` live roles matching `_roles(n)` exactly."""
+    return [
+        {
+            "id": f"{i:032x}",
+            "name": f"Role {i:03d}",
+            "description": f"d{i}",
+            "permissions": ["klip.edit"],
+        }
+        for i in range(n)
+    ]
+
+
 def _roles(n: int, prefix: str = "Role") -> str:
     return "\n---\n".join(
         f"apiVersion: reconciler/v1\nkind: KlipfolioRole\nspec: {{name: {prefix} {i:03d}, "
@@ -70,17 +83,7 @@ def test_interrupt_during_apply_finishes_in_flight_writes_and_rerun_converges(
 @pytest.mark.parametrize(("n_delete", "refused"), [(3, False), (4, True)])
 def test_delete_threshold_boundary(sandbox, ws, cli, n_delete, refused):  # type: ignore[no-untyped-def]
     # 10 live roles, max_delete_percent 30: 3 deletes (30%) pass, 4 (40%) are refused.
-    sandbox.state["klipfolio"] = {
-        "roles": [
-            {
-                "id": f"{i:032x}",
-                "name": f"Role {i:03d}",
-                "description": f"d{i}",
-                "permissions": ["klip.edit"],
-            }
-            for i in range(10)
-        ]
-    }
+    sandbox.state["klipfolio"] = {"roles": _live_roles(10)}
     ws.config(
         providers="klipfolio.prune: [roles]\nklipfolio.protected_roles: []",
         settings="safety: {max_delete_percent: 30, max_update_percent: 30, min_existing: 10}",
@@ -100,17 +103,7 @@ def test_delete_threshold_boundary(sandbox, ws, cli, n_delete, refused):  # type
 
 @pytest.mark.parametrize(("n_update", "refused"), [(3, False), (4, True)])
 def test_update_threshold_boundary(sandbox, ws, cli, n_update, refused):  # type: ignore[no-untyped-def]
-    sandbox.state["klipfolio"] = {
-        "roles": [
-            {
-                "id": f"{i:032x}",
-                "name": f"Role {i:03d}",
-                "description": f"d{i}",
-                "permissions": ["klip.edit"],
-            }
-            for i in range(10)
-        ]
-    }
+    sandbox.state["klipfolio"] = {"roles": _live_roles(10)}
     ws.config(settings="safety: {max_update_percent: 30, min_existing: 10}")
     docs = _roles(10).split("\n---\n")
     for i in range(n_update):

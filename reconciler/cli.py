@@ -14,6 +14,9 @@ import click
 from reconciler import __version__
 from reconciler.errors import ManifestError, PlanFileError, ReconcilerError
 from reconciler.http import install_redaction
+from reconciler.redact import RedactingFormatter, redact
+from reconciler.render.escape import lines, no_commands
+from reconciler.runner import interrupts
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -51,7 +54,7 @@ def common(fn: Callable[..., int]) -> Callable[..., int]:
 
 def _logging(verbose: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -60,8 +63,17 @@ def _logging(verbose: int) -> None:
     install_redaction()
 
 
-def echo(text: str, opts: Options, err: bool = False) -> None:
-    click.echo(text, color=opts.color, err=err)
+def echo(text: str, opts: Options, err: bool = False, annotations: bool = False) -> None:
+    """Print rendered output: never a credential, and no line GitHub would run as a
+    workflow command unless `annotations` (validate --format github, whose data is
+    escaped by the renderer)."""
+    text = redact(text)
+    click.echo(text if annotations else no_commands(text), color=opts.color, err=err)
+
+
+def _err(text: str) -> None:
+    """A message of the error handler: masked, control characters escaped, no `::` line."""
+    click.echo(lines(redact(text)), err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,27 +103,29 @@ def main(argv: list[str] | None = None) -> None:
 
 def _main(argv: list[str] | None) -> int:
     _register_all()
-    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    verbose = any(a == "--verbose" or (a[:2] == "-v" and set(a[1:]) == {"v"}) for a in args)
     try:
-        result = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+        with interrupts():  # SIGINT and SIGTERM: exit 130 in every phase (runner.py)
+            result = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
         return int(result or 0)
     except ManifestError as exc:
         for problem in exc.problems:
-            click.echo(str(problem), err=True)
+            _err(str(problem))
         files = len({p.file for p in exc.problems})
         n = len(exc.problems)
         click.echo(f"{n} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)}", err=True)
         return EXIT_ERROR
     except PlanFileError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        _err(f"Error: {exc}")
         return EXIT_ERROR
     except ReconcilerError as exc:
         if verbose:
             logging.getLogger(__name__).exception("error")
-        click.echo(f"Error: {exc}", err=True)
+        _err(f"Error: {exc}")
         return EXIT_ERROR
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -125,11 +139,8 @@ def _main(argv: list[str] | None) -> int:
         if verbose:
             import traceback
 
-            traceback.print_exc()
-        click.echo(
-            f"Internal error: {type(exc).__name__}: {exc} (a bug; run with -v for the traceback)",
-            err=True,
-        )
+            _err(traceback.format_exc().rstrip("\n"))
+        _err(f"Internal error: {type(exc).__name__}: {exc} (a bug; run with -v for the traceback)")
         return EXIT_BUG
 
 

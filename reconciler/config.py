@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from reconciler.errors import ManifestError, Problem
 from reconciler.schemas import validate_against
 from reconciler.yamlload import Located, load_file
+
+_SANDBOXED: ContextVar[bool] = ContextVar("reconciler_sandboxed", default=False)
 
 CONFIG_NAMES = ("reconciler.yaml", "reconciler.yml")
 CREDENTIAL_KEYS = frozenset({"api_key_env", "token_env"})
@@ -28,8 +35,11 @@ class VendorDefaults:
     rate_limit_per_second: float = 0
     max_concurrency: int = 0
     vendor_hosts: tuple[str, ...] = ()
-    """Exact host names, or `*.domain` for any subdomain."""
+    """The vendor's API hosts, exact names (no wildcard: anyone can own a subdomain)."""
     required_base_url_env: str | None = None
+    """Env var giving the base URL when the vendor has no default; its host is trusted."""
+    api_paths: tuple[str, ...] = ("",)
+    """The paths a base_url may have off loopback: the vendor's fixed API prefix, if any."""
 
 
 @dataclass
@@ -169,28 +179,84 @@ def _provider(alias: str, raw: dict[str, Any], d: VendorDefaults, base: str) -> 
     )
 
 
-def host_allowed(url: str, vendor_hosts: tuple[str, ...]) -> str | None:
-    """None when a credential may be sent to `url`; otherwise why not (SPEC §1.1)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if not host or parts.scheme not in ("http", "https"):
+def host_allowed(url: str, vendor: VendorDefaults | tuple[str, ...]) -> str | None:
+    """None when a credential may be sent to `url`; otherwise why not (SPEC §1.1).
+
+    `vendor` is the provider type's defaults (or, for older callers, its `vendor_hosts`).
+    Allowed: https to the vendor's exact API host; a loopback address (http too, any
+    path); a host listed in RECONCILER_ALLOW_HOSTS; the host of the vendor's base URL
+    variable (RECONCILER_SALESFORCE_BASE_URL). Never user info, a query or a fragment,
+    and off loopback no path beyond the vendor's fixed API prefix.
+    """
+    d = vendor if isinstance(vendor, VendorDefaults) else _defaults_for(tuple(vendor))
+    parts, host = _split(url)
+    if parts is None or not host or parts.scheme not in ("http", "https"):
         return f"base_url {url!r} is not an http(s) URL"
+    if "@" in parts.netloc:
+        return f"base_url for host {host!r} must not hold user info (credentials come from env)"
+    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        return f"base_url for host {host!r} must not hold a query or a fragment"
     if _is_loopback(host):
         return None
-    extra = {h.strip().lower() for h in os.environ.get("RECONCILER_ALLOW_HOSTS", "").split(",")}
-    if host in extra - {""}:
-        return None
-    for pattern in vendor_hosts:
-        ok = host.endswith(pattern[1:]) if pattern.startswith("*.") else host == pattern
-        if ok:
-            if parts.scheme != "https":
-                return f"host {host!r} must be reached over https"
-            return None
-    return (
-        f"host {host!r} is not allowed: a provider may only reach its vendor's own domain "
-        f"({', '.join(vendor_hosts)}), a loopback address, or a host listed in "
-        "RECONCILER_ALLOW_HOSTS"
-    )
+    trusted = set(_env_hosts("RECONCILER_ALLOW_HOSTS"))
+    if d.required_base_url_env:
+        _, env_host = _split(os.environ.get(d.required_base_url_env, ""))
+        if env_host:
+            trusted.add(env_host)
+    if host not in d.vendor_hosts and host not in trusted:
+        if d.required_base_url_env:
+            return (
+                f"host {host!r} is not allowed: no wildcard vendor domain is trusted, so an "
+                f"org host must be listed in RECONCILER_ALLOW_HOSTS or be the host of "
+                f"{d.required_base_url_env} (or be a loopback address)"
+            )
+        return (
+            f"host {host!r} is not allowed: a provider may only reach its vendor's API host "
+            f"({', '.join(d.vendor_hosts)}), a loopback address, or a host listed in "
+            "RECONCILER_ALLOW_HOSTS"
+        )
+    if parts.scheme != "https":
+        # Off loopback a credential never travels in clear text, allow-listed or not.
+        return f"host {host!r} must be reached over https"
+    if parts.path.rstrip("/") not in d.api_paths:
+        prefixes = " or ".join(p for p in d.api_paths if p)
+        rule = f"only the vendor's API prefix {prefixes}" if prefixes else "no path"
+        return (
+            f"base_url for host {host!r} has the path {parts.path or '/'!r}: {rule} may "
+            "follow the host"
+        )
+    return None
+
+
+def _split(url: str) -> tuple[Any, str]:
+    """urlsplit and the lower-cased host; (None, "") for what is not a plain URL (spaces,
+    control characters, backslashes, a bad port, or a host other parsers read otherwise)."""
+    if not url or any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "\\" for c in url):
+        return None, ""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+        host = (parts.hostname or "").lower()
+        if host and httpx.URL(url).host.lower() != host.strip("[]"):
+            return None, ""
+    except (ValueError, httpx.InvalidURL):
+        return None, ""
+    return parts, host
+
+
+def _env_hosts(var: str) -> list[str]:
+    return [h.strip().lower() for h in os.environ.get(var, "").split(",") if h.strip()]
+
+
+def _defaults_for(vendor_hosts: tuple[str, ...]) -> VendorDefaults:
+    """The defaults of the provider type with these vendor hosts (for callers that pass
+    only the hosts)."""
+    from reconciler.registry import defaults  # the registry imports this module
+
+    for d in defaults().values():
+        if d.vendor_hosts == vendor_hosts:
+            return d
+    return VendorDefaults("", "", "", vendor_hosts=vendor_hosts)
 
 
 def _is_loopback(host: str) -> bool:
@@ -202,8 +268,22 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def sandboxed() -> Iterator[None]:
+    """While the built-in sandbox stands in for every vendor (each provider is pointed at it,
+    with its dummy credential), the config's hosts are never contacted: their endpoint rule
+    is not applied, so the examples' real-looking org URL still runs there."""
+    token = _SANDBOXED.set(True)
+    try:
+        yield
+    finally:
+        _SANDBOXED.reset(token)
+
+
 def _check_host(
     p: ProviderConfig, doc: Located, path: tuple[str, ...], d: VendorDefaults
 ) -> list[Problem]:
-    why = host_allowed(p.base_url, d.vendor_hosts)
+    if _SANDBOXED.get():
+        return []
+    why = host_allowed(p.base_url, d)
     return [doc.problem(path, why, "endpoint-safety")] if why else []

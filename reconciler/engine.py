@@ -31,6 +31,7 @@ from reconciler.model import (
     ProviderInfo,
     Resource,
     Result,
+    address_of,
     fingerprint,
 )
 from reconciler.providers.base import Provider
@@ -64,7 +65,7 @@ def connect(
             pconf.base_url = sandbox.urls[pconf.type]
             credential = sandbox.credentials[pconf.type]
         else:
-            why = host_allowed(pconf.base_url, cls.DEFAULTS.vendor_hosts)
+            why = host_allowed(pconf.base_url, cls.DEFAULTS)
             credential = os.environ.get(pconf.credential_env, "")
             file, line, col = pconf.source
             if why:
@@ -82,10 +83,35 @@ def connect(
                     )
                 )
                 continue
+            flaw = credential_flaw(credential)
+            if flaw:
+                # Named, never shown: the value is a secret even when it is wrong.
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        col,
+                        f"provider {alias!r}: the credential in the environment variable "
+                        f"{pconf.credential_env} {flaw}; nothing was sent",
+                        "credential",
+                    )
+                )
+                continue
         providers[alias] = cls(pconf, credential, limits)
     if problems:
         raise ManifestError(problems)
     return providers
+
+
+def credential_flaw(value: str) -> str | None:
+    """Why `value` cannot be a credential in an HTTP header, or None. Never quotes it."""
+    if value != value.strip():
+        return "starts or ends with whitespace or a newline"
+    if not value.isascii():
+        return "holds a non-ASCII character"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "holds a control character"
+    return None
 
 
 async def close(providers: dict[str, Provider]) -> None:
@@ -301,26 +327,36 @@ async def apply(
     sem = asyncio.Semaphore(max(1, parallelism))
 
     async def one(change: Change) -> Result:
+        if stop is not None and stop.is_set():
+            return Result(change, Outcome.SKIPPED, NOT_STARTED)
         async with sem:
-            if stop is not None and stop.is_set():
-                return Result(change, Outcome.SKIPPED, "not started: interrupted")
-            result = await _apply_one(change, providers[change.provider])
-        if progress:
+            result = await _apply_one(change, providers[change.provider], stop)
+        if progress and result.outcome is not Outcome.SKIPPED:
             progress("write", 1)
         return result
 
     return list(await asyncio.gather(*(one(c) for c in plan.changes)))
 
 
-async def _apply_one(change: Change, provider: Provider) -> Result:
+NOT_STARTED = "not started: interrupted"
+
+
+async def _apply_one(
+    change: Change, provider: Provider, stop: asyncio.Event | None = None
+) -> Result:
     spec = provider.KINDS[change.kind]
     try:
         current = None
+        if stop is not None and stop.is_set():
+            return Result(change, Outcome.SKIPPED, NOT_STARTED)
         if not spec.revisioned:
             current = await provider.read_one(change)
             now = fingerprint(current.state if current else None, change.managed)
             if now != change.fingerprint:
                 return Result(change, Outcome.CONFLICT, _moved(change, current))
+        # The last moment to stop: a signal during the pre-write read means no write.
+        if stop is not None and stop.is_set():
+            return Result(change, Outcome.SKIPPED, NOT_STARTED)
         await provider.write(change, current)
         return Result(change, Outcome.APPLIED)
     except ConflictError as exc:
@@ -343,6 +379,11 @@ async def stale_objects(plan: Plan, providers: dict[str, Provider]) -> list[tupl
     async def check(change: Change) -> tuple[Change, str] | None:
         provider = providers[change.provider]
         current = await provider.read_one(change)
+        named = provider.KINDS[change.kind].prune_key is not None
+        if named and current is not None and current.identity != change.identity:
+            # Read by the plan's vendor id: that id must still be the object the plan names.
+            found = address_of(change.provider, change.kind, current.identity)
+            return change, f"its vendor id now names {found}"
         if provider.KINDS[change.kind].revisioned and change.live and current:
             if current.revision != change.revision:
                 return change, f"revision {change.revision} -> {current.revision}"

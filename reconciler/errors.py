@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.redact import redact
+from reconciler.render.escape import no_commands, text
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -16,7 +19,9 @@ class Problem:
     rule: str = "invalid"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        # File names and messages quote the pull request's data: shown escaped, and never
+        # as a line GitHub would run as a workflow command.
+        return no_commands(f"{text(self.file)}:{self.line}:{self.column}: {text(self.message)}")
 
 
 class ReconcilerError(Exception):
@@ -40,6 +45,8 @@ class ProviderError(ReconcilerError):
         self.provider = provider
         self.status = status
         self.code = code
+        # Vendor error bodies are quoted here: never a credential, never a control character.
+        message = text(redact(message))
         self.detail = message
         where = f" (HTTP {status}{', ' + code if code else ''})" if status else ""
         super().__init__(f"{provider}: {message}{where}")

@@ -7,9 +7,11 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
 
 import aiohttp
 import httpx
@@ -24,8 +26,14 @@ from tenacity import (
 
 from reconciler import __version__
 from reconciler.errors import AuthError, ProviderError, ProviderStopped, UnclearOutcome
+from reconciler.redact import REDACT, install, register
 
 log = logging.getLogger(__name__)
+
+# Redaction lives in reconciler.redact; these names are what providers and the CLI import.
+register_secret = register
+install_redaction = install
+__all__ = ["REDACT", "Http", "Limits", "install_redaction", "register_secret"]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})
@@ -33,36 +41,10 @@ MAX_TRIES = 5
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 20.0
 RATE_MARGIN = 1.03
+MAX_BODY = 50 * 1024 * 1024  # bytes of an answer, after decompression
 
 ErrorParser = Callable[[httpx.Response], tuple[str | None, str]]
 """Vendor error body -> (error code, human message)."""
-
-
-class _Secrets(logging.Filter):
-    """Replaces every registered credential in log records, wherever it hides."""
-
-    values: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.values:
-            msg = record.getMessage()
-            for secret in self.values:
-                msg = msg.replace(secret, "***")
-            record.msg, record.args = msg, None
-        return True
-
-
-REDACT = _Secrets()
-
-
-def register_secret(value: str) -> None:
-    if value:
-        _Secrets.values.add(value)
-
-
-def install_redaction() -> None:
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(REDACT)
 
 
 @dataclass
@@ -107,6 +89,8 @@ class Http:
         rate_limit_per_second: float = 0,
         max_concurrency: int = 0,
         timeout: float = 30.0,
+        deadline: float | None = None,
+        max_body: int = MAX_BODY,
     ) -> None:
         self.alias = alias
         self.base_url = base_url.rstrip("/")
@@ -135,6 +119,10 @@ class Http:
             {"user-agent": f"reconciler/{__version__}", "accept": "application/json", **headers}
         )
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+        # The socket timeout is per read: a server that trickles a byte at a time would
+        # never trip it. The deadline covers connect, headers and the whole body.
+        self.deadline = timeout if deadline is None else deadline
+        self.max_body = max_body
 
     async def close(self) -> None:
         await self.transport.aclose()
@@ -153,7 +141,7 @@ class Http:
         in `ok` or `accept` (statuses the caller handles itself)."""
         if self.stopped is not None:
             raise self.stopped
-        url = path if path.startswith("http") else self.base_url + path
+        url = self._url(method, path)
         idempotent = method in IDEMPOTENT
 
         def retryable(exc: BaseException) -> bool:
@@ -188,6 +176,19 @@ class Http:
         if response.status_code in ok or response.status_code in accept:
             return response
         return self._fail(method, url, response)
+
+    def _url(self, method: str, path: str) -> str:
+        """The absolute URL for `path`: a path under the base URL (the providers' form), or a
+        link from an answer, resolved against the base as a browser would. Refused, before
+        anything is sent, unless it stays on the base URL's scheme, host, port and path."""
+        if path.startswith("/") and not path.startswith("//"):
+            url = self.base_url + path
+        else:
+            url = urljoin(self.base_url + "/", path)
+        why = _outside(url, self.base_url)
+        if why:
+            raise ProviderError(self.alias, f"{method} {why}; nothing was sent")
+        return url
 
     async def _retry(
         self,
@@ -234,11 +235,18 @@ class Http:
                         headers=self.headers,
                         extensions=self._extensions,
                     )
-                    response = await self.transport.handle_async_request(request)
                     try:
-                        await response.aread()
-                    finally:
-                        await response.aclose()
+                        async with asyncio.timeout(self.deadline):
+                            response = await self.transport.handle_async_request(request)
+                            try:
+                                await self._read(method, url, response)
+                            finally:
+                                await response.aclose()
+                    except TimeoutError:
+                        # Like any timeout: retried when that is safe, else an unclear outcome.
+                        raise httpx.ReadTimeout(
+                            f"no complete answer within {self.deadline:g} s", request=request
+                        ) from None
                 except (httpx.TransportError, httpx.DecodingError) as exc:
                     log.info("%s %s -> %s", method, url, type(exc).__name__)
                     raise _Retryable(None, exc) from None
@@ -256,6 +264,31 @@ class Http:
         if response.status_code in RETRY_STATUSES:
             raise _Retryable(response, None)
         return response
+
+    async def _read(self, method: str, url: str, response: httpx.Response) -> None:
+        """The body, decompressed, as it arrives; refused past `max_body` bytes (counted
+        after decompression, so a small gzip bomb cannot fill memory)."""
+        what = f"{method} {url.removeprefix(self.base_url)}"
+        # Not retried. A write's answer is lost with it: the write may have happened.
+        error = ProviderError if method in ("GET", "HEAD") else UnclearOutcome
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            # Never asked for; and nested encodings would multiply a bomb's ratio.
+            raise error(self.alias, f"{what}: answer in unsupported encoding {encoding!r}")
+        inflate = _Inflate(encoding) if encoding not in ("", "identity") else None
+        chunks: list[bytes] = []
+        size = 0
+        async for raw in response.aiter_raw():
+            for chunk in inflate.feed(raw) if inflate else (raw,):
+                size += len(chunk)
+                if size > self.max_body:
+                    raise error(
+                        self.alias,
+                        f"{what}: answer larger than "
+                        f"{self.max_body / 1024 / 1024:g} MB (decompressed); refused",
+                    )
+                chunks.append(chunk)
+        response._content = b"".join(chunks)
 
     def _fail(self, method: str, url: str, response: httpx.Response) -> httpx.Response:
         code, message = self.error_parser(response)
@@ -291,6 +324,66 @@ class Http:
 
     def stop(self, error: ProviderError) -> None:
         self.stopped = error
+
+
+class _Inflate:
+    """gzip or deflate, decompressed a bounded piece at a time."""
+
+    PIECE = 1024 * 1024
+
+    def __init__(self, encoding: str) -> None:
+        # gzip, or deflate as RFC 9110 means it (zlib-wrapped); both detected by header.
+        self.z = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        self.may_be_raw = encoding == "deflate"
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        try:
+            while True:
+                piece = self.z.decompress(data, self.PIECE)
+                if piece:
+                    self.may_be_raw = False
+                    yield piece
+                data = self.z.unconsumed_tail
+                if not data and len(piece) < self.PIECE:
+                    return
+        except zlib.error as exc:
+            if not self.may_be_raw:
+                raise httpx.DecodingError(f"bad compressed answer: {exc}") from None
+            # Some servers send deflate without the zlib wrapper.
+            self.may_be_raw = False
+            self.z = zlib.decompressobj(-zlib.MAX_WBITS)
+            yield from self.feed(data)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _outside(url: str, base_url: str) -> str | None:
+    """Why `url` is not on the API at `base_url` (SPEC §1.1), or None when it is."""
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "\\" for c in url):
+        return "refused: the URL holds a space, a control character or a backslash"
+    try:
+        target, base = httpx.URL(url), httpx.URL(base_url)
+    except httpx.InvalidURL:
+        return "refused: not a valid URL"
+    where = f"{target.host}:{target.port or _DEFAULT_PORTS.get(target.scheme, '?')}"
+    own = f"{base.host}:{base.port or _DEFAULT_PORTS.get(base.scheme, '?')}"
+    if (target.scheme, where) != (base.scheme, own):
+        return (
+            f"to host {target.scheme}://{where} refused: this provider only talks to "
+            f"{base.scheme}://{own}"
+        )
+    if target.userinfo or target.fragment:
+        return "refused: the URL holds user info or a fragment"
+    # Dot segments, plain or percent-encoded, could climb out of the API's path.
+    segments = urlsplit(url).path.split("/")
+    if any(unquote(s) in (".", "..") for s in segments):
+        return f"to {where} refused: the path climbs out of {base.path or '/'}"
+    prefix = base.raw_path.decode("ascii").partition("?")[0].rstrip("/")
+    path = target.raw_path.decode("ascii").partition("?")[0]
+    if prefix and not (path == prefix or path.startswith(prefix + "/")):
+        return f"to {where}{path} refused: outside this provider's API path {prefix}"
+    return None
 
 
 def not_sent(exc: Exception) -> bool:

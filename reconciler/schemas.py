@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from reconciler.errors import Problem
+from reconciler.ids import format_for_pattern
 from reconciler.yamlload import Located
 
 
@@ -94,14 +95,23 @@ def describe(err: ValidationError) -> str:
         return f"{prefix}expected {names}, got {got}{hint}"
     if err.validator == "const":
         return f"{prefix}expected {err.validator_value!r}, got {err.instance!r}"
+    if err.validator == "anyOf" and err.schema.get("description"):
+        # A range with a hole (a rate limit is 0 or at least 0.1): the description says it.
+        return f"{prefix}{err.instance!r} is out of range ({err.schema['description']})"
     if err.validator == "minLength" and err.validator_value == 1:
         return f"{prefix}must not be empty"
     if err.validator == "pattern":
+        id_format = format_for_pattern(str(err.validator_value))
+        if id_format is not None:
+            return f"{prefix}{err.instance!r} is not {id_format.label}"
         options = _alternatives(err.validator_value)
         if options:
             return prefix + _not_one_of(err, options)
         if str(err.absolute_path[-1] if err.absolute_path else "").endswith("_env"):
-            return f"{prefix}{err.instance!r} is not a valid environment variable name"
+            return (
+                f"{prefix}{err.instance!r} is not a valid environment variable name "
+                "(upper-case letters, digits and _)"
+            )
         if err.schema.get("format") == "email":
             return f"{prefix}{err.instance!r} is not a valid email address"
         about = str(err.schema.get("description", "")).split(";")[0].split(". ")[0].rstrip(".")

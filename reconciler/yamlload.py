@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,9 @@ import yaml
 from reconciler.errors import Problem
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_NODES = 200_000  # after alias expansion: stops "billion laughs" documents
+MAX_NODES = 200_000  # built through aliases, per file: stops "billion laughs" files
+MAX_DEPTH = 100  # nested lists and mappings, aliases expanded
+SAFE_DEPTH = 2_000  # what libyaml's composer (recursive C) is trusted to nest without a check
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -50,15 +53,33 @@ class Located:
 
 
 class _Builder:
-    def __init__(self, doc: Located) -> None:
-        self.doc = doc
-        self.count = 0
-        self.problems: list[Problem] = []
+    """Builds one file's documents; the alias budget is the file's, not each document's."""
 
-    def build(self, node: yaml.Node, path: PathKey) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise _TooBig(node)
+    def __init__(self) -> None:
+        self.doc = Located("", None)
+        self.aliased = 0
+        self.problems: list[Problem] = []
+        self._seen: set[int] = set()
+
+    def start(self, doc: Located) -> None:
+        self.doc = doc
+        self.problems = []
+        # Aliases never cross documents, and a finished document's nodes may be freed
+        # (their ids reused): what counts as "built before" is per document.
+        self._seen = set()
+
+    def build(self, node: yaml.Node, path: PathKey, depth: int = 0, alias: bool = False) -> Any:
+        if depth > MAX_DEPTH and not isinstance(node, yaml.ScalarNode):
+            raise _TooDeep(node)
+        # An alias is the very node its anchor made: a node built a second time is an
+        # expansion, and so is everything under it.
+        if alias or id(node) in self._seen:
+            alias = True
+            self.aliased += 1
+            if self.aliased > MAX_NODES:
+                raise _TooBig(node)
+        else:
+            self._seen.add(id(node))
         self.doc.lines.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if node.tag not in _PLAIN_TAGS:
             line, col = node.start_mark.line + 1, node.start_mark.column + 1
@@ -74,22 +95,49 @@ class _Builder:
                 if key_node.tag == MERGE_TAG:
                     merges.append(value_node)
                 else:
-                    self._entry(out, path, key_node, value_node)
+                    self._entry(out, path, key_node, value_node, depth, alias)
             # `<<: *anchor`: keys written out win, then earlier sources; every merged node
             # is built (and counted) again, so a merge bomb is stopped like an alias bomb.
             for value_node in merges:
                 many = isinstance(value_node, yaml.SequenceNode)
                 for src in value_node.value if many else [value_node]:
                     if isinstance(src, yaml.MappingNode):
-                        for key, value in self.build(src, path).items():
+                        for key, value in self.build(src, path, depth, alias).items():
                             out.setdefault(key, value)
             return out
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(n, (*path, i)) for i, n in enumerate(node.value)]
-        return _scalar(node)
+            return [self.build(n, (*path, i), depth + 1, alias) for i, n in enumerate(node.value)]
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        try:
+            return _scalar(node)
+        except (ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError):
+            # `!!int abc`, `!!timestamp 2001-13-45` (also implicit: an unquoted date that
+            # is no date), `!!bool maybe`, `!!binary` that is not base64.
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            line, col = node.start_mark.line + 1, node.start_mark.column + 1
+            value = str(node.value)
+            shown = repr(value if len(value) <= 40 else value[:40] + "...")
+            self.problems.append(
+                Problem(
+                    self.doc.file,
+                    line,
+                    col,
+                    f"{shown} is not a valid {tag} value (quote it if it is meant as text)",
+                    "yaml-tag",
+                )
+            )
+            return node.value
 
     def _entry(
-        self, out: dict[Any, Any], path: PathKey, key_node: yaml.Node, value_node: yaml.Node
+        self,
+        out: dict[Any, Any],
+        path: PathKey,
+        key_node: yaml.Node,
+        value_node: yaml.Node,
+        depth: int,
+        alias: bool,
     ) -> None:
         line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
         if not isinstance(key_node, yaml.ScalarNode):
@@ -103,7 +151,7 @@ class _Builder:
                 )
             )
             return
-        key = _scalar(key_node)
+        key = self._scalar(key_node)
         if key is None:
             key = str(key)
         if key in out:
@@ -124,12 +172,16 @@ class _Builder:
         # mapping at its key, since a block collection starts on the next line.
         if not isinstance(value_node, yaml.ScalarNode):
             self.doc.lines.setdefault(child, (line, col))
-        out[key] = self.build(value_node, child)
+        out[key] = self.build(value_node, child, depth + 1, alias)
 
 
 class _TooBig(Exception):
     def __init__(self, node: yaml.Node) -> None:
         self.node = node
+
+
+class _TooDeep(_TooBig):
+    pass
 
 
 _constructor = yaml.SafeLoader("")
@@ -139,7 +191,11 @@ def _scalar(node: yaml.Node) -> Any:
     if isinstance(node, yaml.ScalarNode):
         if node.tag == _STR_TAG:  # most scalars: skip the constructor's machinery
             return node.value
-        return _constructor.construct_object(node, deep=True)
+        value = _constructor.construct_object(node, deep=True)
+        if isinstance(value, float) and not math.isfinite(value):
+            # .nan and .inf compare false with every limit: no setting may hold one.
+            raise ValueError(f"not a finite number: {node.value}")
+        return value
     return None
 
 
@@ -178,14 +234,22 @@ def load_file(path: Path) -> tuple[list[Located], list[Problem]]:
 def load_text(text: str, name: str) -> tuple[list[Located], list[Problem]]:
     docs: list[Located] = []
     problems: list[Problem] = []
+    builder = _Builder()
     try:
+        deep = None if _shallow(text) else _too_deep(text, name)
+        if deep is not None:
+            return [], [deep]
         for node in yaml.compose_all(text, Loader=_Loader):
             if node is None:
                 continue
             doc = Located(name, None)
-            builder = _Builder(doc)
+            builder.start(doc)
             try:
                 doc.value = builder.build(node, ())
+            except _TooDeep as deep_node:
+                mark = deep_node.node.start_mark
+                problems.append(_deep(name, mark.line + 1, mark.column + 1))
+                continue
             except _TooBig as big:
                 mark = big.node.start_mark
                 problems.append(
@@ -193,12 +257,14 @@ def load_text(text: str, name: str) -> tuple[list[Located], list[Problem]]:
                         name,
                         node.start_mark.line + 1,
                         node.start_mark.column + 1,
-                        f"document expands to more than {MAX_NODES} nodes "
-                        f"(aliases near line {mark.line + 1}); refusing to load it",
+                        f"YAML aliases in this file expand to more than {MAX_NODES} nodes "
+                        f"(near line {mark.line + 1}); refusing to load it",
                         "alias-bomb",
                     )
                 )
-                continue
+                # The budget is the file's: none of it is loaded.
+                docs = []
+                break
             if builder.problems:
                 # Its value is not what the file says (a key dropped, a tag ignored): report
                 # only that, rather than what validating a wrong value would find.
@@ -212,6 +278,53 @@ def load_text(text: str, name: str) -> tuple[list[Located], list[Problem]]:
     except yaml.YAMLError as exc:
         problems.append(Problem(name, 1, 1, f"YAML error: {exc}", "yaml-syntax"))
     return docs, problems
+
+
+_DOC_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
+
+
+def _shallow(text: str) -> bool:
+    """A cheap upper bound: True when no document of `text` can nest past SAFE_DEPTH.
+
+    Nesting takes at least a character a level, so a short document is shallow. In a longer
+    one, block collections nest only by starting further right (at most two levels a
+    column), and flow collections only by opening a bracket."""
+    if len(text) <= SAFE_DEPTH:
+        return True
+    for part in _DOC_MARKER.split(text):
+        if len(part) <= SAFE_DEPTH:
+            continue
+        longest = max(map(len, part.split("\n")))
+        if part.count("[") + part.count("{") + 2 * longest + 2 > SAFE_DEPTH:
+            return False
+    return True
+
+
+def _too_deep(text: str, name: str) -> Problem | None:
+    """The first place where `text` nests past MAX_DEPTH, found without composing it (the
+    composer recurses in C, and thousands of levels would crash the process)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        kind = type(event)
+        if kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+            depth += 1
+            if depth > MAX_DEPTH + 1:
+                mark = event.start_mark
+                line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                return _deep(name, line, col)
+        elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+            depth -= 1
+    return None
+
+
+def _deep(name: str, line: int, col: int) -> Problem:
+    return Problem(
+        name,
+        line,
+        col,
+        f"lists and mappings nest more than {MAX_DEPTH} levels deep here; refusing to load it",
+        "yaml-depth",
+    )
 
 
 def _syntax(exc: yaml.MarkedYAMLError, text: str) -> str:

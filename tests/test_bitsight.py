@@ -286,11 +286,11 @@ def test_saved_plan_applies_with_manifest_spelling_and_refuses_when_stale(seeded
     assert cli("plan", str(ws.root), "--out", str(out)).code == 0
     # Someone re-shares the second folder after the plan: the saved plan must not apply.
     live(seeded, SUPP)["shared_with"].append(_user("eve@x.com"))
-    stale = cli("apply", str(out))
+    stale = cli("apply", str(out), "--config", str(ws.root / "reconciler.yaml"))
     assert stale.code == 1 and SUPP in stale.out + stale.err
     assert seeded.writes() == []
     live(seeded, SUPP)["shared_with"].clear()
-    res = cli("apply", str(out))
+    res = cli("apply", str(out), "--config", str(ws.root / "reconciler.yaml"))
     assert res.code == 0, res.out + res.err
     bodies = {r.path.rsplit("/", 1)[1]: r.body["shared_options"] for r in seeded.writes()}
     assert bodies[CRIT]["shared_with_users"] == [_user("Alice@X.com"), _user("bob@x.com")]

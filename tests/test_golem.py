@@ -82,7 +82,7 @@ def test_update_patches_with_the_plans_revision_and_all_four_lists(seeded, ws, c
     plan = cli("plan", str(ws.root), "--no-color", "--out", str(ws.root / "plan.json"))
     assert f"  ~ {ADDR}" in plan.out
     assert json.loads((ws.root / "plan.json").read_text())["changes"][0]["revision"] == 5
-    res = cli("apply", str(ws.root / "plan.json"))
+    res = cli("apply", str(ws.root / "plan.json"), "--config", str(ws.root / "reconciler.yaml"))
     assert res.code == 0, res.out + res.err
     (patch,) = seeded.writes()
     assert (patch.method, patch.path) == ("PATCH", f"{SHARES}/{OPS}")
@@ -176,7 +176,7 @@ def test_stale_saved_plan_writes_nothing(seeded, ws, cli):  # type: ignore[no-un
     cli("plan", str(ws.root), "--out", str(ws.root / "plan.json"))
     share(seeded, "ops")["revision"] += 1
     seeded.state["golem"]["shares"].append(live(OLD.replace("2", "5"), SECOND, "new", T2))
-    res = cli("apply", str(ws.root / "plan.json"))
+    res = cli("apply", str(ws.root / "plan.json"), "--config", str(ws.root / "reconciler.yaml"))
     assert res.code == 1
     assert "plan is stale" in res.err and "revision 5 -> 6" in res.err
     assert f"golem/GolemPermissionShare/{SECOND}/new: changed since the plan" in res.err

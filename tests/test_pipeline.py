@@ -42,7 +42,7 @@ def test_saved_plan_applies_when_live_state_is_unchanged(roles, ws, cli):  # typ
     assert doc["summary"] == {"create": 2, "update": 1, "replace": 0, "delete": 0}
     update = next(c for c in doc["changes"] if c["action"] == "update")
     assert update["fingerprint"].startswith("sha256:") and update["live"]["state"]
-    applied = cli("apply", str(out))
+    applied = cli("apply", str(out), "--config", str(ws.root / "reconciler.yaml"))
     assert applied.code == 0, applied.out + applied.err
     assert "Apply complete: 3 applied, 0 conflict, 0 failed." in applied.out
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
@@ -55,7 +55,7 @@ def test_saved_plan_is_refused_whole_after_an_out_of_band_change(roles, ws, cli)
     roles.state["klipfolio"]["roles"].append(
         {"id": "4" * 32, "name": "Analysts", "permissions": []}
     )
-    res = cli("apply", str(out))
+    res = cli("apply", str(out), "--config", str(ws.root / "reconciler.yaml"))
     assert res.code == 1
     assert "plan is stale: run plan again" in res.err
     assert "klipfolio/KlipfolioRole/Viewers" in res.err

@@ -384,7 +384,7 @@ def test_saved_plan_applies(seeded, ws, cli):  # type: ignore[no-untyped-def]
     ws.write("f.yaml", _manifest(REPORTS, REPORTS_SHARES))
     out = ws.root / "plan.json"
     assert cli("plan", str(ws.root), "--out", str(out)).code == 0
-    res = cli("apply", str(out))
+    res = cli("apply", str(out), "--config", str(ws.root / "reconciler.yaml"))
     assert res.code == 0, res.out + res.err
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 

@@ -44,7 +44,7 @@ def test_every_command_keeps_secrets_out(secret_case, sandbox, ws, cli, tmp_path
         ("plan", str(ws.root), "-v", "--format", "json"),
         ("plan", str(ws.root), "-v", "--format", "markdown"),
         ("drift", str(ws.root), "-v", "--format", "json"),
-        ("apply", str(plan_file), "-v"),
+        ("apply", str(plan_file), "-v", "--config", str(ws.root / "reconciler.yaml")),
         ("apply", str(ws.root), "-v", "--auto-approve"),
     ):
         res = cli(*args)

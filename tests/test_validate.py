@@ -210,9 +210,8 @@ KINDS = {
         ("klipfolio", "https://app.klipfolio.com/api/1"),
         ("bitsight", "https://api.bitsighttech.com"),
         ("golem", "https://release.api.golem.cloud"),
-        ("salesforce", "https://acme.my.salesforce.com"),
-        ("salesforce", "https://acme.lightning.force.com"),
         ("klipfolio", "HTTPS://APP.KLIPFOLIO.COM/api/1"),
+        ("klipfolio", "https://app.klipfolio.com/api/1.0/"),
         ("klipfolio", "http://127.0.0.1:8123/klipfolio/api/1"),
         ("bitsight", "http://127.5.6.7:8123"),
         ("golem", "http://localhost:8123"),
@@ -251,22 +250,22 @@ def test_a_host_in_reconciler_allow_hosts_is_accepted(ws, cli, monkeypatch, no_n
             "klipfolio",
             "https://collector.example.net/api/1",
             "host 'collector.example.net' is not allowed: a provider may only reach its vendor's "
-            "own domain (app.klipfolio.com), a loopback address, or a host listed in "
+            "API host (app.klipfolio.com), a loopback address, or a host listed in "
             "RECONCILER_ALLOW_HOSTS",
         ),
         (
             "golem",
             "https://golem.cloud.collector.example.net",
             "host 'golem.cloud.collector.example.net' is not allowed: a provider may only reach "
-            "its vendor's own domain (*.golem.cloud), a loopback address, or a host listed in "
-            "RECONCILER_ALLOW_HOSTS",
+            "its vendor's API host (release.api.golem.cloud), a loopback address, or a host "
+            "listed in RECONCILER_ALLOW_HOSTS",
         ),
         (
             "salesforce",
             "https://evilsalesforce.com",
-            "host 'evilsalesforce.com' is not allowed: a provider may only reach its vendor's own "
-            "domain (*.salesforce.com, *.force.com), a loopback address, or a host listed in "
-            "RECONCILER_ALLOW_HOSTS",
+            "host 'evilsalesforce.com' is not allowed: no wildcard vendor domain is trusted, so "
+            "an org host must be listed in RECONCILER_ALLOW_HOSTS or be the host of "
+            "RECONCILER_SALESFORCE_BASE_URL",
         ),
         ("bitsight", "https://127.0.0.1.nip.io", "host '127.0.0.1.nip.io' is not allowed"),
     ],

@@ -8,6 +8,7 @@ import click
 
 from reconciler.cli import Options, common, echo
 from reconciler.commands.plan import _plan, _write
+from reconciler.config import sandboxed
 from reconciler.engine import SandboxTarget
 from reconciler.errors import ReconcilerError
 from reconciler.model import Outcome
@@ -45,6 +46,7 @@ def _meddle(sb: Sandbox) -> str:
 
 @click.command()
 @common
+@sandboxed()
 def demo(opts: Options) -> int:
     """A guided tour on the built-in sandbox: plan, apply, an out-of-band change, drift."""
     root = examples_dir()

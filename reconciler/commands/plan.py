@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import dataclasses
 import json
-import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 from deepdiff import DeepDiff
 
+from reconciler import savedplan
 from reconciler.cli import Options, common, echo
 from reconciler.commands.progress import progress
 from reconciler.commands.session import maybe_sandbox, sandbox_options
-from reconciler.config import Config, ProviderConfig, find_config, host_allowed, load_config
+from reconciler.config import Config, host_allowed
 from reconciler.engine import (
     SandboxTarget,
     apply,
@@ -29,10 +27,10 @@ from reconciler.engine import (
 from reconciler.errors import ManifestError, Problem, ReconcilerError, StalePlanError
 from reconciler.manifest import load_workspace
 from reconciler.model import Outcome, Plan, Result
-from reconciler.registry import PROVIDERS, defaults
+from reconciler.registry import PROVIDERS
 from reconciler.render import planfile, text
 from reconciler.render.markdown import render_markdown
-from reconciler.runner import run
+from reconciler.runner import interrupted, run, writing
 
 
 async def _plan(
@@ -189,36 +187,16 @@ async def _write(
 ) -> list[Result]:
     providers = connect(config, {c.provider for c in plan.changes}, target)
     try:
-        with interruptible() as stop, progress(True, "Applying", len(plan.changes)) as advance:
+        with writing() as stop, progress(True, "Applying", len(plan.changes)) as advance:
             return await apply(plan, providers, config.parallelism, advance, stop)
     finally:
         await close(providers)
 
 
-@contextlib.contextmanager
-def interruptible() -> Iterator[asyncio.Event]:
-    """SIGINT/SIGTERM set an event instead of killing the run: in-flight writes finish."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = [signal.SIGINT, signal.SIGTERM]
-    installed = []
-    for sig in signals:
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            installed.append(sig)
-        except (RuntimeError, ValueError, NotImplementedError):
-            pass  # not the main thread: nothing to install
-    try:
-        yield stop
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-
-
 def _report(results: list[Result], opts: Options) -> int:
     echo(text.render_results(results), opts)
     skipped = sum(1 for r in results if r.outcome is Outcome.SKIPPED)
-    if skipped:
+    if skipped or interrupted():
         echo(
             f"Interrupted: {skipped} object{'s' * (skipped != 1)} not started; "
             "run apply again to converge.",
@@ -231,10 +209,7 @@ def _report(results: list[Result], opts: Options) -> int:
 
 def _apply_saved(opts: Options, path: Path, force: bool) -> int:
     saved = planfile.loads(path.read_text(encoding="utf-8"), str(path))
-    config_path = find_config(opts.config, [str(path)])
-    base = load_config(config_path, defaults()) if config_path else None
     problems = []
-    providers: dict[str, ProviderConfig] = {}
     for info in saved.providers:
         cls = PROVIDERS.get(info.type)
         if cls is None:
@@ -244,36 +219,29 @@ def _apply_saved(opts: Options, path: Path, force: bool) -> int:
             problems.append(
                 Problem(str(path), 1, 1, f"provider {info.alias!r}: {why}", "endpoint-safety")
             )
-        providers[info.alias] = ProviderConfig(
-            alias=info.alias,
-            type=info.type,
-            base_url=info.base_url,
-            credential_env=info.credential_env,
-            api_version=info.api_version or "v60.0",
-            rate_limit_per_second=cls.DEFAULTS.rate_limit_per_second,
-            max_concurrency=cls.DEFAULTS.max_concurrency,
-            source=(str(path), 1, 1),
-        )
-        if base and info.alias in base.providers:
-            own = base.providers[info.alias]
-            providers[info.alias].rate_limit_per_second = own.rate_limit_per_second
-            providers[info.alias].max_concurrency = own.max_concurrency
     if problems:
         raise ManifestError(problems)
-    config = Config(providers)
-    if base:
-        config.parallelism, config.safety = base.parallelism, base.safety
+    # The plan proves nothing (SPEC §4.1): hosts, credential variables, limits, prune and
+    # protection come from the config in force now, and the plan must agree with it.
+    config = savedplan.config_for(saved, savedplan.current_config(opts.config), str(path))
     if opts.parallelism:
         config.parallelism = opts.parallelism
     if saved.empty:
         echo("No changes. Live state matches the manifests.", opts)
         return 0
-    if not force:
-        check_safety(saved, config.safety)
 
     async def go() -> list[Result]:
-        live = connect(config, {c.provider for c in saved.changes})
+        live = connect(config, {c.provider for c in saved.changes} & set(config.providers))
         try:
+            # Before any request, and --force does not override these.
+            refused = savedplan.refusals(saved, live, str(path))
+            if refused:
+                raise ManifestError(refused)
+            if not force:
+                check_safety(
+                    dataclasses.replace(saved, existing=savedplan.existing_at_least(saved)),
+                    config.safety,
+                )
             stale = await stale_objects(saved, live)
             if stale:
                 lines = [f"  {c.address}: {why}" for c, why in stale]
@@ -282,7 +250,7 @@ def _apply_saved(opts: Options, path: Path, force: bool) -> int:
                     f"{'s' * (len(stale) != 1)} changed since the plan; nothing was written)\n"
                     + "\n".join(lines)
                 )
-            with interruptible() as stop, progress(True, "Applying", len(saved.changes)) as adv:
+            with writing() as stop, progress(True, "Applying", len(saved.changes)) as adv:
                 return await apply(saved, live, config.parallelism, adv, stop)
         finally:
             await close(live)

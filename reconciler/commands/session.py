@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli import Options
+from reconciler.config import sandboxed
 from reconciler.engine import SandboxTarget
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox import Sandbox
@@ -68,7 +69,8 @@ def maybe_sandbox(
     urls = sb.start()
     opts.extra["sandbox"] = sb
     try:
-        yield SandboxTarget(urls, sb.credentials())
+        with sandboxed():
+            yield SandboxTarget(urls, sb.credentials())
     finally:
         sb.stop()
         if sb.writes():

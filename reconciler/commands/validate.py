@@ -9,13 +9,7 @@ import click
 from reconciler.cli import Options, common, echo
 from reconciler.errors import ManifestError, Problem
 from reconciler.manifest import load_workspace
-
-
-def github_escape(text: str, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
+from reconciler.render.escape import github_data, github_property
 
 
 def render(problems: list[Problem], fmt: str) -> str:
@@ -35,8 +29,8 @@ def render(problems: list[Problem], fmt: str) -> str:
         )
     if fmt == "github":
         return "\n".join(
-            f"::error file={github_escape(p.file, True)},line={p.line},col={p.column}::"
-            f"{github_escape(p.message)}"
+            f"::error file={github_property(p.file)},line={p.line},col={p.column}::"
+            f"{github_data(p.message)}"
             for p in problems
         )
     return "\n".join(str(p) for p in problems)
@@ -53,7 +47,7 @@ def validate(opts: Options, paths: tuple[str, ...], fmt: str) -> int:
     except ManifestError as exc:
         if fmt == "text":
             raise
-        echo(render(exc.problems, fmt), opts)
+        echo(render(exc.problems, fmt), opts, annotations=fmt == "github")
         files = len({p.file for p in exc.problems})
         n = len(exc.problems)
         click.echo(f"{n} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)}", err=True)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httpx
 
+from reconciler.answers import MALFORMED, malformed
 from reconciler.config import ProviderConfig, VendorDefaults
-from reconciler.errors import Problem
+from reconciler.errors import Problem, ProviderError
 from reconciler.http import Http, Limits, register_secret
+from reconciler.ids import BadId, path_id
 from reconciler.model import Change, KindSpec, LiveObject, Resource, State
 
 
@@ -27,6 +31,14 @@ class Provider:
     TYPE: ClassVar[str]
     DEFAULTS: ClassVar[VendorDefaults]
     KINDS: ClassVar[dict[str, KindSpec]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The backstop for answers whose shape a provider did not check where it read them:
+        # a wrong-typed field raised while reading is the vendor's error (exit 1), not ours.
+        for name in _READS:
+            if name in cls.__dict__:
+                setattr(cls, name, _backstop(cls.__dict__[name]))
 
     def __init__(self, config: ProviderConfig, credential: str, limits: Limits) -> None:
         self.config = config
@@ -57,6 +69,15 @@ class Provider:
 
     async def close(self) -> None:
         await self.http.close()
+
+    def path_id(self, value: object, what: str = "id") -> str:
+        """`value` checked against this vendor's id format and percent-encoded, ready for a
+        URL path; an id that does not fit (from a manifest or an API answer) stops the call
+        before anything is sent."""
+        try:
+            return path_id(self.TYPE, value, what)
+        except BadId as exc:
+            raise ProviderError(self.alias, f"{exc}; not sent") from None
 
     # -- offline ---------------------------------------------------------------------
 
@@ -117,3 +138,17 @@ class Provider:
     async def export(self, kind: str, scopes: list[str]) -> list[dict[str, Any]]:
         """Specs for every live object of `kind` in `scopes`, ready to write as manifests."""
         raise NotImplementedError
+
+
+_READS = ("resolve", "read", "read_one", "scopes", "export")
+
+
+def _backstop(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    async def reading(self: Provider, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(self, *args, **kwargs)
+        except MALFORMED as exc:
+            raise malformed(self.alias, f"the {self.TYPE} API", exc) from None
+
+    return reading

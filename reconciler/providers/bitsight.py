@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from reconciler.answers import reading, records
 from reconciler.config import VendorDefaults
 from reconciler.errors import ProviderError
 from reconciler.http import json_or_none
@@ -76,17 +77,20 @@ class BitsightProvider(Provider):
                 f"BitSight folder not found: {where}. The token's account has no folder with "
                 "that guid; folders are never created, only their sharing is managed",
             )
-        return [_live(by_guid[r.scope], _declared(r.desired)) for r in resources]
+        with reading(self.alias, f"GET {FOLDERS}"):
+            return [_live(by_guid[r.scope], _declared(r.desired)) for r in resources]
 
     async def read_one(self, change: Change) -> LiveObject | None:
-        response = await self.http.request("GET", f"{FOLDERS}/{change.scope}", accept=(404,))
+        path = f"{FOLDERS}/{self.path_id(change.scope, 'folder_guid')}"
+        response = await self.http.request("GET", path, accept=(404,))
         if response.status_code == 404:
             return None
         folder = json_or_none(response)
         if not isinstance(folder, dict):
-            raise ProviderError(self.alias, f"GET {FOLDERS}/{change.scope}: not a folder object")
+            raise ProviderError(self.alias, f"GET {path}: not a folder object")
         # The same spellings as at plan time, so an unchanged folder keeps its fingerprint.
-        return _live(folder, _declared(change.desired or {}))
+        with reading(self.alias, f"GET {path}"):
+            return _live(folder, _declared(change.desired or {}))
 
     async def write(self, change: Change, current: LiveObject | None) -> None:
         assert change.desired is not None
@@ -101,9 +105,8 @@ class BitsightProvider(Provider):
         options[USERS] = [users[key] for key in sorted(users)]
         # The whole user list in one call: grants and removals land together, nothing in between.
         # 200 with the folder or 204 without a body: the response is not needed either way.
-        await self.http.request(
-            "PATCH", f"{FOLDERS}/{change.scope}", json={"shared_options": options}
-        )
+        path = f"{FOLDERS}/{self.path_id(change.scope, 'folder_guid')}"
+        await self.http.request("PATCH", path, json={"shared_options": options})
 
     # -- export ----------------------------------------------------------------------------
 
@@ -116,7 +119,8 @@ class BitsightProvider(Provider):
         for folder in sorted(await self._list(), key=lambda f: str(f["guid"])):
             if folder["guid"] not in wanted:
                 continue
-            state = _live(folder, {}).state
+            with reading(self.alias, f"GET {FOLDERS}"):
+                state = _live(folder, {}).state
             spec: dict[str, Any] = {"folder_guid": folder["guid"]}
             spec.update({flag: state[flag] for flag in FLAGS})
             spec[USERS] = [state[USERS][key] for key in sorted(state[USERS])]
@@ -129,7 +133,8 @@ class BitsightProvider(Provider):
         body = json_or_none(await self.http.request("GET", FOLDERS))
         if not isinstance(body, list):
             raise ProviderError(self.alias, f"GET {FOLDERS}: expected a JSON array of folders")
-        return [f for f in body if isinstance(f, dict) and f.get("guid")]
+        folders = [f for f in body if isinstance(f, dict) and f.get("guid")]
+        return records(self.alias, f"GET {FOLDERS}", folders, "folders", guid=str)
 
 
 def _member(user: dict[str, Any]) -> dict[str, Any]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
+from reconciler.answers import kind_of, reading
 from reconciler.config import VendorDefaults
 from reconciler.errors import ConflictError, ProviderError, ReconcilerError, UnclearOutcome
 from reconciler.http import json_or_none
+from reconciler.ids import path_text
 from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
 from reconciler.providers.base import Provider
 
@@ -26,7 +27,7 @@ class GolemProvider(Provider):
         base_url="https://release.api.golem.cloud",
         credential_env="GOLEM_TOKEN",
         credential_key="token_env",
-        vendor_hosts=("*.golem.cloud",),
+        vendor_hosts=("release.api.golem.cloud",),
     )
     KINDS = {
         SHARE: KindSpec(
@@ -138,7 +139,7 @@ class GolemProvider(Provider):
         owner, name = change.scope, change.identity[1]
         want = self._body_data(change)
         body = {"targetAccountId": change.desired["target_account_id"], "name": name, "data": want}
-        path = f"/v1/accounts/{quote(owner, safe='')}/permission-shares"
+        path = f"/v1/accounts/{self.path_id(owner, 'owner_account_id')}/permission-shares"
         unclear = False
         for _ in range(CREATE_TRIES):
             try:
@@ -189,7 +190,7 @@ class GolemProvider(Provider):
         assert revision is not None
         want = self._body_data(change)
         body = {"currentRevision": revision, "name": change.identity[1], "data": want}
-        path = f"/v1/permission-shares/{quote(sid, safe='')}"
+        path = f"/v1/permission-shares/{self.path_id(sid, 'share id')}"
         try:
             response = await self.http.request("PATCH", path, json=body, accept=(404, 409))
         except UnclearOutcome as exc:
@@ -217,7 +218,7 @@ class GolemProvider(Provider):
         assert change.live is not None
         sid, revision = change.live.handle["id"], change.revision
         assert revision is not None
-        path = f"/v1/permission-shares/{quote(sid, safe='')}"
+        path = f"/v1/permission-shares/{self.path_id(sid, 'share id')}"
         params = {"current_revision": str(revision)}
         try:
             response = await self.http.request("DELETE", path, params=params, accept=(404, 409))
@@ -254,21 +255,22 @@ class GolemProvider(Provider):
     # -- reads ------------------------------------------------------------------------------
 
     async def _list(self, acc: str) -> list[LiveObject]:
-        response = await self.http.request(
-            "GET", f"/v1/accounts/{quote(acc, safe='')}/permission-shares"
-        )
+        path = f"/v1/accounts/{self.path_id(acc, 'owner_account_id')}/permission-shares"
+        response = await self.http.request("GET", path)
         body = json_or_none(response)
         values = body.get("values") if isinstance(body, dict) else None
         if not isinstance(values, list):
             raise ProviderError(self.alias, f"GET shares of {acc}: response has no values list")
-        return [_share(acc, s) for s in values]
+        with reading(self.alias, f"GET {path}"):
+            return [_share(acc, s) for s in values]
 
     async def _by_name(self, acc: str, name: str) -> LiveObject | None:
-        path = f"/v1/accounts/{quote(acc, safe='')}/permission-shares/{quote(name, safe='')}"
+        owner = self.path_id(acc, "owner_account_id")
+        path = f"/v1/accounts/{owner}/permission-shares/{path_text(name)}"
         return await self._get_share(acc, path)
 
     async def _by_id(self, acc: str, sid: str) -> LiveObject | None:
-        return await self._get_share(acc, f"/v1/permission-shares/{quote(sid, safe='')}")
+        return await self._get_share(acc, f"/v1/permission-shares/{self.path_id(sid, 'share id')}")
 
     async def _get_share(self, acc: str, path: str) -> LiveObject | None:
         response = await self.http.request("GET", path, accept=(404,))
@@ -277,11 +279,16 @@ class GolemProvider(Provider):
         share = json_or_none(response)
         if not isinstance(share, dict):
             raise ProviderError(self.alias, f"GET {path}: response is not a share")
-        return _share(acc, share)
+        with reading(self.alias, f"GET {path}"):
+            return _share(acc, share)
 
 
 def _data(raw: dict[str, Any]) -> dict[str, list[str]]:
-    return {k: sorted(set(raw.get(k) or [])) for k in DATA_KEYS}
+    out = {k: raw.get(k) or [] for k in DATA_KEYS}
+    for k, values in out.items():
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise TypeError(f"data.{k} is not a list of strings")
+    return {k: sorted(set(values)) for k, values in out.items()}
 
 
 def _share(acc: str, share: dict[str, Any]) -> LiveObject:
@@ -294,6 +301,12 @@ def _share(acc: str, share: dict[str, Any]) -> LiveObject:
         (acc, str(share["name"])),
         state,
         {"id": str(share["id"])},
-        revision=int(share["revision"]),
+        revision=_revision(share["revision"]),
         scope=acc,
     )
+
+
+def _revision(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"revision is {kind_of(value)}, expected an integer")
+    return value

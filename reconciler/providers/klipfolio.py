@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from reconciler.answers import reading, records
 from reconciler.config import VendorDefaults
 from reconciler.errors import Problem, ProviderError, UnclearOutcome
 from reconciler.http import json_or_none
@@ -25,6 +26,7 @@ class KlipfolioProvider(Provider):
         credential_key="api_key_env",
         rate_limit_per_second=5,
         vendor_hosts=("app.klipfolio.com",),
+        api_paths=("/api/1", "/api/1.0"),
     )
     KINDS = {
         ROLE: KindSpec(ROLE, identity=("client_id", "name"), prune_key="roles"),
@@ -168,7 +170,7 @@ class KlipfolioProvider(Provider):
             await self.create_once(scope, name, body)
             return
         assert change.live is not None
-        rid = (current or change.live).handle["id"]
+        rid = self.path_id((current or change.live).handle["id"], "role id")
         if change.action is Action.DELETE:
             await self.http.request("DELETE", f"/roles/{rid}", params=params, accept=(404,))
             return
@@ -240,7 +242,8 @@ class KlipfolioProvider(Provider):
 
     async def _list_roles(self, scope: str) -> list[dict[str, Any]]:
         data = await self._get("/roles", {"client_id": scope} if scope else None)
-        return list(data.get("roles", []))
+        roles = data.get("roles", [])
+        return records(self.alias, "GET /roles", roles, "data.roles", id=str, name=str)
 
     def _role_object(self, scope: str, role: dict[str, Any]) -> LiveObject:
         state = {"description": role.get("description") or ""}
@@ -252,32 +255,39 @@ class KlipfolioProvider(Provider):
         params = {"full": "true"}
         if scope:
             params["client_id"] = scope
-        response = await self.http.request("GET", f"/roles/{rid}", params=params, accept=(404,))
+        path = f"/roles/{self.path_id(rid, 'role id')}"
+        response = await self.http.request("GET", path, params=params, accept=(404,))
         if response.status_code == 404:
             return None
-        body = json_or_none(response) or {}
-        role = body.get("data") or {}
-        role.setdefault("permissions", [])
-        return self._role_object(scope, role)
+        with reading(self.alias, f"GET {path}"):
+            body = json_or_none(response) or {}
+            role = body.get("data") or {}
+            role.setdefault("permissions", [])
+            if not isinstance(role["permissions"], list):
+                raise TypeError("data.permissions is not a list")
+            return self._role_object(scope, role)
 
     async def _read_rights(self, client: str) -> LiveObject | None:
-        data = await self._get(f"/clients/{client}/share-rights")
-        groups = {
-            g["group_id"]: {"can_manage": bool(g.get("can_manage"))}
-            for g in data.get("share_rights", [])
-        }
-        names = {g["group_id"]: g.get("group_name") or "" for g in data.get("share_rights", [])}
+        path = f"/clients/{self.path_id(client, 'client_id')}/share-rights"
+        data = await self._get(path)
+        rights = data.get("share_rights", [])
+        records(self.alias, f"GET {path}", rights, "data.share_rights", group_id=str)
+        groups = {g["group_id"]: {"can_manage": bool(g.get("can_manage"))} for g in rights}
+        names = {g["group_id"]: g.get("group_name") or "" for g in rights}
         return LiveObject((client,), {"groups": groups}, scope=client, labels=names)
 
     async def _write_rights(self, change: Change) -> None:
-        client = change.scope
+        client = self.path_id(change.scope, "client_id")
+        # Every group id is checked before the first write, so none goes out half-done.
+        removals = [self.path_id(m.key, "group_id") for m in change.members if m.action == "remove"]
         upserts = [m for m in change.members if m.action in ("add", "change")]
+        for m in upserts:
+            self.path_id(m.key, "group_id")
         if upserts:
             body = {"groups": [{"group_id": m.key, **m.after} for m in upserts]}
             await self.http.request("PUT", f"/clients/{client}/share-rights", json=body)
-        for m in change.members:
-            if m.action == "remove":
-                # 403 means "not shared with that group": already absent.
-                await self.http.request(
-                    "DELETE", f"/clients/{client}/share-rights/{m.key}", accept=(403, 404)
-                )
+        for gid in removals:
+            # 403 means "not shared with that group": already absent.
+            await self.http.request(
+                "DELETE", f"/clients/{client}/share-rights/{gid}", accept=(403, 404)
+            )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
+from reconciler.answers import records
 from reconciler.config import ProviderConfig, VendorDefaults
 from reconciler.errors import ConflictError, ProviderError, ProviderStopped, UnclearOutcome
 from reconciler.http import json_or_none
@@ -32,7 +33,8 @@ class SalesforceProvider(Provider):
         base_url="",
         credential_env="SALESFORCE_ACCESS_TOKEN",
         credential_key="token_env",
-        vendor_hosts=("*.salesforce.com", "*.force.com"),
+        # No vendor host: an org host is trusted only from the operator's environment.
+        vendor_hosts=(),
         required_base_url_env="RECONCILER_SALESFORCE_BASE_URL",
     )
     KINDS = {SHARES: KindSpec(SHARES, identity=("folder_id",), members_field="shares")}
@@ -158,14 +160,20 @@ class SalesforceProvider(Provider):
                 self.alias, f"folder {fid} does not exist (folders are not created)"
             )
         adds = [m for m in change.members if m.action == "add"]
+        # The share ids come from the pre-write read, which matched the plan's fingerprint;
+        # each is checked before the first write, so a bad one stops the folder untouched.
+        folder = self.path_id(fid, "folder_id")
+        sids = {
+            m.key: self.path_id(live.handle[m.key], "share id")
+            for m in change.members
+            if m.action in ("change", "remove")
+        }
         if adds:
             await self._post_shares(fid, adds)
-        # The share ids come from the pre-write read, which matched the plan's fingerprint.
         for m in change.members:
             if m.action == "change":
-                sid = live.handle[m.key]
                 await self._call(
-                    "PATCH", f"/folders/{fid}/shares/{sid}", json=_wire(m.key, m.after)
+                    "PATCH", f"/folders/{folder}/shares/{sids[m.key]}", json=_wire(m.key, m.after)
                 )
         for m in change.members:
             if m.action == "remove":
@@ -185,10 +193,8 @@ class SalesforceProvider(Provider):
                 break
             next_url = body.get("nextPageUrl")
             if next_url:
-                # Relative to the instance; never follow it to another host.
-                parts = urlsplit(str(next_url))
-                query = f"?{parts.query}" if parts.query else ""
-                url, params = f"{self.config.base_url.rstrip('/')}{parts.path}{query}", None
+                # Relative to the instance URL; Http refuses it unless it stays on the API.
+                url, params = self._instance_url(str(next_url)), None
             else:
                 url, params = "/folders", {"page": str(page)}
         return sorted(set(ids))
@@ -207,6 +213,15 @@ class SalesforceProvider(Provider):
         return specs
 
     # -- calls -----------------------------------------------------------------------------
+
+    def _instance_url(self, link: str) -> str:
+        """A link from an answer as an absolute URL: a path from the instance root (the
+        documented form) keeps the instance's own path prefix; anything else is resolved
+        like a browser would. `Http` then refuses it unless it stays on the API."""
+        instance = self.config.base_url.rstrip("/")
+        if link.startswith("/") and not link.startswith("//"):
+            return instance + link
+        return urljoin(instance + "/", link)
 
     async def _call(
         self,
@@ -243,7 +258,7 @@ class SalesforceProvider(Provider):
 
     async def _list_shares(self, fid: str) -> list[dict[str, Any]] | None:
         """The folder's shares; None when it answers 404 (unknown folder or no access)."""
-        path = f"/folders/{fid}/shares"
+        path = f"/folders/{self.path_id(fid, 'folder_id')}/shares"
         response = await self._call("GET", path, accept=(404,))
         if response.status_code == 404:
             return None
@@ -251,7 +266,8 @@ class SalesforceProvider(Provider):
         shares = body.get("shares") if isinstance(body, dict) else None
         if not isinstance(shares, list):
             raise ProviderError(self.alias, f"GET {path}: response has no shares list")
-        return [s for s in shares if isinstance(s, dict) and s.get("shareId")]
+        shares = [s for s in shares if isinstance(s, dict) and s.get("shareId")]
+        return records(self.alias, f"GET {path}", shares, "shares", shareId=str)
 
     def _live(self, fid: str, shares: list[dict[str, Any]], desired: dict[str, Any]) -> LiveObject:
         state: dict[str, Any] = {}
@@ -271,7 +287,7 @@ class SalesforceProvider(Provider):
 
     async def _post_shares(self, fid: str, adds: list[MemberChange]) -> None:
         """One POST for every new share; after an unclear answer, post only what is missing."""
-        path = f"/folders/{fid}/shares"
+        path = f"/folders/{self.path_id(fid, 'folder_id')}/shares"
         pending, unclear = adds, False
         for _ in range(POST_TRIES):
             try:
@@ -297,7 +313,7 @@ class SalesforceProvider(Provider):
     async def _delete_share(self, fid: str, key: str, sid: str) -> None:
         """DELETE one share. A 404 also means "no access to this folder", so it counts as
         done only when a fresh read of the folder succeeds without the share."""
-        path = f"/folders/{fid}/shares/{sid}"
+        path = f"/folders/{self.path_id(fid, 'folder_id')}/shares/{self.path_id(sid, 'share id')}"
         response = await self._call("DELETE", path, accept=(404,))
         if response.status_code != 404:
             return

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from reconciler.model import SYMBOLS, Action, Plan
+from reconciler.render import escape
 from reconciler.render.text import member_totals, render_change, summary
 
 LIMIT = 60_000
@@ -14,14 +17,13 @@ _RESERVE = 600  # room for the "left out" note and the footer
 def _section(lines: list[str]) -> str:
     head, body = click.unstyle(lines[0]).strip(), [click.unstyle(x) for x in lines[1:]]
     text = "\n".join(line[4:] if line.startswith("    ") else line for line in body)
+    # Values are escaped by the text renderer (one line each); inside the code block they
+    # are literal, and the fence is longer than any run of backticks they hold.
+    fence = "`" * max([3, *(len(run) + 1 for run in re.findall("`{3,}", text))])
     return (
-        f"<details><summary><code>{_escape(head)}</code></summary>\n\n"
-        f"```diff\n{text}\n```\n</details>\n"
+        f"<details><summary><code>{escape.html(head)}</code></summary>\n\n"
+        f"{fence}diff\n{text}\n{fence}\n</details>\n"
     )
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render_markdown(plan: Plan, title: str = "Plan") -> str:
@@ -41,7 +43,7 @@ def render_markdown(plan: Plan, title: str = "Plan") -> str:
         row[c.action] += 1
     for (provider, kind), row in sorted(counts.items()):
         cells = " | ".join(str(row[a]) for a in Action)
-        out.append(f"| {provider} | {kind} | {cells} |")
+        out.append(f"| {escape.markdown(provider)} | {escape.markdown(kind)} | {cells} |")
     out.append("")
     text = "\n".join(out) + "\n"
     shown = 0

@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+from jsonschema.exceptions import best_match
+
 from reconciler import __version__
 from reconciler.errors import PlanFileError
 from reconciler.model import (
@@ -18,6 +20,7 @@ from reconciler.model import (
     ProviderInfo,
     Source,
 )
+from reconciler.schemas import describe, validator
 
 FORMAT_VERSION = 1
 
@@ -94,15 +97,19 @@ def loads(text: str, name: str) -> Plan:
         raise PlanFileError(
             f"{name}: plan file was modified after it was written (checksum mismatch)"
         )
+    # The checksum only catches accidents: the shape is checked like any other input.
+    error = best_match(validator("plan").iter_errors(doc))
+    if error is not None:
+        raise PlanFileError(f"{name}: plan file is malformed ({describe(error)})")
     try:
         changes = [_read_change(c) for c in doc["changes"]]
         providers = [ProviderInfo(**p) for p in doc["providers"]]
         existing = {(e["provider"], e["kind"]): int(e["count"]) for e in doc.get("existing", [])}
+        return Plan(changes, providers, doc["digest"], existing)
     except KeyError as exc:
         raise PlanFileError(f"{name}: plan file is malformed (missing {exc})") from None
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:
         raise PlanFileError(f"{name}: plan file is malformed ({exc})") from None
-    return Plan(changes, providers, doc["digest"], existing)
 
 
 def _read_change(c: dict[str, Any]) -> Change:

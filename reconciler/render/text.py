@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from reconciler.model import SYMBOLS, Action, Change, Outcome, Plan, Result
+from reconciler.render.escape import text as esc
 
 COLOURS = {
     Action.CREATE: "green",
@@ -19,10 +20,11 @@ MEMBER = {"add": ("+", "green"), "change": ("~", "yellow"), "remove": ("-", "red
 
 
 def value(v: Any) -> str:
+    """A value as shown: names and values are data, every control character escaped."""
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        return esc(json.dumps(v, ensure_ascii=False))
     if isinstance(v, dict):
-        return ", ".join(f"{k}={value(x)}" for k, x in v.items()) or "{}"
+        return ", ".join(f"{esc(k)}={value(x)}" for k, x in v.items()) or "{}"
     if isinstance(v, list):
         return "[" + ", ".join(value(x) for x in v) + "]"
     return json.dumps(v)
@@ -40,20 +42,22 @@ def field_lines(name: str, before: Any, after: Any) -> list[str]:
         added = [x for x in after if x not in before]
         removed = [x for x in before if x not in after]
         parts = [f"+{value(x)}" for x in added] + [f"-{value(x)}" for x in removed]
-        return [f"{name}: " + " ".join(parts)]
-    return [f"{name}: {value(before)} -> {value(after)}"]
+        return [f"{esc(name)}: " + " ".join(parts)]
+    return [f"{esc(name)}: {value(before)} -> {value(after)}"]
 
 
 def state_lines(name: str, v: Any) -> list[str]:
     """A whole field, for creates and deletes; empty lists inside mappings are left out."""
     if isinstance(v, dict) and v and not all(isinstance(x, dict) for x in v.values()):
-        return [f"{name}.{k}: {value(x)}" for k, x in sorted(v.items()) if x not in ([], None)]
-    return [f"{name}: {value(v)}"]
+        return [
+            f"{esc(name)}.{esc(k)}: {value(x)}" for k, x in sorted(v.items()) if x not in ([], None)
+        ]
+    return [f"{esc(name)}: {value(v)}"]
 
 
 def _who(change: Change, key: str) -> str:
     label = change.labels.get(key)
-    return f"{key} ({label})" if label and label.lower() not in key.lower() else key
+    return esc(f"{key} ({label})" if label and label.lower() not in key.lower() else key)
 
 
 def _attrs(key: str, attrs: Any) -> str:
@@ -68,7 +72,7 @@ def _attrs(key: str, attrs: Any) -> str:
 def render_change(change: Change) -> list[str]:
     symbol = SYMBOLS[change.action]
     colour = COLOURS[change.action]
-    head = click.style(f"{symbol:>3} {change.address}", fg=colour, bold=True)
+    head = click.style(f"{symbol:>3} {esc(change.address)}", fg=colour, bold=True)
     lines = [
         head if change.action is not Action.REPLACE else head + "  (replace: delete, then create)"
     ]
@@ -78,7 +82,7 @@ def render_change(change: Change) -> list[str]:
             if isinstance(v, dict) and v and all(isinstance(x, dict) for x in v.values()):
                 for key, attrs in sorted(v.items()):
                     lines.append(
-                        pad + click.style(f"+ member {key}: {_attrs(key, attrs)}", fg="green")
+                        pad + click.style(f"+ member {esc(key)}: {_attrs(key, attrs)}", fg="green")
                     )
             else:
                 lines += [pad + line for line in state_lines(name, v)]
@@ -91,7 +95,7 @@ def render_change(change: Change) -> list[str]:
         sym, colour = MEMBER[m.action]
         if m.action == "change":
             detail = ", ".join(
-                f"{k}: {value(m.before.get(k))} -> {value(v)}"
+                f"{esc(k)}: {value(m.before.get(k))} -> {value(v)}"
                 for k, v in m.after.items()
                 if m.before.get(k) != v
             )
@@ -140,7 +144,9 @@ def render_results(results: list[Result]) -> str:
     colour = {Outcome.APPLIED: "green", Outcome.CONFLICT: "yellow", Outcome.FAILED: "red"}
     for r in sorted(results, key=lambda r: r.change.address):
         tag = click.style(f"{r.outcome.value:>8}", fg=colour.get(r.outcome, "white"))
-        lines.append(f"{tag}  {r.change.address}" + (f": {r.message}" if r.message else ""))
+        lines.append(
+            f"{tag}  {esc(r.change.address)}" + (f": {esc(r.message)}" if r.message else "")
+        )
     n = {o: sum(1 for r in results if r.outcome is o) for o in Outcome}
     lines.append(
         click.style(

@@ -1,4 +1,4 @@
-"""Shared fixtures: a sandbox on a free loopback port, fresh for each test."""
+"""Shared fixtures: one sandbox server for the session, reset to fresh for each test."""
 
 from __future__ import annotations
 
@@ -9,14 +9,21 @@ import pytest
 from reconciler.sandbox import Sandbox
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
+@pytest.fixture(scope="session")
+def _sandbox_server() -> Iterator[Sandbox]:
     sb = Sandbox(retry_after=0)
     sb.start()
     try:
         yield sb
     finally:
         sb.stop()
+
+
+@pytest.fixture
+def sandbox(_sandbox_server: Sandbox) -> Sandbox:
+    """The session's sandbox, as if new: empty state and log, no faults, hooks or latency."""
+    _sandbox_server.reset()
+    return _sandbox_server
 
 
 @pytest.fixture

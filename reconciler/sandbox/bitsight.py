@@ -8,14 +8,7 @@ import copy
 import json
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-from starlette.types import ASGIApp
-
-from reconciler.sandbox.core import VendorApp, json_response
+from reconciler.sandbox.core import HTTPError, Request, Response, Route, VendorApp, json_response
 
 _FLAGS = ("is_shared", "shared_with_all_users", "group_can_edit_contents")
 """The writable boolean sharing options; `group_can_edit_properties` is read-only."""
@@ -28,14 +21,12 @@ class BitsightSandbox(VendorApp):
     prefixes = ("/bitsight",)
     base_path = "/bitsight"
 
-    def app(self) -> ASGIApp:
-        routes = [
+    def routes(self) -> list[Route]:
+        return [
             Route("/ratings/v1/folders", self.list_folders, methods=["GET"]),
             Route("/ratings/v1/folders/{guid}", self.get_folder, methods=["GET"]),
             Route("/ratings/v1/folders/{guid}", self.patch_folder, methods=["PATCH"]),
         ]
-        app = Starlette(routes=routes, exception_handlers={HTTPException: self._http_error})
-        return self.gated(app)
 
     # -- envelope -----------------------------------------------------------------
 
@@ -54,15 +45,14 @@ class BitsightSandbox(VendorApp):
     def error(self, status: int, message: str, code: str | None = None) -> Response:
         return json_response({"detail": message}, status)
 
-    async def _http_error(self, request: Request, exc: Exception) -> Response:
+    def http_error(self, request: Request, exc: HTTPError) -> Response:
         # Routing misses, in Django REST framework's words.
-        assert isinstance(exc, HTTPException)
-        if exc.status_code == 405:
+        if exc.status == 405:
             message = f'Method "{request.method}" not allowed.'
         else:
             message = "Not found."
-        response = self.error(exc.status_code, message)
-        response.headers.update(exc.headers or {})
+        response = self.error(exc.status, message)
+        response.headers.update(exc.headers)
         return response
 
     @property
@@ -112,7 +102,7 @@ class BitsightSandbox(VendorApp):
         if guid in self.state.get("forbidden", []):
             return self.error(403, "You do not have permission to perform this action.")
         try:
-            body = json.loads(await request.body())
+            body = json.loads(request.body)
         except ValueError as exc:
             return self.error(400, f"JSON parse error - {exc}")
         given = body.get("shared_options") if isinstance(body, dict) else None

@@ -6,14 +6,15 @@ import re
 import uuid
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-from starlette.types import ASGIApp
-
-from reconciler.sandbox.core import VendorApp, json_body, json_response
+from reconciler.sandbox.core import (
+    HTTPError,
+    Request,
+    Response,
+    Route,
+    VendorApp,
+    json_body,
+    json_response,
+)
 
 DATA_KEYS = ("lowerPositive", "lowerNegative", "upperPositive", "upperNegative")
 
@@ -45,10 +46,10 @@ class GolemSandbox(VendorApp):
     prefixes = ("/golem",)
     base_path = "/golem"
 
-    def app(self) -> ASGIApp:
+    def routes(self) -> list[Route]:
         shares = "/v1/permission-shares/{sid}"
         owned = "/v1/accounts/{acc}/permission-shares"
-        routes = [
+        return [
             Route(owned, self.list_owned, methods=["GET"]),
             Route(owned, self.create_share, methods=["POST"]),
             Route(owned + "/{name}", self.get_by_name, methods=["GET"]),
@@ -59,8 +60,6 @@ class GolemSandbox(VendorApp):
             Route(shares, self.update_share, methods=["PATCH"]),
             Route(shares, self.delete_share, methods=["DELETE"]),
         ]
-        handlers: Any = {_Reject: self._on_reject, HTTPException: self._on_http}
-        return self.gated(Starlette(routes=routes, exception_handlers=handlers))
 
     # -- errors -----------------------------------------------------------------------
 
@@ -80,13 +79,13 @@ class GolemSandbox(VendorApp):
             return json_response({"code": code, "errors": messages}, status)
         return json_response({"code": code, "error": "; ".join(messages)}, status)
 
-    async def _on_reject(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, _Reject)
-        return self._errors(exc.status, exc.messages, exc.code)
+    def on_exception(self, request: Request, exc: Exception) -> Response | None:
+        if isinstance(exc, _Reject):
+            return self._errors(exc.status, exc.messages, exc.code)
+        return None
 
-    async def _on_http(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return self.error(exc.status_code, exc.detail)
+    def http_error(self, request: Request, exc: HTTPError) -> Response:
+        return self.error(exc.status, exc.detail)
 
     # -- state ------------------------------------------------------------------------
 
@@ -168,7 +167,7 @@ class GolemSandbox(VendorApp):
 
     async def create_share(self, request: Request) -> Response:
         _uuid(request.path_params["acc"], "account_id")
-        body = _check_body(await json_body(request), "targetAccountId")
+        body = _check_body(json_body(request), "targetAccountId")
         acc = self._account(request)
         target = _uuid(body["targetAccountId"], "targetAccountId")
         if target not in self.accounts:
@@ -195,7 +194,7 @@ class GolemSandbox(VendorApp):
 
     async def update_share(self, request: Request) -> Response:
         _uuid(request.path_params["sid"], "permission_share_id")
-        body = _check_body(await json_body(request), "currentRevision")
+        body = _check_body(json_body(request), "currentRevision")
         share = self._share(request)
         if body["currentRevision"] != share["revision"]:
             raise _Reject(

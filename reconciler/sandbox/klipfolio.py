@@ -5,14 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-from starlette.types import ASGIApp
-
 from reconciler.providers.klipfolio_permissions import PERMISSIONS
-from reconciler.sandbox.core import VendorApp, json_body, json_response
+from reconciler.sandbox.core import Request, Response, Route, VendorApp, json_body, json_response
 
 _ERROR_CODES = {
     400: "bad_request",
@@ -28,8 +22,8 @@ class KlipfolioSandbox(VendorApp):
     prefixes = ("/klipfolio/api/1", "/klipfolio/api/1.0")
     base_path = "/klipfolio/api/1"
 
-    def app(self) -> ASGIApp:
-        routes = [
+    def routes(self) -> list[Route]:
+        return [
             Route("/roles", self.list_roles, methods=["GET"]),
             Route("/roles", self.create_role, methods=["POST"]),
             Route("/roles/{rid}", self.get_role, methods=["GET"]),
@@ -41,7 +35,6 @@ class KlipfolioSandbox(VendorApp):
             Route("/clients/{cid}/share-rights", self.put_rights, methods=["PUT"]),
             Route("/clients/{cid}/share-rights/{gid}", self.delete_right, methods=["DELETE"]),
         ]
-        return self.gated(Starlette(routes=routes))
 
     def admit(self, headers: dict[str, str], path: str) -> Response | None:
         key = headers.get("kf-api-key")
@@ -135,7 +128,7 @@ class KlipfolioSandbox(VendorApp):
         return self.ok(data)
 
     async def create_role(self, request: Request) -> Response:
-        body = await json_body(request)
+        body = json_body(request)
         problem = self._check_role_body(body, partial=False)
         if problem:
             return self.error(400, problem)
@@ -163,7 +156,7 @@ class KlipfolioSandbox(VendorApp):
         role = self._role(request)
         if role is None:
             return self.error(404, "role not found")
-        body = await json_body(request)
+        body = json_body(request)
         problem = self._check_role_body(body, partial=True)
         if problem:
             return self.error(400, problem)
@@ -236,7 +229,7 @@ class KlipfolioSandbox(VendorApp):
         client = self._client(request.path_params["cid"])
         if client is None:
             return self.error(404, "client not found")
-        body = await json_body(request)
+        body = json_body(request)
         groups = body.get("groups") if isinstance(body, dict) else None
         if not isinstance(groups, list) or not all(
             isinstance(g, dict) and isinstance(g.get("group_id"), str) for g in groups

@@ -7,16 +7,9 @@ import json
 import re
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Mount, Route
-from starlette.types import ASGIApp
-
 from reconciler.providers.salesforce_ids import ID as _ID
 from reconciler.providers.salesforce_ids import to18
-from reconciler.sandbox.core import VendorApp, json_response
+from reconciler.sandbox.core import HTTPError, Request, Response, Route, VendorApp, json_response
 
 ACCESS_TYPES = ("view", "edit", "manage")
 SHARE_TYPES = tuple(
@@ -61,10 +54,11 @@ class SalesforceSandbox(VendorApp):
     base_path = "/salesforce"
     """The instance URL; the API lives under /services/data/{version}."""
 
-    def app(self) -> ASGIApp:
-        shares, share = "/folders/{fid}/shares", "/folders/{fid}/shares/{sid}"
-        api = [
-            Route("/folders", self.list_folders, methods=["GET"]),
+    def routes(self) -> list[Route]:
+        api = "/services/data/{version}"
+        shares, share = f"{api}/folders/{{fid}}/shares", f"{api}/folders/{{fid}}/shares/{{sid}}"
+        return [
+            Route(f"{api}/folders", self.list_folders, methods=["GET"]),
             Route(shares, self.list_shares, methods=["GET"]),
             Route(shares, self.add_shares, methods=["POST"]),
             Route(shares, self.replace_shares, methods=["PUT"]),
@@ -72,11 +66,6 @@ class SalesforceSandbox(VendorApp):
             Route(share, self.patch_share, methods=["PATCH"]),
             Route(share, self.delete_share, methods=["DELETE"]),
         ]
-        handlers = {HTTPException: self._http_error, _ApiError: self._api_error}
-        app = Starlette(
-            routes=[Mount("/services/data/{version}", routes=api)], exception_handlers=handlers
-        )
-        return self.gated(app)
 
     # -- envelope -----------------------------------------------------------------
 
@@ -110,16 +99,16 @@ class SalesforceSandbox(VendorApp):
     def daily_limit(self) -> int:
         return int(self.state.get("daily_limit", 15000))
 
-    async def _http_error(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
+    def http_error(self, request: Request, exc: HTTPError) -> Response:
         allowed = f"HTTP Method '{request.method}' not allowed"
-        response = self.error(exc.status_code, _NOT_FOUND if exc.status_code == 404 else allowed)
-        response.headers.update(exc.headers or {})
+        response = self.error(exc.status, _NOT_FOUND if exc.status == 404 else allowed)
+        response.headers.update(exc.headers)
         return response
 
-    async def _api_error(self, request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, _ApiError)
-        return self.error(exc.status, exc.message, exc.code)
+    def on_exception(self, request: Request, exc: Exception) -> Response | None:
+        if isinstance(exc, _ApiError):
+            return self.error(exc.status, exc.message, exc.code)
+        return None
 
     @property
     def folders(self) -> list[dict[str, Any]]:
@@ -271,7 +260,7 @@ class SalesforceSandbox(VendorApp):
     async def delete_share(self, request: Request) -> Response:
         folder = self._folder(request, write=True)
         folder["shares"].remove(self._share(request, folder))
-        return Response(status_code=204, headers=self.limit_headers())
+        return Response(status=204, headers=self.limit_headers())
 
 
 def _api_root(request: Request) -> str:
@@ -298,7 +287,7 @@ def _positive(value: str, where: str) -> int:
 
 async def _json(request: Request) -> Any:
     try:
-        return json.loads(await request.body())
+        return json.loads(request.body)
     except ValueError as exc:
         raise _ApiError(
             400, f"request body is not valid JSON: {exc}", "JSON_PARSER_ERROR"

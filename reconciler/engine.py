@@ -34,7 +34,7 @@ from reconciler.model import (
     address_of,
     fingerprint,
 )
-from reconciler.providers.base import Provider
+from reconciler.provider import Provider
 from reconciler.registry import PROVIDERS, kind_spec
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from reconciler.config import DEFAULT_SOURCE, Config, find_config, load_config
 from reconciler.errors import ManifestError, Problem
 from reconciler.model import Resource, Source
 from reconciler.registry import KIND_TYPES, PROVIDERS, defaults
-from reconciler.schemas import SCHEMA_DIR, type_name, validate_against
+from reconciler.schemas import kinds, type_name, validate_against
 from reconciler.yamlload import Located, load_file
 
 API_VERSION = "reconciler/v1"
@@ -176,10 +176,8 @@ def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Probl
 
 @cache
 def _kinds() -> list[str]:
-    """Every kind there is a schema for (a kind may exist before its provider does)."""
-    return sorted(
-        p.name.removesuffix(".schema.json") for p in SCHEMA_DIR.glob("[A-Z]*.schema.json")
-    )
+    """Every kind there is a schema for."""
+    return kinds()
 
 
 def _member_duplicates(doc: Located, cls: Any, kind: str, spec: dict[str, Any]) -> list[Problem]:

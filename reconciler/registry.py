@@ -1,32 +1,104 @@
-"""The one list of providers and the kinds they serve."""
+"""The vendors, discovered through the `reconciler.vendors` entry points, and their kinds.
+
+A vendor is a package (built in under `reconciler/vendors/<name>/`, or installed separately)
+whose entry point names a `Vendor`: its provider, sandbox app, schemas and contract case,
+each loaded only when asked for. The core never names a vendor.
+"""
 
 from __future__ import annotations
 
-from reconciler.config import VendorDefaults
-from reconciler.model import KindSpec
-from reconciler.providers.base import Provider
-from reconciler.providers.bitsight import BitsightProvider
-from reconciler.providers.golem import GolemProvider
-from reconciler.providers.klipfolio import KlipfolioProvider
-from reconciler.providers.salesforce import SalesforceProvider
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-PROVIDERS: dict[str, type[Provider]] = {
-    cls.TYPE: cls
-    for cls in (
-        KlipfolioProvider,
-        BitsightProvider,
-        GolemProvider,
-        SalesforceProvider,
-    )
-}
+from reconciler.errors import ReconcilerError
 
-KIND_TYPES: dict[str, str] = {kind: cls.TYPE for cls in PROVIDERS.values() for kind in cls.KINDS}
-"""Every kind, with the provider type that serves it."""
+if TYPE_CHECKING:
+    from reconciler.config import VendorDefaults
+    from reconciler.model import KindSpec
+    from reconciler.provider import Provider
+
+GROUP = "reconciler.vendors"
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """One vendor plug-in. Targets are `module:attribute` strings, imported on first use, so
+    that loading the registry imports no provider, sandbox or test code."""
+
+    name: str
+    provider: str
+    sandbox: str
+    schemas: Path
+    """The folder of the vendor's JSON Schemas: one `<Kind>.schema.json` per kind."""
+    contract: str = ""
+    """Its case in the shared contract suite (a `reconciler.testing.VendorCase`)."""
+
+    def provider_class(self) -> type[Provider]:
+        cls: type[Provider] = _load(self.provider)
+        return cls
+
+    def sandbox_class(self) -> Any:
+        return _load(self.sandbox)
+
+    def contract_case(self) -> Any:
+        return _load(self.contract) if self.contract else None
+
+    def kind_schema(self, kind: str) -> Path:
+        return self.schemas / f"{kind}.schema.json"
+
+
+def _load(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@cache
+def vendors() -> dict[str, Vendor]:
+    """Every installed vendor, by provider type."""
+    found: dict[str, Vendor] = {}
+    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+        vendor = ep.load()
+        if not isinstance(vendor, Vendor):
+            raise ReconcilerError(f"entry point {ep.name!r} ({ep.value}) is not a Vendor")
+        if vendor.name in found:
+            raise ReconcilerError(f"two vendor plug-ins claim the provider type {vendor.name!r}")
+        found[vendor.name] = vendor
+    return found
+
+
+@cache
+def providers() -> dict[str, type[Provider]]:
+    return {t: v.provider_class() for t, v in vendors().items()}
+
+
+@cache
+def kind_types() -> dict[str, str]:
+    """Every kind, with the provider type that serves it."""
+    return {kind: t for t, cls in providers().items() for kind in cls.KINDS}
 
 
 def defaults() -> dict[str, VendorDefaults]:
-    return {t: cls.DEFAULTS for t, cls in PROVIDERS.items()}
+    return {t: cls.DEFAULTS for t, cls in providers().items()}
 
 
 def kind_spec(kind: str) -> KindSpec:
-    return PROVIDERS[KIND_TYPES[kind]].KINDS[kind]
+    return providers()[kind_types()[kind]].KINDS[kind]
+
+
+def reload() -> None:
+    """Forget what was discovered (tests that install a vendor of their own)."""
+    for fn in (vendors, providers, kind_types):
+        fn.cache_clear()
+
+
+def __getattr__(name: str) -> Any:
+    # PROVIDERS and KIND_TYPES read as module constants but are discovered on first use.
+    if name == "PROVIDERS":
+        return providers()
+    if name == "KIND_TYPES":
+        return kind_types()
+    raise AttributeError(name)

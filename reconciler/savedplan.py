@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from reconciler.config import Config, find_config, load_config
 from reconciler.errors import ManifestError, Problem
 from reconciler.model import Action, Change, LiveObject, Plan
-from reconciler.providers.base import Provider
+from reconciler.provider import Provider
 from reconciler.registry import PROVIDERS, defaults
 
 

@@ -16,6 +16,7 @@ from jsonschema.exceptions import ValidationError
 
 from reconciler.errors import Problem
 from reconciler.ids import format_for_pattern
+from reconciler.registry import vendors
 from reconciler.yamlload import Located
 
 
@@ -42,9 +43,27 @@ _BASE_ENUM = Draft202012Validator.VALIDATORS["enum"]
 _Validator = validators.extend(Draft202012Validator, {"enum": _enum})
 
 
+def schema_path(name: str) -> Path:
+    """A kind's schema comes with its vendor; the config and plan schemas are the core's."""
+    for vendor in vendors().values():
+        path = vendor.kind_schema(name)
+        if path.is_file():
+            return path
+    return SCHEMA_DIR / f"{name}.schema.json"
+
+
+def kinds() -> list[str]:
+    """Every kind some installed vendor has a schema for."""
+    return sorted(
+        p.name.removesuffix(".schema.json")
+        for v in vendors().values()
+        for p in v.schemas.glob("[A-Z]*.schema.json")
+    )
+
+
 @cache
 def validator(name: str) -> Any:
-    schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())
+    schema = json.loads(schema_path(name).read_text())
     return _Validator(schema)
 
 

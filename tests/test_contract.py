@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import copy
-import importlib
-import pkgutil
 
 import pytest
 
-import tests.contract
+from reconciler.registry import vendors
 from reconciler.sandbox import Hook
-from tests.contract import VendorCase
+from reconciler.testing import VendorCase
 
-CASES: list[VendorCase] = [
-    importlib.import_module(f"tests.contract.{m.name}").CASE
-    for m in pkgutil.iter_modules(tests.contract.__path__)
-    if m.name.startswith("case_")
-]
+CASES: list[VendorCase] = [v.contract_case() for v in vendors().values() if v.contract]
 
 
 @pytest.fixture(params=CASES, ids=lambda c: c.vendor)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from tests.contract.case_golem import CASE as GOLEM
-from tests.contract.case_salesforce import CASE as SALESFORCE
+from reconciler.vendors.golem.contract import CASE as GOLEM
+from reconciler.vendors.salesforce.contract import CASE as SALESFORCE
 
 
 def test_rate_limited_vendor_keeps_its_rate_and_does_not_block_others(sandbox, ws, cli):  # type: ignore[no-untyped-def]

@@ -170,7 +170,7 @@ def test_tls_verification_is_on_for_remote_hosts() -> None:
 
     from reconciler.config import ProviderConfig
     from reconciler.http import Limits
-    from reconciler.providers.klipfolio import KlipfolioProvider
+    from reconciler.vendors.klipfolio.provider import KlipfolioProvider
 
     provider = KlipfolioProvider(
         ProviderConfig("k", "klipfolio", "https://app.klipfolio.com/api/1", "X"), "key", Limits()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.providers.salesforce_ids import to18
 from reconciler.sandbox import Fault, Hook, Sandbox
+from reconciler.vendors.salesforce.ids import to18
 
 API = "/salesforce/services/data/v60.0"
 REPORTS, BOARDS, LOCKED = "00l5e000001AbCdAAK", "00l5e000001XyZqAAK", "00l5e000001LoCkAAK"

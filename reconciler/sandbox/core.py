@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from reconciler.registry import vendors
 from reconciler.runner import run
 
 FAULT_STATUSES = (429, 500, 502, 503)
@@ -223,8 +224,6 @@ class Sandbox:
         retry_after: float = 1,
         seed: int | None = None,
     ) -> None:
-        from reconciler.sandbox.registry import VENDOR_APPS
-
         self.state: dict[str, Any] = state if state is not None else {}
         self._initial = copy.deepcopy(self.state)
         self._knobs = (latency_ms, fault_rate, retry_after, seed)
@@ -236,7 +235,7 @@ class Sandbox:
         self.faults: list[Fault] = []
         self.hooks: list[Hook] = []
         self.count = 0
-        self.vendors = {cls.name: cls(self) for cls in VENDOR_APPS}
+        self.vendors = {t: v.sandbox_class()(self) for t, v in vendors().items()}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None

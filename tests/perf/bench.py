@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT))
 from reconciler.engine import apply, close, connect, diff, make_plan  # noqa: E402
 from reconciler.manifest import load_workspace  # noqa: E402
 from reconciler.model import Action, Plan, Resource  # noqa: E402
-from reconciler.providers.klipfolio import KlipfolioProvider  # noqa: E402
 from reconciler.render import text  # noqa: E402
 from reconciler.runner import run  # noqa: E402
 from reconciler.sandbox import Sandbox  # noqa: E402
 from reconciler.sandbox.state import dump_state  # noqa: E402
+from reconciler.vendors.klipfolio.provider import KlipfolioProvider  # noqa: E402
 from tests.perf.estate import make  # noqa: E402
 
 LATENCY_MS = 20

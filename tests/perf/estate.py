@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.providers.klipfolio_permissions import PERMISSIONS
-from reconciler.providers.salesforce_ids import to18
+from reconciler.vendors.klipfolio.permissions import PERMISSIONS
+from reconciler.vendors.salesforce.ids import to18
 
 SIZES: dict[str, dict[str, int]] = {
     # roles, clients with share rights, bitsight folders, golem shares, salesforce folders

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from reconciler.sandbox import Fault, Sandbox
-from reconciler.sandbox.salesforce import to18
+from reconciler.vendors.salesforce.sandbox import to18
 
 API = "/services/data/v60.0"
 REPORTS = "00l000000000001AAA"

@@ -50,7 +50,7 @@ def _config(ws, url: str) -> None:  # type: ignore[no-untyped-def]
 
 def _small_http(monkeypatch: pytest.MonkeyPatch, **limits: float) -> None:
     """Providers build their Http with small limits; retries back off briefly."""
-    monkeypatch.setattr("reconciler.providers.base.Http", functools.partial(http.Http, **limits))
+    monkeypatch.setattr("reconciler.provider.Http", functools.partial(http.Http, **limits))
     monkeypatch.setattr(http, "BACKOFF_BASE", 0.01)
 
 

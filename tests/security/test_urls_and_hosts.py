@@ -18,7 +18,7 @@ import pytest
 
 from reconciler.http import _outside
 from reconciler.ids import FORMATS, path_id, path_text
-from reconciler.schemas import SCHEMA_DIR
+from reconciler.schemas import schema_path
 
 ADMIN = "1" * 32
 CLIENT = "5c0a7e1b9d2f4e6a8b3c1d0e9f8a7b6c"
@@ -259,7 +259,7 @@ def test_path_id_checks_and_encodes() -> None:
 
 def test_schemas_carry_the_same_id_formats_as_the_code() -> None:
     def pattern(name: str, *path: str) -> str:
-        node = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())["properties"]
+        node = json.loads(schema_path(name).read_text())["properties"]
         for key in path:
             node = node[key]
         return str(node["pattern"])

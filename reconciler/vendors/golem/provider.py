@@ -13,7 +13,7 @@ from reconciler.errors import ConflictError, ProviderError, ReconcilerError, Unc
 from reconciler.http import json_or_none
 from reconciler.ids import path_text
 from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.providers.base import Provider
+from reconciler.provider import Provider
 
 SHARE = "GolemPermissionShare"
 DATA_KEYS = ("lowerPositive", "lowerNegative", "upperPositive", "upperNegative")

@@ -14,8 +14,8 @@ from reconciler.config import ProviderConfig, VendorDefaults
 from reconciler.errors import ConflictError, ProviderError, ProviderStopped, UnclearOutcome
 from reconciler.http import json_or_none
 from reconciler.model import Change, KindSpec, LiveObject, MemberChange, Resource, State
-from reconciler.providers.base import Provider
-from reconciler.providers.salesforce_ids import canonical, canonical_or_raw
+from reconciler.provider import Provider
+from reconciler.vendors.salesforce.ids import canonical, canonical_or_raw
 
 log = logging.getLogger(__name__)
 

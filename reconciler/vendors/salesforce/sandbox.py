@@ -7,9 +7,9 @@ import json
 import re
 from typing import Any
 
-from reconciler.providers.salesforce_ids import ID as _ID
-from reconciler.providers.salesforce_ids import to18
 from reconciler.sandbox.core import HTTPError, Request, Response, Route, VendorApp, json_response
+from reconciler.vendors.salesforce.ids import ID as _ID
+from reconciler.vendors.salesforce.ids import to18
 
 ACCESS_TYPES = ("view", "edit", "manage")
 SHARE_TYPES = tuple(

@@ -12,7 +12,7 @@ from reconciler.config import VendorDefaults
 from reconciler.errors import Problem, ProviderError, UnclearOutcome
 from reconciler.http import json_or_none
 from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.providers.base import Provider
+from reconciler.provider import Provider
 
 ROLE = "KlipfolioRole"
 RIGHTS = "KlipfolioClientShareRights"

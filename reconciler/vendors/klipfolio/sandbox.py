@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from reconciler.providers.klipfolio_permissions import PERMISSIONS
 from reconciler.sandbox.core import Request, Response, Route, VendorApp, json_body, json_response
+from reconciler.vendors.klipfolio.permissions import PERMISSIONS
 
 _ERROR_CODES = {
     400: "bad_request",

@@ -1,0 +1,1 @@
+"""Built-in vendor plug-ins, one package each; see docs/adding-a-vendor.md."""

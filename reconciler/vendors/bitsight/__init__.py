@@ -1,0 +1,13 @@
+"""The Bitsight vendor: provider, sandbox app, schemas and contract case."""
+
+from pathlib import Path
+
+from reconciler.registry import Vendor
+
+VENDOR = Vendor(
+    name="bitsight",
+    provider="reconciler.vendors.bitsight.provider:BitsightProvider",
+    sandbox="reconciler.vendors.bitsight.sandbox:BitsightSandbox",
+    schemas=Path(__file__).parent / "schemas",
+    contract="reconciler.vendors.bitsight.contract:CASE",
+)

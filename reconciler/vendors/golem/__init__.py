@@ -1,0 +1,13 @@
+"""The Golem vendor: provider, sandbox app, schemas and contract case."""
+
+from pathlib import Path
+
+from reconciler.registry import Vendor
+
+VENDOR = Vendor(
+    name="golem",
+    provider="reconciler.vendors.golem.provider:GolemProvider",
+    sandbox="reconciler.vendors.golem.sandbox:GolemSandbox",
+    schemas=Path(__file__).parent / "schemas",
+    contract="reconciler.vendors.golem.contract:CASE",
+)

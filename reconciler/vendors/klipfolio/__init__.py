@@ -1,0 +1,13 @@
+"""The Klipfolio vendor: provider, sandbox app, schemas and contract case."""
+
+from pathlib import Path
+
+from reconciler.registry import Vendor
+
+VENDOR = Vendor(
+    name="klipfolio",
+    provider="reconciler.vendors.klipfolio.provider:KlipfolioProvider",
+    sandbox="reconciler.vendors.klipfolio.sandbox:KlipfolioSandbox",
+    schemas=Path(__file__).parent / "schemas",
+    contract="reconciler.vendors.klipfolio.contract:CASE",
+)

@@ -1,0 +1,13 @@
+"""The Salesforce vendor: provider, sandbox app, schemas and contract case."""
+
+from pathlib import Path
+
+from reconciler.registry import Vendor
+
+VENDOR = Vendor(
+    name="salesforce",
+    provider="reconciler.vendors.salesforce.provider:SalesforceProvider",
+    sandbox="reconciler.vendors.salesforce.sandbox:SalesforceSandbox",
+    schemas=Path(__file__).parent / "schemas",
+    contract="reconciler.vendors.salesforce.contract:CASE",
+)

@@ -1,6 +1,6 @@
 """The vendors, discovered through the `reconciler.vendors` entry points, and their kinds.
 
-A vendor is a package (built in under `reconciler/vendors/<name>/`, or installed separately)
+A vendor is a package (a folder under `reconciler/vendors/`, or a separately installed package
 whose entry point names a `Vendor`: its provider, sandbox app, schemas and contract case,
 each loaded only when asked for. The core never names a vendor.
 """
@@ -8,6 +8,7 @@ each loaded only when asked for. The core never names a vendor.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
@@ -58,15 +59,26 @@ def _load(target: str) -> Any:
 
 @cache
 def vendors() -> dict[str, Vendor]:
-    """Every installed vendor, by provider type."""
+    """Every vendor, by provider type: the packages under `reconciler/vendors/` (so a
+    built-in vendor is one folder and nothing else), then the `reconciler.vendors` entry
+    points of separately installed packages."""
+    import reconciler.vendors
+
     found: dict[str, Vendor] = {}
-    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
-        vendor = ep.load()
+
+    def add(vendor: object, where: str) -> None:
         if not isinstance(vendor, Vendor):
-            raise ReconcilerError(f"entry point {ep.name!r} ({ep.value}) is not a Vendor")
-        if vendor.name in found:
+            raise ReconcilerError(f"vendor plug-in {where} does not provide a Vendor")
+        if found.get(vendor.name, vendor) != vendor:
             raise ReconcilerError(f"two vendor plug-ins claim the provider type {vendor.name!r}")
         found[vendor.name] = vendor
+
+    for info in sorted(pkgutil.iter_modules(reconciler.vendors.__path__), key=lambda m: m.name):
+        if info.ispkg:
+            module = importlib.import_module(f"reconciler.vendors.{info.name}")
+            add(getattr(module, "VENDOR", None), f"reconciler.vendors.{info.name}")
+    for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
+        add(ep.load(), f"{ep.name} ({ep.value})")
     return found
 
 

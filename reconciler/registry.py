@@ -1,8 +1,7 @@
-"""The vendors, discovered through the `reconciler.vendors` entry points, and their kinds.
-
-A vendor is a package (a folder under `reconciler/vendors/`, or a separately installed package
-whose entry point names a `Vendor`: its provider, sandbox app, schemas and contract case,
-each loaded only when asked for. The core never names a vendor.
+"""The vendors and their kinds: the packages under `reconciler/vendors/`, plus any
+installed package whose `reconciler.vendors` entry point names a `Vendor` (its provider,
+sandbox app, schemas and contract case, each loaded only when asked for). The core never
+names a vendor.
 """
 
 from __future__ import annotations

@@ -12,16 +12,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+from yarl import URL
 
 from reconciler.errors import ManifestError, Problem
-from reconciler.schemas import validate_against
+from reconciler.schemas import core_provider_settings, provider_settings, validate_against
 from reconciler.yamlload import Located, load_file
 
 _SANDBOXED: ContextVar[bool] = ContextVar("reconciler_sandboxed", default=False)
 
 CONFIG_NAMES = ("reconciler.yaml", "reconciler.yml")
-CREDENTIAL_KEYS = frozenset({"api_key_env", "token_env"})
 DEFAULT_SOURCE = "<defaults>"
 
 
@@ -31,7 +30,9 @@ class VendorDefaults:
 
     base_url: str
     credential_env: str
-    credential_key: str  # the config key naming the env var
+    credential_key: str
+    """The config key naming the env var (`api_key_env`, `token_env`): a property of the
+    vendor's config fragment (`schemas/config.schema.json` in its folder)."""
     rate_limit_per_second: float = 0
     max_concurrency: int = 0
     vendor_hosts: tuple[str, ...] = ()
@@ -40,6 +41,8 @@ class VendorDefaults:
     """Env var giving the base URL when the vendor has no default; its host is trusted."""
     api_paths: tuple[str, ...] = ("",)
     """The paths a base_url may have off loopback: the vendor's fixed API prefix, if any."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Defaults of the vendor's own settings (its config fragment): `protected_roles`..."""
 
 
 @dataclass
@@ -49,8 +52,8 @@ class ProviderConfig:
     base_url: str
     credential_env: str
     prune: tuple[str, ...] = ()
-    protected_roles: tuple[str, ...] = ("Admin",)
-    api_version: str = "v60.0"
+    options: dict[str, Any] = field(default_factory=dict)
+    """The vendor's own settings (its config fragment), its defaults filled in."""
     rate_limit_per_second: float = 0
     max_concurrency: int = 0
     source: tuple[str, int, int] = (DEFAULT_SOURCE, 1, 1)
@@ -125,17 +128,22 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
             )
             continue
         d = defaults[vtype]
-        for key in sorted(CREDENTIAL_KEYS - {d.credential_key}):
-            if key in raw:
-                problems.append(
-                    doc.problem(
-                        ("providers", alias, key),
-                        f"{key} does not apply to a {vtype} provider: its credential's "
-                        f"env var is set with {d.credential_key}",
-                        "config",
-                        at_key=True,
-                    )
+        credential_keys = {other.credential_key for other in defaults.values()}
+        # The schema allows every vendor's settings; a key of another vendor's is refused here.
+        for key in sorted(set(raw) - core_provider_settings() - provider_settings(vtype)):
+            if key in credential_keys:
+                why = f"its credential's env var is set with {d.credential_key}"
+            else:
+                owners = sorted(t for t in defaults if key in provider_settings(t))
+                why = f"it is a setting of {' and '.join(owners) or 'no provider type'}"
+            problems.append(
+                doc.problem(
+                    ("providers", alias, key),
+                    f"{key} does not apply to a {vtype} provider: {why}",
+                    "config",
+                    at_key=True,
                 )
+            )
         base = raw.get("base_url") or d.base_url
         if not base and d.required_base_url_env:
             base = os.environ.get(d.required_base_url_env, "")
@@ -166,14 +174,15 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
 
 
 def _provider(alias: str, raw: dict[str, Any], d: VendorDefaults, base: str) -> ProviderConfig:
+    vtype = raw.get("type", alias)
+    own = provider_settings(vtype) - {d.credential_key}
     return ProviderConfig(
         alias=alias,
-        type=raw.get("type", alias),
+        type=vtype,
         base_url=base.rstrip("/"),
         credential_env=raw.get(d.credential_key) or d.credential_env,
         prune=tuple(raw.get("prune") or ()),
-        protected_roles=tuple(raw.get("protected_roles", ["Admin"])),
-        api_version=raw.get("api_version", "v60.0"),
+        options={**d.options, **{k: v for k, v in raw.items() if k in own}},
         rate_limit_per_second=float(raw.get("rate_limit_per_second", d.rate_limit_per_second)),
         max_concurrency=int(raw.get("max_concurrency", d.max_concurrency)),
     )
@@ -185,7 +194,7 @@ def host_allowed(url: str, vendor: VendorDefaults | tuple[str, ...]) -> str | No
     `vendor` is the provider type's defaults (or, for older callers, its `vendor_hosts`).
     Allowed: https to the vendor's exact API host; a loopback address (http too, any
     path); a host listed in RECONCILER_ALLOW_HOSTS; the host of the vendor's base URL
-    variable (RECONCILER_SALESFORCE_BASE_URL). Never user info, a query or a fragment,
+    variable (`required_base_url_env`). Never user info, a query or a fragment,
     and off loopback no path beyond the vendor's fixed API prefix.
     """
     d = vendor if isinstance(vendor, VendorDefaults) else _defaults_for(tuple(vendor))
@@ -237,9 +246,9 @@ def _split(url: str) -> tuple[Any, str]:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
         host = (parts.hostname or "").lower()
-        if host and httpx.URL(url).host.lower() != host.strip("[]"):
+        if host and (URL(url).host or "").lower() != host.strip("[]"):
             return None, ""
-    except (ValueError, httpx.InvalidURL):
+    except (ValueError, TypeError):
         return None, ""
     return parts, host
 

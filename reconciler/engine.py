@@ -204,7 +204,7 @@ async def make_plan(
             )
     infos = [
         ProviderInfo(
-            a, p.config.type, p.config.base_url, p.config.credential_env, p.config.api_version
+            a, p.config.type, p.config.base_url, p.config.credential_env, dict(p.config.options)
         )
         for a, p in sorted(providers.items())
     ]
@@ -244,7 +244,7 @@ def diff(spec: KindSpec, resource: Resource, live: LiveObject | None) -> Change 
     if before == desired:
         return None
     mf = spec.members_field
-    # Normalised values compare with plain equality; deepdiff explains them in reports.
+    # Normalised values compare with plain equality; render/text.py explains what differs.
     fields = [
         FieldChange(f, before[f], desired[f])
         for f in managed

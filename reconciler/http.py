@@ -1,28 +1,28 @@
-"""Every vendor request: timeouts, retries, rate and concurrency limits, no redirects, redaction."""
+"""Every vendor request: timeouts, retries, rate and concurrency limits, no redirects, redaction.
+
+One HTTP stack, aiohttp, seen by providers only through `Http` and `Response`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import json as jsonlib
 import logging
 import random
+import ssl
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from functools import cache
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 import aiohttp
-import httpx
 from aiolimiter import AsyncLimiter
-from httpx_aiohttp import AiohttpTransport
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-)
+from multidict import CIMultiDictProxy
+from yarl import URL
 
 from reconciler import __version__
 from reconciler.errors import AuthError, ProviderError, ProviderStopped, UnclearOutcome
@@ -33,7 +33,17 @@ log = logging.getLogger(__name__)
 # Redaction lives in reconciler.redact; these names are what providers and the CLI import.
 register_secret = register
 install_redaction = install
-__all__ = ["REDACT", "Http", "Limits", "install_redaction", "register_secret"]
+__all__ = [
+    "REDACT",
+    "ErrorParser",
+    "Fatal",
+    "Http",
+    "Limits",
+    "Response",
+    "install_redaction",
+    "json_or_none",
+    "register_secret",
+]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})
@@ -42,9 +52,101 @@ BACKOFF_BASE = 0.25
 BACKOFF_CAP = 20.0
 RATE_MARGIN = 1.03
 MAX_BODY = 50 * 1024 * 1024  # bytes of an answer, after decompression
+KEEPALIVE = 5.0  # seconds an idle connection is kept
 
-ErrorParser = Callable[[httpx.Response], tuple[str | None, str]]
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Response:
+    """One complete answer, body read and decompressed. Immutable."""
+
+    status_code: int
+    headers: CIMultiDictProxy[str]
+    """Case-insensitive; a repeated header keeps every value (`getall`)."""
+    content: bytes
+    method: str = ""
+    url: str = ""
+
+    @property
+    def text(self) -> str:
+        """The body decoded by the Content-Type's charset (UTF-8 when none is given or it
+        is unknown); undecodable bytes are replaced, never raised."""
+        charset = "utf-8"
+        for part in self.headers.get("content-type", "").split(";")[1:]:
+            key, _, value = part.partition("=")
+            if key.strip().lower() == "charset" and value.strip().strip('"'):
+                charset = value.strip().strip('"')
+        try:
+            return self.content.decode(charset, errors="replace")
+        except LookupError:
+            return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON; ValueError when it is not JSON."""
+        return jsonlib.loads(self.content)
+
+
+ErrorParser = Callable[[Response], tuple[str | None, str]]
 """Vendor error body -> (error code, human message)."""
+
+Fatal = Callable[[Response], ProviderError | None]
+"""A vendor's verdict on an answer before the generic rules: an error to raise, or None."""
+
+
+# -- what can go wrong below HTTP -----------------------------------------------------------
+
+
+class TransportError(Exception):
+    """No complete answer. Its class name is what error messages quote."""
+
+    sent = True
+    """False only when the request surely never reached the server."""
+
+
+class ConnectError(TransportError):
+    """The connection could not be made (refused, DNS, TLS handshake): nothing was sent."""
+
+    sent = False
+
+
+class ConnectTimeout(ConnectError):
+    """No connection within the timeout: nothing was sent."""
+
+
+class ReadTimeout(TransportError):
+    """Sent, but no (complete) answer within the timeout or the deadline."""
+
+
+class ReadError(TransportError):
+    """Sent, but the connection broke or the answer was not valid HTTP."""
+
+
+class DecodingError(TransportError):
+    """The answer's compressed body could not be decompressed."""
+
+
+def _transport_error(exc: aiohttp.ClientError) -> TransportError:
+    """aiohttp's exception as one of ours (the most specific first)."""
+    kind: type[TransportError]
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        kind = ConnectTimeout
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        kind = ConnectError
+    elif isinstance(exc, aiohttp.ServerTimeoutError):
+        kind = ReadTimeout
+    else:  # disconnected, payload error, malformed answer
+        kind = ReadError
+    return kind(str(exc))
+
+
+def not_sent(exc: BaseException | None) -> bool:
+    """True only when the request surely never reached the server (the connection failed)."""
+    return isinstance(exc, TransportError) and not exc.sent
+
+
+# -- the client ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -56,7 +158,9 @@ class Stats:
 
 
 class _Retryable(Exception):
-    def __init__(self, response: httpx.Response | None, exc: Exception | None) -> None:
+    """A try that may be retried: a retryable status, or a transport error."""
+
+    def __init__(self, response: Response | None, exc: TransportError | None) -> None:
         self.response = response
         self.exc = exc
 
@@ -75,8 +179,22 @@ class Limits:
         return self._sem
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """Certificates and host names verified against the system's trust store."""
+    return ssl.create_default_context()
+
+
 class Http:
-    """One provider's client. Providers call `request`; everything else happens here."""
+    """One provider's client. Providers call `request` (and `create_once` for a create);
+    everything else happens here.
+
+    `fatal`, when given, sees every answer (any status, before retries and before the
+    generic rules below) and may return the error to raise instead: a `ProviderStopped`
+    or `AuthError` also stops the provider (every later call raises it at once), any
+    other `ProviderError` fails only this call. Either way the answer is not retried.
+    Example: Salesforce's 403 REQUEST_LIMIT_EXCEEDED -> ProviderStopped.
+    """
 
     def __init__(
         self,
@@ -91,12 +209,14 @@ class Http:
         timeout: float = 30.0,
         deadline: float | None = None,
         max_body: int = MAX_BODY,
+        fatal: Fatal | None = None,
     ) -> None:
         self.alias = alias
         self.base_url = base_url.rstrip("/")
         self.limits = limits
         self.error_parser = error_parser
         self.credential_env = credential_env
+        self.fatal = fatal
         self.stats = Stats()
         self.stopped: ProviderError | None = None
         # One call per period, evenly spaced (no bursts), 3% slower than the limit so that
@@ -105,27 +225,57 @@ class Http:
             AsyncLimiter(1, RATE_MARGIN / rate_limit_per_second) if rate_limit_per_second else None
         )
         self._own = asyncio.Semaphore(max_concurrency) if max_concurrency else None
-        # httpx requests and responses over aiohttp's transport, sent straight to it: the
-        # client layer (auth flows, cookies, redirects we never follow) cost more CPU per
-        # call than the transport itself, and CPU is what keeps a large plan off the
-        # latency bound. The transport never follows a redirect, so a 30x cannot carry
-        # the credential to another host.
-        self.transport = AiohttpTransport(
-            verify=True,
-            trust_env=False,
-            limits=httpx.Limits(max_connections=max(limits.parallelism, max_concurrency)),
+        self._connections = max(limits.parallelism, max_concurrency)
+        self.headers = {
+            "user-agent": f"reconciler/{__version__}",
+            "accept": "application/json",
+            # Only what our own bounded inflater reads (aiohttp would add br or zstd when
+            # their libraries happen to be installed).
+            "accept-encoding": "gzip, deflate",
+            **{k.lower(): v for k, v in headers.items()},
+        }
+        # The socket timeouts are per read: a server that trickles a byte at a time would
+        # never trip them. The deadline covers connect, headers and the whole body.
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
         )
-        self.headers = httpx.Headers(
-            {"user-agent": f"reconciler/{__version__}", "accept": "application/json", **headers}
-        )
-        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
-        # The socket timeout is per read: a server that trickles a byte at a time would
-        # never trip it. The deadline covers connect, headers and the whole body.
         self.deadline = timeout if deadline is None else deadline
         self.max_body = max_body
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext:
+        return _tls()
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the running loop, which it then belongs to.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self._connections,
+                    ssl=self.ssl_context if self.base_url.startswith("https:") else True,
+                    keepalive_timeout=KEEPALIVE,
+                ),
+                headers=self.headers,
+                timeout=self._timeout,
+                # Redirects are never followed (a 30x must not carry the credential to
+                # another host); bodies are decompressed by us, bounded; no proxies or
+                # netrc from the environment; no cookies.
+                auto_decompress=False,
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                raise_for_status=False,
+            )
+        return self._session
 
     async def close(self) -> None:
-        await self.transport.aclose()
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    def stop(self, error: ProviderError) -> None:
+        """No further calls for this provider in this run: each raises `error`."""
+        self.stopped = error
 
     async def request(
         self,
@@ -136,46 +286,78 @@ class Http:
         json: Any = None,
         ok: tuple[int, ...] = (200, 201, 204),
         accept: tuple[int, ...] = (),
-    ) -> httpx.Response:
+    ) -> Response:
         """Send one call, retried when that is safe; raise ProviderError unless the status is
-        in `ok` or `accept` (statuses the caller handles itself)."""
+        in `ok` or `accept` (statuses the caller handles itself).
+
+        GET, PUT, PATCH, DELETE are retried on a transport error and on 429, 500, 502, 503,
+        504 (Retry-After honoured), MAX_TRIES tries in all. A POST is retried only when it
+        surely did not happen (no connection, or 429); otherwise a lost or 5xx answer
+        raises UnclearOutcome (see `create_once`)."""
         if self.stopped is not None:
             raise self.stopped
         url = self._url(method, path)
-        idempotent = method in IDEMPOTENT
-
-        def retryable(exc: BaseException) -> bool:
-            if not isinstance(exc, _Retryable):
-                return False
-            if idempotent:
-                return True
-            # A POST is retried only when it surely did not happen: refused before sending,
-            # or answered 429 (rejected, not processed).
-            if exc.response is not None:
-                return exc.response.status_code == 429
-            return exc.exc is not None and not_sent(exc.exc)
-
-        try:
+        query = ("&" if "?" in url else "?") + urlencode(params) if params else ""
+        body = (
+            None
+            if json is None
+            else jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        )
+        tries = 1
+        while True:
             try:
-                response = await self._send(method, url, params, json)
-            except _Retryable as first:
-                if not retryable(first):
-                    raise
-                # Only a failed first try pays for the retry machinery.
-                response = await self._retry(method, url, params, json, retryable, first)
-        except _Retryable as final:
-            if final.response is not None:
-                return self._fail(method, url, final.response)
-            if not idempotent and not (final.exc is not None and not_sent(final.exc)):
-                raise UnclearOutcome(
-                    self.alias, f"{method} {path}: no clear answer ({type(final.exc).__name__})"
-                ) from None
-            raise ProviderError(
-                self.alias, f"{method} {path}: {type(final.exc).__name__} after {MAX_TRIES} tries"
-            ) from None
+                response = await self._send(method, url, query, body)
+                break
+            except _Retryable as exc:
+                if tries >= MAX_TRIES or not _may_retry(method, exc):
+                    return self._give_up(method, path, url, exc)
+                await asyncio.sleep(_delay(tries, exc))
+                if self.stopped is not None:  # stopped by another call meanwhile
+                    raise self.stopped from None
+                tries += 1
+                self.stats.retries += 1
         if response.status_code in ok or response.status_code in accept:
             return response
         return self._fail(method, url, response)
+
+    async def create_once(
+        self,
+        post: Callable[[], Awaitable[R]],
+        find: Callable[[], Awaitable[T | None]],
+        *,
+        duplicate: Callable[[ProviderError], bool] | None = None,
+        what: str = "POST",
+    ) -> R | T:
+        """A create that never makes a duplicate (SPEC §4): POST, and after an unclear
+        outcome look before posting again.
+
+        `post()` sends the create, normally `lambda: http.request("POST", ...)`; its
+        result is returned as soon as one try gives a clear answer. When it raises
+        UnclearOutcome (the answer was lost, or a 5xx persisted through the retries
+        `request` makes itself), `find()` reads the vendor again and returns the created
+        object, or None when it is absent: found, that object is returned; absent, `post()`
+        runs again, at most MAX_TRIES times in all. `duplicate(error)`, when given, names
+        the "already exists" answers that, after an earlier unclear try, most likely mean
+        our own lost create landed: they are looked up like an unclear outcome; before
+        any unclear try they are raised like every other ProviderError.
+
+        Returns what `post()` or `find()` returned (R | T; the caller parses either as it
+        needs). Raises UnclearOutcome "<what>: no clear answer after MAX_TRIES tries" when
+        every try was unclear and `find()` never saw the object; errors from `find()` and
+        clear errors from `post()` propagate unchanged."""
+        unclear = False
+        for _ in range(MAX_TRIES):
+            try:
+                return await post()
+            except UnclearOutcome:
+                unclear = True
+            except ProviderError as exc:
+                if not (unclear and duplicate is not None and duplicate(exc)):
+                    raise
+            found = await find()
+            if found is not None:
+                return found
+        raise UnclearOutcome(self.alias, f"{what}: no clear answer after {MAX_TRIES} tries")
 
     def _url(self, method: str, path: str) -> str:
         """The absolute URL for `path`: a path under the base URL (the providers' form), or a
@@ -190,32 +372,9 @@ class Http:
             raise ProviderError(self.alias, f"{method} {why}; nothing was sent")
         return url
 
-    async def _retry(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, Any] | None,
-        body: Any,
-        retryable: Callable[[BaseException], bool],
-        first: _Retryable,
-    ) -> httpx.Response:
-        """Tries 2..MAX_TRIES, with backoff (and Retry-After) before each."""
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(MAX_TRIES - 1),
-            retry=retry_if_exception(retryable),
-            wait=_wait,
-            reraise=True,
-        )
-        await asyncio.sleep(_delay(1, first))
-        async for attempt in retrying:
-            with attempt:
-                self.stats.retries += 1
-                return await self._send(method, url, params, body)
-        raise AssertionError("unreachable: tenacity reraises the last error")
-
-    async def _send(
-        self, method: str, url: str, params: dict[str, Any] | None, body: Any
-    ) -> httpx.Response:
+    async def _send(self, method: str, url: str, query: str, body: str | None) -> Response:
+        """One try: the answer, read whole; _Retryable for a transport error or a
+        retryable status; the vendor's fatal error when `fatal` names one."""
         # Provider limits first, so a slow vendor queues on its own limits, not the global one.
         if self._own is not None:
             await self._own.acquire()
@@ -227,27 +386,19 @@ class Http:
                 self.stats.calls += 1
                 self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
                 try:
-                    request = httpx.Request(
-                        method,
-                        url,
-                        params=params,
-                        json=body,
-                        headers=self.headers,
-                        extensions=self._extensions,
-                    )
-                    try:
-                        async with asyncio.timeout(self.deadline):
-                            response = await self.transport.handle_async_request(request)
-                            try:
-                                await self._read(method, url, response)
-                            finally:
-                                await response.aclose()
-                    except TimeoutError:
-                        # Like any timeout: retried when that is safe, else an unclear outcome.
-                        raise httpx.ReadTimeout(
-                            f"no complete answer within {self.deadline:g} s", request=request
-                        ) from None
-                except (httpx.TransportError, httpx.DecodingError) as exc:
+                    async with asyncio.timeout(self.deadline):
+                        response = await self._exchange(method, url, query, body)
+                except Exception as error:
+                    # aiohttp's socket timeouts are TimeoutErrors too: theirs first.
+                    if isinstance(error, aiohttp.ClientError):
+                        exc = _transport_error(error)
+                    elif isinstance(error, TransportError):
+                        exc = error
+                    elif isinstance(error, TimeoutError):
+                        # The deadline: retried when that is safe, else an unclear outcome.
+                        exc = ReadTimeout(f"no complete answer within {self.deadline:g} s")
+                    else:
+                        raise
                     log.info("%s %s -> %s", method, url, type(exc).__name__)
                     raise _Retryable(None, exc) from None
         finally:
@@ -255,42 +406,79 @@ class Http:
                 self._own.release()
         if log.isEnabledFor(logging.INFO):
             log.info(
-                "%s %s -> %s (%.0f ms)",
+                "%s %s%s -> %s (%.0f ms)",
                 method,
-                response.request.url,
+                url,
+                query,
                 response.status_code,
                 (time.monotonic() - start) * 1000,
             )
+        if self.fatal is not None:
+            verdict = self.fatal(response)
+            if verdict is not None:
+                if isinstance(verdict, ProviderStopped | AuthError):
+                    self.stopped = verdict
+                raise verdict
         if response.status_code in RETRY_STATUSES:
             raise _Retryable(response, None)
         return response
 
-    async def _read(self, method: str, url: str, response: httpx.Response) -> None:
+    async def _exchange(self, method: str, url: str, query: str, body: str | None) -> Response:
+        async with self._client().request(
+            method,
+            url + query,
+            data=None if body is None else body.encode(),
+            headers=None if body is None else {"content-type": "application/json"},
+            allow_redirects=False,
+        ) as raw:
+            content = await self._read(method, url, raw)
+            return Response(raw.status, raw.headers, content, method, url + query)
+
+    async def _read(self, method: str, url: str, raw: aiohttp.ClientResponse) -> bytes:
         """The body, decompressed, as it arrives; refused past `max_body` bytes (counted
         after decompression, so a small gzip bomb cannot fill memory)."""
-        what = f"{method} {url.removeprefix(self.base_url)}"
-        # Not retried. A write's answer is lost with it: the write may have happened.
-        error = ProviderError if method in ("GET", "HEAD") else UnclearOutcome
-        encoding = response.headers.get("content-encoding", "").strip().lower()
-        if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+        encoding = raw.headers.get("content-encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            length = raw.content_length
+            if length is not None and length <= self.max_body:
+                # aiohttp reads exactly Content-Length bytes: bounded, and the fast path.
+                return await raw.read()
+            inflate = None
+        elif encoding in ("gzip", "x-gzip", "deflate"):
+            inflate = _Inflate(encoding)
+        else:
             # Never asked for; and nested encodings would multiply a bomb's ratio.
-            raise error(self.alias, f"{what}: answer in unsupported encoding {encoding!r}")
-        inflate = _Inflate(encoding) if encoding not in ("", "identity") else None
+            raise self._refused(method, url, f"answer in unsupported encoding {encoding!r}")
         chunks: list[bytes] = []
         size = 0
-        async for raw in response.aiter_raw():
-            for chunk in inflate.feed(raw) if inflate else (raw,):
+        async for data in raw.content.iter_any():
+            for chunk in inflate.feed(data) if inflate else (data,):
                 size += len(chunk)
                 if size > self.max_body:
-                    raise error(
-                        self.alias,
-                        f"{what}: answer larger than "
-                        f"{self.max_body / 1024 / 1024:g} MB (decompressed); refused",
+                    raise self._refused(
+                        method,
+                        url,
+                        f"answer larger than {self.max_body / 1024 / 1024:g} MB "
+                        "(decompressed); refused",
                     )
                 chunks.append(chunk)
-        response._content = b"".join(chunks)
+        return b"".join(chunks)
 
-    def _fail(self, method: str, url: str, response: httpx.Response) -> httpx.Response:
+    def _refused(self, method: str, url: str, why: str) -> ProviderError:
+        """An answer we will not read: not retried. A write's answer is lost with it, so
+        the write may have happened."""
+        error = ProviderError if method in ("GET", "HEAD") else UnclearOutcome
+        return error(self.alias, f"{method} {url.removeprefix(self.base_url)}: {why}")
+
+    def _give_up(self, method: str, path: str, url: str, final: _Retryable) -> Response:
+        if final.response is not None:
+            return self._fail(method, url, final.response)
+        name = type(final.exc).__name__
+        if method not in IDEMPOTENT and not not_sent(final.exc):
+            raise UnclearOutcome(self.alias, f"{method} {path}: no clear answer ({name})")
+        raise ProviderError(self.alias, f"{method} {path}: {name} after {MAX_TRIES} tries")
+
+    def _fail(self, method: str, url: str, response: Response) -> Response:
         code, message = self.error_parser(response)
         status = response.status_code
         what = f"{method} {url.removeprefix(self.base_url)}: {message}"
@@ -322,8 +510,15 @@ class Http:
             raise UnclearOutcome(self.alias, what, status, code)
         raise ProviderError(self.alias, what, status, code)
 
-    def stop(self, error: ProviderError) -> None:
-        self.stopped = error
+
+def _may_retry(method: str, exc: _Retryable) -> bool:
+    if method in IDEMPOTENT:
+        return True
+    # A POST is retried only when it surely did not happen: refused before sending, or
+    # answered 429 (rejected, not processed).
+    if exc.response is not None:
+        return exc.response.status_code == 429
+    return not_sent(exc.exc)
 
 
 class _Inflate:
@@ -348,7 +543,7 @@ class _Inflate:
                     return
         except zlib.error as exc:
             if not self.may_be_raw:
-                raise httpx.DecodingError(f"bad compressed answer: {exc}") from None
+                raise DecodingError(f"bad compressed answer: {exc}") from None
             # Some servers send deflate without the zlib wrapper.
             self.may_be_raw = False
             self.z = zlib.decompressobj(-zlib.MAX_WBITS)
@@ -359,52 +554,41 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _outside(url: str, base_url: str) -> str | None:
-    """Why `url` is not on the API at `base_url` (SPEC §1.1), or None when it is."""
+    """Why `url` is not on the API at `base_url` (SPEC §1.1), or None when it is. Hosts and
+    ports as aiohttp's own URL parser (yarl) reads them, so the check is on what is sent."""
     if any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "\\" for c in url):
         return "refused: the URL holds a space, a control character or a backslash"
     try:
-        target, base = httpx.URL(url), httpx.URL(base_url)
-    except httpx.InvalidURL:
+        target, base = URL(url), URL(base_url)
+        raw = urlsplit(url)
+    except (ValueError, TypeError):
         return "refused: not a valid URL"
     where = f"{target.host}:{target.port or _DEFAULT_PORTS.get(target.scheme, '?')}"
     own = f"{base.host}:{base.port or _DEFAULT_PORTS.get(base.scheme, '?')}"
-    if (target.scheme, where) != (base.scheme, own):
+    if not target.host or (target.scheme, where) != (base.scheme, own):
         return (
             f"to host {target.scheme}://{where} refused: this provider only talks to "
             f"{base.scheme}://{own}"
         )
-    if target.userinfo or target.fragment:
+    if target.user is not None or target.password is not None or "@" in raw.netloc:
+        return "refused: the URL holds user info or a fragment"
+    if raw.fragment or "#" in url:
         return "refused: the URL holds user info or a fragment"
     # Dot segments, plain or percent-encoded, could climb out of the API's path.
-    segments = urlsplit(url).path.split("/")
-    if any(unquote(s) in (".", "..") for s in segments):
+    if any(unquote(s) in (".", "..") for s in raw.path.split("/")):
         return f"to {where} refused: the path climbs out of {base.path or '/'}"
-    prefix = base.raw_path.decode("ascii").partition("?")[0].rstrip("/")
-    path = target.raw_path.decode("ascii").partition("?")[0]
+    prefix = urlsplit(base_url).path.rstrip("/")
+    path = raw.path
     if prefix and not (path == prefix or path.startswith(prefix + "/")):
         return f"to {where}{path} refused: outside this provider's API path {prefix}"
     return None
 
 
-def not_sent(exc: Exception) -> bool:
-    """True only when the request surely never reached the server (the connection failed)."""
-    cause = exc.__cause__
-    if isinstance(cause, aiohttp.ClientError):
-        # The transport maps every lost connection to a connect error: look underneath.
-        return isinstance(cause, aiohttp.ClientConnectorError)
-    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-
-
-def _wait(state: RetryCallState) -> float:
-    exc = state.outcome.exception() if state.outcome else None
-    return _delay(state.attempt_number + 1, exc)
-
-
-def _delay(attempt: int, exc: BaseException | None) -> float:
-    """Exponential backoff with jitter after `attempt` failed tries; Retry-After wins."""
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+def _delay(tries: int, exc: _Retryable) -> float:
+    """Exponential backoff with jitter after `tries` failed tries; Retry-After wins."""
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (tries - 1))
     delay = delay / 2 + random.uniform(0, delay / 2)
-    if isinstance(exc, _Retryable) and exc.response is not None:
+    if exc.response is not None:
         after = _retry_after(exc.response.headers.get("retry-after"))
         if after is not None:
             delay = min(BACKOFF_CAP, after)
@@ -425,7 +609,7 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def json_or_none(response: httpx.Response) -> Any:
+def json_or_none(response: Response) -> Any:
     try:
         return response.json()
     except ValueError:

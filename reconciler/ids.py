@@ -1,9 +1,9 @@
-"""The formats of every id that goes into a vendor URL path, in one place (SPEC §1.1).
+"""Ids that go into a vendor URL path (SPEC §1.1): each vendor declares its `IdFormat`.
 
-Manifests are checked against these formats at validate time (the JSON Schemas in
-`schemas/` carry the same patterns; a test keeps them equal), and every id, whether a
-manifest or an API answer gave it, is checked again and percent-encoded by `path_id`
-when a provider builds a URL with it.
+Manifests are checked against these formats at validate time (the vendor's JSON Schemas
+carry the same patterns; a test keeps them equal), and every id, whether a manifest or an
+API answer gave it, is checked again and percent-encoded by `path_id` when a provider
+builds a URL with it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class IdFormat:
     pattern: str
     """The JSON Schema pattern (anchored), as the schemas spell it."""
     label: str
-    """What the id is, for messages: "a Klipfolio id (32 hex characters)"."""
+    """What the id is, for messages: "a UUID (8-4-4-4-12 hex digits)"."""
 
     def matches(self, value: object) -> bool:
         return isinstance(value, str) and re.fullmatch(self.pattern, value) is not None
@@ -29,34 +29,16 @@ UUID = IdFormat(
     "a UUID (8-4-4-4-12 hex digits)",
 )
 
-FORMATS: dict[str, IdFormat] = {
-    "klipfolio": IdFormat("^[0-9a-fA-F]{32}$", "a Klipfolio id (32 hex characters)"),
-    "bitsight": UUID,
-    "golem": UUID,
-    "salesforce": IdFormat(
-        "^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$", "a Salesforce id (15 or 18 letters and digits)"
-    ),
-}
-"""Id format by vendor type."""
-
-_BY_PATTERN = {f.pattern: f for f in FORMATS.values()}
-
 
 class BadId(ValueError):
     """An id that must not go into a URL path."""
 
 
-def format_for_pattern(pattern: str) -> IdFormat | None:
-    """The id format a schema pattern stands for, if it is one of ours."""
-    return _BY_PATTERN.get(pattern)
-
-
-def path_id(kind: str, value: object, what: str = "id") -> str:
-    """`value` checked against the `kind` id format and percent-encoded for a URL path.
+def path_id(fmt: IdFormat, value: object, what: str = "id") -> str:
+    """`value` checked against the id format `fmt` and percent-encoded for a URL path.
 
     Raises BadId, naming `what` (the field or object the id belongs to), for anything else.
     """
-    fmt = FORMATS[kind]
     if not fmt.matches(value):
         shown = value[:80] if isinstance(value, str) else type(value).__name__
         raise BadId(f"{what} {shown!r} is not {fmt.label}")

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import hashlib
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from reconciler.config import DEFAULT_SOURCE, Config, find_config, load_config
 from reconciler.errors import ManifestError, Problem
 from reconciler.model import Resource, Source
-from reconciler.registry import KIND_TYPES, PROVIDERS, defaults
+from reconciler.registry import KIND_TYPES, PROVIDERS, cached, defaults
 from reconciler.schemas import kinds, type_name, validate_against
 from reconciler.yamlload import Located, load_file
 
@@ -38,9 +38,10 @@ def discover(paths: list[str], config_file: str | None) -> tuple[list[Path], lis
         if path.is_file():
             found.append(path)
         elif path.is_dir():
+            ignored = _ignore_patterns(path)
             for candidate in sorted(path.rglob("*")):
                 rel = candidate.relative_to(path).parts
-                if any(part.startswith(".") for part in rel):
+                if any(part.startswith(".") for part in rel) or _ignored(rel, ignored):
                     continue
                 if candidate.suffix in (".yaml", ".yml") and candidate.is_file():
                     found.append(candidate)
@@ -52,6 +53,28 @@ def discover(paths: list[str], config_file: str | None) -> tuple[list[Path], lis
             if f not in unique:
                 unique.append(f)
     return unique, problems
+
+
+IGNORE_FILE = ".reconcilerignore"
+
+
+def _ignore_patterns(root: Path) -> list[str]:
+    """Globs from `<root>/.reconcilerignore` (one a line, `#` comments): files under the
+    workspace that are not manifests, such as a deployment's own Kubernetes YAML."""
+    file = root / IGNORE_FILE
+    if not file.is_file():
+        return []
+    lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [ln.strip().strip("/") for ln in lines if ln.strip() and not ln.startswith("#")]
+
+
+def _ignored(rel: tuple[str, ...], patterns: list[str]) -> bool:
+    """True when the relative path, or a directory above it, matches a pattern."""
+    return any(
+        fnmatch.fnmatchcase("/".join(rel[:n]), pattern)
+        for pattern in patterns
+        for n in range(1, len(rel) + 1)
+    )
 
 
 def load_workspace(paths: list[str], config_file: str | None = None) -> Workspace:
@@ -143,16 +166,17 @@ def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Probl
                 "provider",
             )
         ]
+    cls = PROVIDERS[vtype]
     if not pconf.base_url:
+        env = cls.DEFAULTS.required_base_url_env
         return None, [
             doc.problem(
                 ("provider",) if "provider" in value else ("kind",),
-                f"provider {alias!r} has no base_url: set it in the config "
-                "(or RECONCILER_SALESFORCE_BASE_URL without one)",
+                f"provider {alias!r} has no base_url: set it in the config"
+                + (f" (or {env} without one)" if env else ""),
                 "provider",
             )
         ]
-    cls = PROVIDERS[vtype]
     spec: dict[str, Any] = value["spec"]
     problems = [
         doc.problem(("spec", *path), message, "spec")
@@ -174,7 +198,7 @@ def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Probl
     return resource, []
 
 
-@cache
+@cached
 def _kinds() -> list[str]:
     """Every kind there is a schema for."""
     return kinds()

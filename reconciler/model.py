@@ -153,7 +153,8 @@ class ProviderInfo:
     type: str
     base_url: str
     credential_env: str
-    api_version: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    """The vendor's own settings at plan time, for the record (apply uses the config's)."""
 
 
 @dataclass

@@ -1,44 +1,125 @@
-"""The provider contract: what a vendor module supplies, and nothing the engine owns."""
+"""The provider contract: what a vendor supplies, and nothing the engine owns."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, ClassVar
-
-import httpx
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Iterable
+from typing import Any, ClassVar, Generic, TypeVar
 
 from reconciler.answers import MALFORMED, malformed
 from reconciler.config import ProviderConfig, VendorDefaults
 from reconciler.errors import Problem, ProviderError
-from reconciler.http import Http, Limits, register_secret
-from reconciler.ids import BadId, path_id
+from reconciler.http import Http, Limits, Response, register_secret
+from reconciler.ids import BadId, IdFormat, path_id
 from reconciler.model import Change, KindSpec, LiveObject, Resource, State
+
+P = TypeVar("P", bound="Provider")
+T = TypeVar("T")
+
+
+class KindHandler(ABC, Generic[P]):
+    """Everything a vendor knows about one kind: one handler object per kind.
+
+    Offline hooks (`identity`, `scope`, `normalise`, `check`) see only a spec; online hooks
+    get the provider `p` (its `http`, its config) as their first argument, so one handler
+    object serves every alias of its type. The abstract hooks are the ones every kind must
+    write: a handler that leaves one out cannot be instantiated, which mypy reports at the
+    vendor's `HANDLERS` and Python at import time. States are JSON values: sets as sorted
+    lists, share lists as dicts keyed by `member_key`, identity fields left out.
+    """
+
+    SPEC: ClassVar[KindSpec]
+
+    # -- offline ---------------------------------------------------------------------
+
+    def identity(self, spec: dict[str, Any]) -> tuple[str, ...]:
+        """The identity parts of a spec, in address order ("" for an absent part)."""
+        return tuple(str(spec.get(f) or "") for f in self.SPEC.identity)
+
+    def scope(self, spec: dict[str, Any]) -> str:
+        """The API scope a document's object lives in; reads are grouped by it."""
+        return ""
+
+    @abstractmethod
+    def normalise(self, spec: dict[str, Any]) -> State:
+        """The managed fields of a spec, normalised; fields left out are absent."""
+
+    def check(
+        self, spec: dict[str, Any], path: tuple[Any, ...]
+    ) -> list[tuple[tuple[Any, ...], str]]:
+        """Extra offline rules the schema cannot say: (path, message) pairs."""
+        return []
+
+    # -- online ----------------------------------------------------------------------
+
+    async def resolve(self, p: P, resources: list[Resource]) -> list[Problem]:
+        """Turn names into ids in desired states before anything is compared."""
+        return []
+
+    @abstractmethod
+    async def read(self, p: P, resources: list[Resource], prune: bool) -> list[LiveObject]:
+        """Live objects for the resources (absent ones left out); with `prune`, every live
+        object in the scopes the resources name."""
+
+    @abstractmethod
+    async def read_one(self, p: P, change: Change) -> LiveObject | None:
+        """One object read again just before it is written; None when it is absent."""
+
+    @abstractmethod
+    async def write(self, p: P, change: Change, current: LiveObject | None) -> None:
+        """Carry out one change. `current` is the pre-write read (None for revisioned kinds
+        and for creates). Grants go before removals."""
+
+    def may_prune(self, p: P, live: LiveObject) -> bool:
+        """False for an undeclared live object that must never be deleted or changed."""
+        return True
+
+    async def scopes(self, p: P) -> list[str]:
+        """Every scope the API can list, for export; raise when it cannot list them."""
+        return [""]
+
+    @abstractmethod
+    async def export(self, p: P, scopes: list[str]) -> list[dict[str, Any]]:
+        """Specs for every live object of the kind in `scopes`, ready to write as manifests."""
+
+
+class MemberListHandler(KindHandler[P]):
+    """A kind whose share list (`SPEC.members_field`) is reconciled member by member."""
+
+    @abstractmethod
+    def member_key(self, member: dict[str, Any]) -> str:
+        """The identity of one share-list member (for duplicate checks and the state keys)."""
 
 
 class Provider:
     """A vendor's API, seen through the few hooks the engine calls.
 
-    The engine groups resources by provider and kind and calls, in order:
-    `normalise` (offline, per document), `resolve` (names to ids, once per plan),
-    `read` (all live objects the resources name, plus whole scopes when pruning),
-    then per change `read_one` (the pre-write re-read of non-revisioned kinds) and
-    `write`. A provider never diffs, orders, retries, limits or renders: the engine
-    and `Http` do. States are JSON values: sets as sorted lists, share lists as
-    dicts keyed by `member_key`, identity fields left out.
+    A vendor subclass sets `TYPE`, `DEFAULTS`, `ID_FORMAT` and `HANDLERS` (one
+    `KindHandler` per kind) and the wiring hooks (`auth_headers`, `parse_error`, maybe
+    `api_base`); `KINDS` is derived from the handlers. The engine groups resources by
+    provider and kind and calls, in order: `normalise` (offline, per document), `resolve`
+    (names to ids, once per plan), `read` (all live objects the resources name, plus
+    whole scopes when pruning), then per change `read_one` (the pre-write re-read of
+    non-revisioned kinds) and `write`; each goes to the kind's handler. A provider never
+    diffs, orders, retries, limits or renders: the engine and `Http` do.
     """
 
     TYPE: ClassVar[str]
     DEFAULTS: ClassVar[VendorDefaults]
-    KINDS: ClassVar[dict[str, KindSpec]]
+    ID_FORMAT: ClassVar[IdFormat]
+    """The format of the vendor's ids: checked before any id goes into a URL path."""
+    HANDLERS: ClassVar[Iterable[KindHandler[Any]]] = ()
+    KINDS: ClassVar[dict[str, KindSpec]] = {}
+    handlers: ClassVar[dict[str, KindHandler[Any]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # The backstop for answers whose shape a provider did not check where it read them:
-        # a wrong-typed field raised while reading is the vendor's error (exit 1), not ours.
-        for name in _READS:
-            if name in cls.__dict__:
-                setattr(cls, name, _backstop(cls.__dict__[name]))
+        handlers = {h.SPEC.name: h for h in cls.HANDLERS}
+        for name, h in handlers.items():
+            if h.SPEC.members_field and not isinstance(h, MemberListHandler):
+                raise TypeError(f"{cls.__name__}: {name} has a share list: use MemberListHandler")
+        cls.handlers = handlers
+        cls.KINDS = {name: h.SPEC for name, h in handlers.items()}
 
     def __init__(self, config: ProviderConfig, credential: str, limits: Limits) -> None:
         self.config = config
@@ -64,91 +145,81 @@ class Provider:
     def auth_headers(self, credential: str) -> dict[str, str]:
         return {}
 
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str]:
+    def parse_error(self, response: Response) -> tuple[str | None, str]:
         return None, f"HTTP {response.status_code}"
 
     async def close(self) -> None:
         await self.http.close()
+
+    def option(self, name: str) -> Any:
+        """A vendor setting (the vendor's config fragment), else the vendor's default."""
+        return option(self.config, self.DEFAULTS, name)
 
     def path_id(self, value: object, what: str = "id") -> str:
         """`value` checked against this vendor's id format and percent-encoded, ready for a
         URL path; an id that does not fit (from a manifest or an API answer) stops the call
         before anything is sent."""
         try:
-            return path_id(self.TYPE, value, what)
+            return path_id(self.ID_FORMAT, value, what)
         except BadId as exc:
             raise ProviderError(self.alias, f"{exc}; not sent") from None
 
-    # -- offline ---------------------------------------------------------------------
+    # -- the engine's hooks, each handed to the kind's handler -----------------------------
 
     @classmethod
     def identity(cls, kind: str, spec: dict[str, Any]) -> tuple[str, ...]:
-        """The identity parts of a spec, in address order ("" for an absent part)."""
-        return tuple(str(spec.get(f) or "") for f in cls.KINDS[kind].identity)
+        return cls.handlers[kind].identity(spec)
 
     @classmethod
     def scope(cls, kind: str, spec: dict[str, Any]) -> str:
-        """The API scope a document's object lives in; reads are grouped by it."""
-        return ""
+        return cls.handlers[kind].scope(spec)
 
     @classmethod
     def normalise(cls, kind: str, spec: dict[str, Any]) -> State:
-        """The managed fields of a spec, normalised; fields left out are absent."""
-        raise NotImplementedError
+        return cls.handlers[kind].normalise(spec)
 
     @classmethod
     def member_key(cls, kind: str, member: dict[str, Any]) -> str:
-        """The identity of one share-list member (for duplicate checks and the state keys)."""
-        raise NotImplementedError
+        handler = cls.handlers[kind]
+        assert isinstance(handler, MemberListHandler)
+        return handler.member_key(member)
 
     @classmethod
     def check(
         cls, kind: str, spec: dict[str, Any], path: tuple[Any, ...]
     ) -> list[tuple[tuple[Any, ...], str]]:
-        """Extra offline rules the schema cannot say: (path, message) pairs."""
-        return []
-
-    # -- online ----------------------------------------------------------------------
-
-    async def resolve(self, kind: str, resources: list[Resource]) -> list[Problem]:
-        """Turn names into ids in desired states before anything is compared."""
-        return []
-
-    async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
-        """Live objects for the resources (absent ones left out); with `prune`, every live
-        object in the scopes the resources name."""
-        raise NotImplementedError
-
-    async def read_one(self, change: Change) -> LiveObject | None:
-        """One object read again just before it is written; None when it is absent."""
-        raise NotImplementedError
-
-    async def write(self, change: Change, current: LiveObject | None) -> None:
-        """Carry out one change. `current` is the pre-write read (None for revisioned kinds
-        and for creates). Grants go before removals."""
-        raise NotImplementedError
+        return cls.handlers[kind].check(spec, path)
 
     def may_prune(self, kind: str, live: LiveObject) -> bool:
-        return True
+        return self.handlers[kind].may_prune(self, live)
+
+    async def resolve(self, kind: str, resources: list[Resource]) -> list[Problem]:
+        return await self._reading(self.handlers[kind].resolve(self, resources))
+
+    async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
+        return await self._reading(self.handlers[kind].read(self, resources, prune))
+
+    async def read_one(self, change: Change) -> LiveObject | None:
+        return await self._reading(self.handlers[change.kind].read_one(self, change))
+
+    async def write(self, change: Change, current: LiveObject | None) -> None:
+        await self.handlers[change.kind].write(self, change, current)
 
     async def scopes(self, kind: str) -> list[str]:
-        """Every scope the API can list, for export; raise when it cannot list them."""
-        return [""]
+        return await self._reading(self.handlers[kind].scopes(self))
 
     async def export(self, kind: str, scopes: list[str]) -> list[dict[str, Any]]:
-        """Specs for every live object of `kind` in `scopes`, ready to write as manifests."""
-        raise NotImplementedError
+        return await self._reading(self.handlers[kind].export(self, scopes))
 
-
-_READS = ("resolve", "read", "read_one", "scopes", "export")
-
-
-def _backstop(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    async def reading(self: Provider, *args: Any, **kwargs: Any) -> Any:
+    async def _reading(self, call: Awaitable[T]) -> T:
+        # The backstop for answers whose shape a handler did not check where it read them:
+        # a wrong-typed field raised while reading is the vendor's error (exit 1), not ours.
         try:
-            return await method(self, *args, **kwargs)
+            return await call
         except MALFORMED as exc:
             raise malformed(self.alias, f"the {self.TYPE} API", exc) from None
 
-    return reading
+
+def option(config: ProviderConfig, defaults: VendorDefaults, name: str) -> Any:
+    """A vendor setting of `config`, else the vendor's default for it."""
+    return config.options.get(name, defaults.options.get(name))

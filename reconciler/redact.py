@@ -1,7 +1,7 @@
 """Credentials never leave the process: one function masks every registered one, in every form.
 
 `register(value)` records a credential in each form it can take on the wire or in a
-message: raw, `Bearer v`, HTTP Basic (`base64(v:)` as BitSight sends it, and
+message: raw, `Bearer v`, HTTP Basic (`base64(v:)` with an empty password, and
 `base64(v)`), percent-encoded, and as JSON or our text escaping would show it. `redact(text)`
 replaces each with `***`, including a prefix of at least `MIN_PREFIX` characters (a
 vendor that echoes a token cut short), so no part of one that long is ever shown.
@@ -17,6 +17,8 @@ import logging
 import threading
 import urllib.parse
 
+from reconciler.render import escape
+
 MASK = "***"
 MIN_PREFIX = 12
 """A form longer than this is also masked where only its first MIN_PREFIX+ chars appear."""
@@ -26,8 +28,6 @@ _forms: tuple[str, ...] = ()
 
 
 def _variants(value: str) -> set[str]:
-    from reconciler.render.escape import text
-
     forms = {value, f"Bearer {value}"}
     for raw in (f"{value}:", value):
         b64 = base64.b64encode(raw.encode("utf-8", "surrogatepass")).decode()
@@ -37,7 +37,7 @@ def _variants(value: str) -> set[str]:
         urllib.parse.quote_plus(value),
         json.dumps(value)[1:-1],
         json.dumps(value, ensure_ascii=False)[1:-1],
-        text(value),
+        escape.text(value),
     }
     return {f for f in forms if f}
 
@@ -112,9 +112,7 @@ class RedactingFormatter(logging.Formatter):
     that GitHub would take for a workflow command."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from reconciler.render.escape import lines
-
-        return lines(redact(super().format(record)))
+        return escape.lines(redact(super().format(record)))
 
 
 REDACT = RedactFilter()

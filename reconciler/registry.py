@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from reconciler.errors import ReconcilerError
 
@@ -22,6 +23,20 @@ if TYPE_CHECKING:
     from reconciler.provider import Provider
 
 GROUP = "reconciler.vendors"
+SETTINGS = "config.schema.json"
+"""The vendor's config fragment, beside its kind schemas: the settings only it has."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+V = TypeVar("V")
+_CACHES: list[Any] = []
+
+
+def cached(fn: F) -> F:
+    """`functools.cache` for what is derived from the vendors (schemas, kinds, words):
+    forgotten with them by `reload()`."""
+    wrapper = cache(fn)
+    _CACHES.append(wrapper)
+    return cast(F, wrapper)
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,9 @@ class Vendor:
     """The folder of the vendor's JSON Schemas: one `<Kind>.schema.json` per kind."""
     contract: str = ""
     """Its case in the shared contract suite (a `reconciler.testing.VendorCase`)."""
+    vocabulary: str = ""
+    """Its words (`name -> list of strings`), defined once: a kind schema's
+    `{"x-vocabulary": name}` becomes `{"enum": words}` when the schema is loaded."""
 
     def provider_class(self) -> type[Provider]:
         cls: type[Provider] = _load(self.provider)
@@ -47,8 +65,15 @@ class Vendor:
     def contract_case(self) -> Any:
         return _load(self.contract) if self.contract else None
 
+    def words(self) -> dict[str, Sequence[str]]:
+        return _load(self.vocabulary) if self.vocabulary else {}
+
     def kind_schema(self, kind: str) -> Path:
         return self.schemas / f"{kind}.schema.json"
+
+    def settings_schema(self) -> Path:
+        """The schema of the settings only this vendor's providers have (may be absent)."""
+        return self.schemas / SETTINGS
 
 
 def _load(target: str) -> Any:
@@ -56,7 +81,7 @@ def _load(target: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-@cache
+@cached
 def vendors() -> dict[str, Vendor]:
     """Every vendor, by provider type: the packages under `reconciler/vendors/` (so a
     built-in vendor is one folder and nothing else), then the `reconciler.vendors` entry
@@ -81,12 +106,12 @@ def vendors() -> dict[str, Vendor]:
     return found
 
 
-@cache
+@cached
 def providers() -> dict[str, type[Provider]]:
     return {t: v.provider_class() for t, v in vendors().items()}
 
 
-@cache
+@cached
 def kind_types() -> dict[str, str]:
     """Every kind, with the provider type that serves it."""
     return {kind: t for t, cls in providers().items() for kind in cls.KINDS}
@@ -100,16 +125,36 @@ def kind_spec(kind: str) -> KindSpec:
     return providers()[kind_types()[kind]].KINDS[kind]
 
 
+def prune_keys() -> list[str]:
+    """Every `prune:` word some kind answers to."""
+    specs = [s for cls in providers().values() for s in cls.KINDS.values()]
+    return sorted({s.prune_key for s in specs if s.prune_key})
+
+
 def reload() -> None:
-    """Forget what was discovered (tests that install a vendor of their own)."""
-    for fn in (vendors, providers, kind_types):
+    """Forget what was discovered, and everything derived from it (tests that install a
+    vendor of their own)."""
+    for fn in _CACHES:
         fn.cache_clear()
 
 
-def __getattr__(name: str) -> Any:
-    # PROVIDERS and KIND_TYPES read as module constants but are discovered on first use.
-    if name == "PROVIDERS":
-        return providers()
-    if name == "KIND_TYPES":
-        return kind_types()
-    raise AttributeError(name)
+class _Live(Mapping[str, V]):
+    """A read-only view of a registry table that follows `reload()`: modules import it once."""
+
+    def __init__(self, table: Callable[[], dict[str, V]]) -> None:
+        self._table = table
+
+    def __getitem__(self, key: str) -> V:
+        return self._table()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+PROVIDERS: Mapping[str, type[Provider]] = _Live(providers)
+"""Every provider class, by type."""
+KIND_TYPES: Mapping[str, str] = _Live(kind_types)
+"""Every kind, with the provider type that serves it."""

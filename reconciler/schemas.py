@@ -1,13 +1,18 @@
-"""JSON Schema validation of located YAML documents, with errors that point at the source."""
+"""JSON Schema validation of located YAML documents, with errors that point at the source.
+
+Schemas are composed when loaded: a kind's schema comes from its vendor, with the vendor's
+words filled in for `{"x-vocabulary": name}`; the core's config and plan schemas get the
+registry's provider types, kinds and prune words the same way, and the config schema
+every vendor's own provider settings (its `config.schema.json` fragment).
+"""
 
 from __future__ import annotations
 
 import difflib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +20,12 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from reconciler.errors import Problem
-from reconciler.ids import format_for_pattern
-from reconciler.registry import vendors
+from reconciler.ids import IdFormat
+from reconciler.registry import cached, kind_types, providers, prune_keys, vendors
 from reconciler.yamlload import Located
 
-
-def _schema_dir() -> Path:
-    """The repository's schemas/ in a checkout; the copy inside the package in a wheel."""
-    checkout = Path(__file__).resolve().parent.parent / "schemas"
-    if checkout.is_dir():
-        return checkout
-    return Path(__file__).resolve().parent / "_schemas"
-
-
-SCHEMA_DIR = _schema_dir()
+SCHEMA_DIR = Path(__file__).resolve().parent / "_schemas"
+"""The core's schemas (config, plan); the repository's top-level schemas/ links here."""
 
 
 def _enum(validator: Any, enums: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
@@ -44,12 +41,15 @@ _Validator = validators.extend(Draft202012Validator, {"enum": _enum})
 
 
 def schema_path(name: str) -> Path:
-    """A kind's schema comes with its vendor; the config and plan schemas are the core's."""
+    """The config and plan schemas are the core's; a kind's comes with its vendor."""
+    core = SCHEMA_DIR / f"{name}.schema.json"
+    if core.is_file():
+        return core
     for vendor in vendors().values():
         path = vendor.kind_schema(name)
         if path.is_file():
             return path
-    return SCHEMA_DIR / f"{name}.schema.json"
+    return core
 
 
 def kinds() -> list[str]:
@@ -61,10 +61,76 @@ def kinds() -> list[str]:
     )
 
 
-@cache
+VOCABULARY = "x-vocabulary"
+
+
+@cached
+def schema(name: str) -> dict[str, Any]:
+    """The schema `name` as validation uses it, composed from the registry."""
+    path = schema_path(name)
+    raw = json.loads(path.read_text())
+    for vendor in vendors().values():
+        if path == vendor.kind_schema(name):
+            return _fill(raw, vendor.words())
+    if name == "config":
+        # The file leaves provider settings open for editors; here they close over the core's
+        # and every vendor's own.
+        provider = raw["$defs"]["provider"]
+        for vtype in sorted(vendors()):
+            provider["properties"].update(_settings(vtype))
+        provider["additionalProperties"] = False
+    return _fill(raw, _core_words())
+
+
+def _core_words() -> dict[str, Sequence[str]]:
+    return {
+        "provider-types": sorted(vendors()),
+        "kinds": sorted(kind_types()),
+        "prune": prune_keys(),
+    }
+
+
+def _fill(node: Any, words: dict[str, Sequence[str]]) -> Any:
+    """`node` with every `{"x-vocabulary": name, ...}` turned into `{"enum": words, ...}`."""
+    if isinstance(node, list):
+        return [_fill(n, words) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _fill(v, words) for k, v in node.items() if k != VOCABULARY}
+    if VOCABULARY in node:
+        out["enum"] = list(words[node[VOCABULARY]])
+    return out
+
+
+@cached
+def _settings(vtype: str) -> dict[str, Any]:
+    path = vendors()[vtype].settings_schema()
+    if not path.is_file():
+        return {}
+    properties: dict[str, Any] = json.loads(path.read_text()).get("properties", {})
+    return properties
+
+
+def provider_settings(vtype: str) -> frozenset[str]:
+    """The settings only providers of type `vtype` have (its vendor's config fragment)."""
+    return frozenset(_settings(vtype))
+
+
+@cached
+def core_provider_settings() -> frozenset[str]:
+    """The settings every provider has, whatever its type."""
+    raw = json.loads(schema_path("config").read_text())
+    return frozenset(raw["$defs"]["provider"]["properties"])
+
+
+@cached
 def validator(name: str) -> Any:
-    schema = json.loads(schema_path(name).read_text())
-    return _Validator(schema)
+    return _Validator(schema(name))
+
+
+@cached
+def _id_formats() -> dict[str, IdFormat]:
+    return {cls.ID_FORMAT.pattern: cls.ID_FORMAT for cls in providers().values()}
 
 
 def validate_against(name: str, doc: Located, base: tuple[Any, ...] = ()) -> list[Problem]:
@@ -120,7 +186,7 @@ def describe(err: ValidationError) -> str:
     if err.validator == "minLength" and err.validator_value == 1:
         return f"{prefix}must not be empty"
     if err.validator == "pattern":
-        id_format = format_for_pattern(str(err.validator_value))
+        id_format = _id_formats().get(str(err.validator_value))
         if id_format is not None:
             return f"{prefix}{err.instance!r} is not {id_format.label}"
         options = _alternatives(err.validator_value)
@@ -145,9 +211,16 @@ def _not_one_of(err: ValidationError, options: list[str]) -> str:
     close = difflib.get_close_matches(str(err.instance).lower(), list(lowered), n=1, cutoff=0.6)
     hint = f"; did you mean {lowered[close[0]]!r}?" if close else ""
     if len(options) > 15 or (len(options) > 8 and close):
-        what = "permission" if "permissions" in list(err.absolute_path) else "value"
-        return f"unknown {what} {err.instance!r}{hint}"
+        return f"unknown {_item_of(err)} {err.instance!r}{hint}"
     return f"{err.instance!r} is not one of {', '.join(options)}{hint}"
+
+
+def _item_of(err: ValidationError) -> str:
+    """What one item of a list is called ("permission" in `permissions.3`), else "value"."""
+    path = list(err.absolute_path)
+    if len(path) >= 2 and isinstance(path[-1], int) and isinstance(path[-2], str):
+        return path[-2].removesuffix("s")
+    return "value"
 
 
 def _alternatives(pattern: str) -> list[str]:
@@ -192,12 +265,10 @@ _SCHEMA_TYPES = {"array": "list", "object": "mapping"}
 
 
 def _one_of_hint(err: ValidationError) -> str:
-    keys = [
-        r
-        for sub in err.validator_value
-        for r in sub.get("required", [])
-        if r not in ("can_manage",)
-    ]
+    # The keys that tell the alternatives apart: not those every alternative requires.
+    subs = err.validator_value
+    common = set.intersection(*(set(sub.get("required", [])) for sub in subs)) if subs else set()
+    keys = [r for sub in subs for r in sub.get("required", []) if r not in common]
     keys = list(dict.fromkeys(keys))
     if keys:
         return f"give exactly one of {', '.join(keys)}"

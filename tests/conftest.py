@@ -1,12 +1,42 @@
-"""Shared fixtures: one sandbox server for the session, reset to fresh for each test."""
+"""Shared fixtures: one sandbox server for the session, reset to fresh for each test.
+
+Tests that are not about vendor limits or retry timing do not wait for them: every
+vendor's default rate and concurrency limits are lifted (a test marked `vendor_limits`
+keeps them), and retries back off for milliseconds (a test marked `real_backoff` keeps
+the real backoff). The sandbox answers 429/503 with `Retry-After: 0`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
 
+import reconciler.http
+from reconciler import registry
 from reconciler.sandbox import Sandbox
+
+FAST_BACKOFF = {"BACKOFF_BASE": 0.001, "BACKOFF_CAP": 0.01}
+
+
+@pytest.fixture(autouse=True)
+def _no_vendor_limits(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lift every vendor's default limits (for configs the test did not write: --sandbox,
+    examples/, demo); settings a config spells out still apply."""
+    if request.node.get_closest_marker("vendor_limits"):
+        return
+    for cls in registry.providers().values():
+        lifted = dataclasses.replace(cls.DEFAULTS, rate_limit_per_second=0, max_concurrency=0)
+        monkeypatch.setattr(cls, "DEFAULTS", lifted)
+
+
+@pytest.fixture(autouse=True)
+def _fast_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("real_backoff"):
+        return
+    for name, value in FAST_BACKOFF.items():
+        monkeypatch.setattr(reconciler.http, name, value, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from reconciler import registry
 from reconciler.cli import _main
-from reconciler.registry import PROVIDERS
 from reconciler.sandbox import Sandbox
 
-ENV = {
-    "klipfolio": "KLIPFOLIO_API_KEY",
-    "bitsight": "BITSIGHT_API_TOKEN",
-    "golem": "GOLEM_TOKEN",
-    "salesforce": "SALESFORCE_ACCESS_TOKEN",
-}
+ENV = {vendor: cls.DEFAULTS.credential_env for vendor, cls in sorted(registry.providers().items())}
+"""Each vendor's credential variable, by provider type (from the registry)."""
+
+LIFTED = {"rate_limit_per_second": 0, "max_concurrency": 0}
+"""The vendor limits a workspace config lifts unless the test sets its own or asks for the
+vendor's real defaults (`real_limits=True`): tests that are not about limits never wait."""
 
 
 @dataclass
@@ -38,16 +38,24 @@ class Workspace:
         for vendor, env in ENV.items():
             monkeypatch.setenv(env, sandbox.credentials().get(vendor, "unused"))
 
-    def config(self, providers: str = "", settings: str = "") -> Path:
-        """Write reconciler.yaml; `providers` is extra YAML merged under each alias by name."""
+    def config(self, providers: str = "", settings: str = "", real_limits: bool = False) -> Path:
+        """Write reconciler.yaml; `providers` is extra YAML merged under each alias by name.
+
+        Vendor limits (rate, concurrency) are lifted unless `providers` sets them or
+        `real_limits` keeps the vendors' defaults."""
         urls = self.sandbox.base_urls()
         extra = _by_alias(providers)
+        known = registry.providers()
         lines = ["apiVersion: reconciler/v1", "kind: Config", "providers:"]
         for vendor, url in urls.items():
-            if vendor not in PROVIDERS:
+            if vendor not in known:
                 continue
+            own = extra.get(vendor, [])
             lines += [f"  {vendor}:", f"    type: {vendor}", f"    base_url: {url}"]
-            lines += [f"    {line}" for line in extra.get(vendor, [])]
+            lines += [f"    {line}" for line in own]
+            if not real_limits:
+                given = {line.partition(":")[0].strip() for line in own}
+                lines += [f"    {k}: {v}" for k, v in LIFTED.items() if k not in given]
         if settings:
             lines += ["settings:"] + [
                 "  " + line for line in textwrap.dedent(settings).splitlines()

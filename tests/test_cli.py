@@ -122,6 +122,7 @@ def test_missing_path_is_reported(tmp_path, capsys, monkeypatch):  # type: ignor
 def test_apply_asks_at_a_terminal_and_only_yes_applies(copy_of_examples, answer, code):  # type: ignore[no-untyped-def]
     import pexpect
 
+    _lift_limits(copy_of_examples / "examples" / "reconciler.yaml")
     child = pexpect.spawn(
         sys.executable,
         ["-m", "reconciler", "apply", "examples/", "--sandbox", "--no-color"],
@@ -141,3 +142,12 @@ def test_apply_asks_at_a_terminal_and_only_yes_applies(copy_of_examples, answer,
     else:
         assert "Apply cancelled; nothing was changed." in child.before
         assert not (copy_of_examples / ".reconciler").exists()
+
+
+def _lift_limits(config: Path) -> None:
+    """The vendors' rate and concurrency limits off, in a config a subprocess will read
+    (in-process runs have them lifted by tests/conftest.py): the prompt is the subject."""
+    doc = yaml.safe_load(config.read_text())
+    for settings in doc["providers"].values():
+        settings.update(rate_limit_per_second=0, max_concurrency=0)
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -18,7 +18,7 @@ import re
 import shutil
 from pathlib import Path
 
-import httpx
+import aiohttp
 import pytest
 
 from reconciler.sandbox import Sandbox
@@ -100,8 +100,7 @@ def test_invalid_workspace_fails_with_its_message_and_no_request(  # type: ignor
     args = _prepare(name, root, sandbox, monkeypatch)
     # Not one request, to the sandbox or anywhere else (a case without a config has the
     # vendors' real hosts).
-    monkeypatch.setattr(httpx.AsyncClient, "send", _refuse)
-    monkeypatch.setattr(httpx.Client, "send", _refuse)
+    monkeypatch.setattr(aiohttp.ClientSession, "_request", _refuse)
     expected = _lines(CORPUS / name / "expected.txt")
     for line in expected:
         found = PROBLEM.match(line) or FILE_ERROR.match(line)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+
 from reconciler.vendors.golem.contract import CASE as GOLEM
 from reconciler.vendors.salesforce.contract import CASE as SALESFORCE
 
 
+# Timing: about 3 s of waiting on the rate limit itself (run by `.ci/run`).
+@pytest.mark.slow
+@pytest.mark.vendor_limits
 def test_rate_limited_vendor_keeps_its_rate_and_does_not_block_others(sandbox, ws, cli):  # type: ignore[no-untyped-def]
     sandbox.state["klipfolio"] = {
         "roles": [
@@ -17,7 +22,9 @@ def test_rate_limited_vendor_keeps_its_rate_and_does_not_block_others(sandbox, w
     }
     sandbox.state["golem"] = copy.deepcopy(GOLEM.state)
     sandbox.state["salesforce"] = copy.deepcopy(SALESFORCE.state)
-    ws.config(providers="klipfolio.rate_limit_per_second: 4", settings="parallelism: 2")
+    ws.config(
+        providers="klipfolio.rate_limit_per_second: 4", settings="parallelism: 2", real_limits=True
+    )
     roles = "\n---\n".join(
         "apiVersion: reconciler/v1\nkind: KlipfolioRole\n"
         f"spec: {{name: Role {i:02d}, permissions: []}}"

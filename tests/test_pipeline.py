@@ -111,7 +111,7 @@ def test_drift_exit_codes_and_json(roles, ws, cli):  # type: ignore[no-untyped-d
     )
     (desc,) = [f for f in viewers["fields"] if f["field"] == "description"]
     assert (desc["before"], desc["after"]) == ("old", "v")
-    assert desc["diff"] == {"values_changed": {"root": {"new_value": "v", "old_value": "old"}}}
+    assert desc["diff"] == [{"path": "description", "before": "old", "after": "v"}]
     cli("apply", str(ws.root), "--auto-approve")
     clean = cli("drift", str(ws.root))
     assert clean.code == 0 and "No changes." in clean.out

@@ -173,8 +173,10 @@ def test_tls_verification_is_on_for_remote_hosts() -> None:
     from reconciler.vendors.klipfolio.provider import KlipfolioProvider
 
     provider = KlipfolioProvider(
-        ProviderConfig("k", "klipfolio", "https://app.klipfolio.com/api/1", "X"), "key", Limits()
+        ProviderConfig("k", "klipfolio", "https://app.klipfolio.com/api/1", "X"),
+        "tls-test-credential-4f1c",
+        Limits(),
     )
-    context = provider.http.transport.ssl_context
+    context = provider.http.ssl_context
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname is True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
+import aiohttp
 import pytest
 
 from tests.harness import ENV
@@ -82,8 +82,7 @@ def no_network(monkeypatch):  # type: ignore[no-untyped-def]
     def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise AssertionError("validate made an HTTP request")
 
-    monkeypatch.setattr(httpx.AsyncClient, "send", refuse)
-    monkeypatch.setattr(httpx.Client, "send", refuse)
+    monkeypatch.setattr(aiohttp.ClientSession, "_request", refuse)
 
 
 @pytest.fixture

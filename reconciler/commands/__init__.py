@@ -1,5 +1,1 @@
-"""The commands, one module each, registered on the click group in cli.py."""
-
-from reconciler.commands import demo, export, plan, sandbox_cmd, validate
-
-COMMAND_MODULES = [validate, plan, export, sandbox_cmd, demo]
+"""The commands, one module each (a `COMMANDS` list apiece), registered in cli.py."""

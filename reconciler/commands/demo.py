@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Any
 
 import click
 
-from reconciler.cli import Options, common, echo
-from reconciler.commands.plan import _plan, _write
+from reconciler import workflow
+from reconciler.commands.options import Options, common, echo
+from reconciler.commands.progress import progress
 from reconciler.config import sandboxed
 from reconciler.engine import SandboxTarget
 from reconciler.errors import ReconcilerError
 from reconciler.model import Outcome
 from reconciler.render import text
-from reconciler.runner import run
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.state import load_state
 
@@ -44,6 +46,10 @@ def _meddle(sb: Sandbox) -> str:
     return f"group {group['name']!r} was given manage rights on client {client.get('name')!r}"
 
 
+def _how(opts: Options, target: SandboxTarget) -> dict[str, Any]:
+    return {"config_file": opts.config, "parallelism": opts.parallelism, "sandbox": target}
+
+
 @click.command()
 @common
 @sandboxed()
@@ -56,22 +62,24 @@ def demo(opts: Options) -> int:
     target = SandboxTarget(sb.start(), sb.credentials())
     try:
         _say(opts, "1/4 plan", f"manifests in {root} vs. a fresh sandbox of the four vendor APIs")
-        plan, config = run(_plan(paths, opts, target, [], False))
+        plan, config = workflow.plan_workspace(paths, **_how(opts, target))
         echo(text.render_plan(plan), opts)
 
         _say(opts, "2/4 apply", "each write is guarded: re-read, compare, then write")
-        results = run(_write(plan, config, target, opts))
+        results = workflow.apply_plan(
+            plan, config, sandbox=target, bar=functools.partial(progress, True)
+        )
         echo(text.render_results(results), opts)
         if any(r.outcome is not Outcome.APPLIED for r in results):
             raise ReconcilerError("demo: apply did not converge")
-        again, _ = run(_plan(paths, opts, target, [], False))
+        again, _ = workflow.plan_workspace(paths, **_how(opts, target))
         echo(text.summary(again), opts)
 
         _say(opts, "3/4 out-of-band change", "someone edits access by hand in the vendor's UI:")
         echo("  " + _meddle(sb), opts)
 
         _say(opts, "4/4 drift", "the cron job's `reconciler drift` finds it (exit code 2):")
-        drifted, _ = run(_plan(paths, opts, target, [], False))
+        drifted, _ = workflow.plan_workspace(paths, **_how(opts, target))
         echo(text.render_plan(drifted), opts)
         echo("", opts)
         echo(

@@ -8,8 +8,8 @@ from typing import Any
 import click
 import yaml
 
-from reconciler.cli import Options, common, echo
-from reconciler.commands.session import maybe_sandbox, sandbox_options
+from reconciler.commands.options import Options, common, echo, sandbox_options
+from reconciler.commands.session import maybe_sandbox
 from reconciler.config import find_config, load_config
 from reconciler.engine import SandboxTarget, close, connect
 from reconciler.errors import ReconcilerError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli import Options, common, echo
+from reconciler.commands.options import Options, common, echo
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.state import dump_state, load_state
 

@@ -1,4 +1,4 @@
-"""What plan, apply, drift and export share: the workspace, the sandbox, the providers."""
+"""`--sandbox`: the sandbox started in-process for one command, its state kept between runs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli import Options
+from reconciler.commands.options import Options
 from reconciler.config import sandboxed
 from reconciler.engine import SandboxTarget
 from reconciler.errors import ReconcilerError
@@ -18,19 +18,6 @@ from reconciler.sandbox.state import dump_state, load_state
 
 DEFAULT_STATE = Path("examples") / "sandbox-state.yaml"
 SESSION_DIR = Path(".reconciler")
-
-
-def sandbox_options(fn: click.decorators.FC) -> click.decorators.FC:
-    fn = click.option(
-        "--sandbox-state",
-        metavar="FILE",
-        type=click.Path(dir_okay=False),
-        help="Seed for --sandbox (default: sandbox-state.yaml beside the manifests, "
-        "else examples/sandbox-state.yaml).",
-    )(fn)
-    return click.option(
-        "--sandbox", is_flag=True, help="Run against the built-in sandbox, started in-process."
-    )(fn)
 
 
 def state_file(explicit: str | None, paths: list[str]) -> Path | None:

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from reconciler.cli import Options, common, echo
+from reconciler.commands.options import Options, common, echo
 from reconciler.errors import ManifestError, Problem
 from reconciler.manifest import load_workspace
 from reconciler.render.escape import github_data, github_property

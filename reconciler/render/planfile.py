@@ -103,13 +103,23 @@ def loads(text: str, name: str) -> Plan:
         raise PlanFileError(f"{name}: plan file is malformed ({describe(error)})")
     try:
         changes = [_read_change(c) for c in doc["changes"]]
-        providers = [ProviderInfo(**p) for p in doc["providers"]]
+        providers = [_read_provider(p) for p in doc["providers"]]
         existing = {(e["provider"], e["kind"]): int(e["count"]) for e in doc.get("existing", [])}
         return Plan(changes, providers, doc["digest"], existing)
     except KeyError as exc:
         raise PlanFileError(f"{name}: plan file is malformed (missing {exc})") from None
     except (TypeError, ValueError, AttributeError) as exc:
         raise PlanFileError(f"{name}: plan file is malformed ({exc})") from None
+
+
+def _read_provider(p: dict[str, Any]) -> ProviderInfo:
+    p = dict(p)
+    options = p.pop("options", {})
+    # Older plans carry one vendor setting, api_version, of their own.
+    legacy = p.pop("api_version", "")
+    if legacy:
+        options = {"api_version": legacy, **options}
+    return ProviderInfo(**p, options=options)
 
 
 def _read_change(c: dict[str, Any]) -> Change:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -30,20 +31,49 @@ def value(v: Any) -> str:
     return json.dumps(v)
 
 
-def field_lines(name: str, before: Any, after: Any) -> list[str]:
-    """One line per changed field; lists as items added/removed, mappings per sub-field."""
+@dataclass(frozen=True)
+class FieldDelta:
+    """What differs inside one field, at `path` (`field` or `field.key`): items added and
+    removed for a list, else the value before and after."""
+
+    path: str
+    before: Any = None
+    after: Any = None
+    added: list[Any] | None = None
+    removed: list[Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.added is not None or self.removed is not None:
+            return {"path": self.path, "added": self.added or [], "removed": self.removed or []}
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+
+def field_deltas(name: str, before: Any, after: Any) -> list[FieldDelta]:
+    """One delta per changed field; lists as items added/removed, mappings per sub-field."""
     if isinstance(before, dict) and isinstance(after, dict):
-        lines: list[str] = []
+        deltas: list[FieldDelta] = []
         for key in sorted(set(before) | set(after)):
             if before.get(key) != after.get(key):
-                lines += field_lines(f"{name}.{key}", before.get(key), after.get(key))
-        return lines
+                deltas += field_deltas(f"{name}.{key}", before.get(key), after.get(key))
+        return deltas
     if isinstance(before, list) and isinstance(after, list):
         added = [x for x in after if x not in before]
         removed = [x for x in before if x not in after]
-        parts = [f"+{value(x)}" for x in added] + [f"-{value(x)}" for x in removed]
-        return [f"{esc(name)}: " + " ".join(parts)]
-    return [f"{esc(name)}: {value(before)} -> {value(after)}"]
+        return [FieldDelta(name, added=added, removed=removed)]
+    return [FieldDelta(name, before, after)]
+
+
+def field_lines(name: str, before: Any, after: Any) -> list[str]:
+    """One line per changed field (see `field_deltas`)."""
+    lines = []
+    for d in field_deltas(name, before, after):
+        if d.added is not None or d.removed is not None:
+            parts = [f"+{value(x)}" for x in d.added or []]
+            parts += [f"-{value(x)}" for x in d.removed or []]
+            lines.append(f"{esc(d.path)}: " + " ".join(parts))
+        else:
+            lines.append(f"{esc(d.path)}: {value(d.before)} -> {value(d.after)}")
+    return lines
 
 
 def state_lines(name: str, v: Any) -> list[str]:

@@ -1,4 +1,4 @@
-"""A faithful local simulator of the four vendor APIs, served on loopback."""
+"""A faithful local simulator of every vendor's API, served on loopback."""
 
 from reconciler.sandbox.core import Fault, Hook, Record, Sandbox
 

@@ -1,4 +1,4 @@
-"""The sandbox: one loopback HTTP server that answers all four vendor APIs from one state store.
+"""The sandbox: one loopback HTTP server that answers every vendor's API from one state store.
 
 The server is aiohttp's low-level `web.Server`, run on its own event loop (uvloop where
 installed) in a background thread. Each vendor is a `VendorApp` answering under its own

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.vendors.klipfolio.permissions import PERMISSIONS
+from reconciler.vendors.klipfolio.vocab import PERMISSIONS
 from reconciler.vendors.salesforce.ids import to18
 
 SIZES: dict[str, dict[str, int]] = {

@@ -47,7 +47,7 @@ def client(sandbox: Sandbox) -> Iterator[httpx.Client]:
         "forbidden": [NOT_MINE],
     }
     auth = (sandbox.credentials()["bitsight"], "")
-    with httpx.Client(base_url=sandbox.base_urls()["bitsight"], auth=auth) as c:
+    with httpx.Client(base_url=sandbox.base_urls()["bitsight"], auth=auth, verify=False) as c:
         yield c
 
 

@@ -106,7 +106,7 @@ def golem(sandbox: Sandbox) -> Iterator[Golem]:
         "accounts": [OWNER, TARGET, OTHER, FORBIDDEN],
         "forbidden_accounts": [FORBIDDEN],
     }
-    with httpx.Client(base_url=sandbox.base_urls()["golem"]) as client:
+    with httpx.Client(base_url=sandbox.base_urls()["golem"], verify=False) as client:
         yield Golem(sandbox, client)
 
 

@@ -61,6 +61,7 @@ def _client(sandbox: Sandbox, version: str = "v60.0", token: str | None = None) 
     return httpx.Client(
         base_url=f"{sandbox.base_urls()['salesforce']}/services/data/{version}",
         headers={"Authorization": f"Bearer {token}"},
+        verify=False,  # plain http on loopback: no TLS context to build per test
     )
 
 

@@ -73,7 +73,7 @@ class FakeServer:
         self.server.routes = []
         self.server.log = []
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
 
     def route(self, suffix: str, answer: Answer | Any) -> None:
         if not callable(answer):

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from reconciler.http import _outside
-from reconciler.ids import FORMATS, path_id, path_text
+from reconciler.ids import path_id, path_text
+from reconciler.registry import PROVIDERS
 from reconciler.schemas import schema_path
 
 ADMIN = "1" * 32
@@ -63,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
 def _serve(host: str, port: int, answers: dict[str, Any] | None = None) -> _Recorder:
     server = _Recorder((host, port), _Handler)
     server.log, server.answers = [], answers or {}
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
     return server
 
 
@@ -249,15 +250,18 @@ def test_a_bad_share_id_from_the_api_is_refused_before_any_write(ws, cli, sandbo
 
 
 def test_path_id_checks_and_encodes() -> None:
-    assert path_id("klipfolio", "ABCDEF" + "0" * 26) == "ABCDEF" + "0" * 26
-    assert path_id("salesforce", "00l5e000001AbCd") == "00l5e000001AbCd"
+    FORMATS = {t: cls.ID_FORMAT for t, cls in PROVIDERS.items()}
+    assert path_id(FORMATS["klipfolio"], "ABCDEF" + "0" * 26) == "ABCDEF" + "0" * 26
+    assert path_id(FORMATS["salesforce"], "00l5e000001AbCd") == "00l5e000001AbCd"
     for bad in ("../x", "", "a" * 31, "a" * 32 + "\n", None, 7):
         with pytest.raises(ValueError, match="is not a Klipfolio id"):
-            path_id("klipfolio", bad)
+            path_id(FORMATS["klipfolio"], bad)
     assert path_text("..") == "%2E%2E" and path_text("a/b?c#d") == "a%2Fb%3Fc%23d"
 
 
 def test_schemas_carry_the_same_id_formats_as_the_code() -> None:
+    FORMATS = {t: cls.ID_FORMAT for t, cls in PROVIDERS.items()}
+
     def pattern(name: str, *path: str) -> str:
         node = json.loads(schema_path(name).read_text())["properties"]
         for key in path:

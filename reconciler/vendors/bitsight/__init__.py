@@ -1,4 +1,4 @@
-"""The Bitsight vendor: provider, sandbox app, schemas and contract case."""
+"""The Bitsight vendor: provider, sandbox app, schemas, vocabulary, contract case."""
 
 from pathlib import Path
 
@@ -10,4 +10,5 @@ VENDOR = Vendor(
     sandbox="reconciler.vendors.bitsight.sandbox:BitsightSandbox",
     schemas=Path(__file__).parent / "schemas",
     contract="reconciler.vendors.bitsight.contract:CASE",
+    vocabulary="reconciler.vendors.bitsight.vocab:VOCABULARY",
 )

@@ -5,94 +5,72 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import httpx
-
 from reconciler.answers import reading, records
 from reconciler.config import VendorDefaults
 from reconciler.errors import ProviderError
-from reconciler.http import json_or_none
+from reconciler.http import Response, json_or_none
 from reconciler.model import Change, KindSpec, LiveObject, Resource, State
-from reconciler.provider import Provider
+from reconciler.provider import MemberListHandler, Provider
+from reconciler.vendors.bitsight.vocab import FLAGS, ID, USER_FLAGS
 
 SHARING = "BitsightFolderSharing"
 FOLDERS = "/ratings/v1/folders"
 USERS = "shared_with_users"
-FLAGS = ("is_shared", "group_can_edit_contents", "shared_with_all_users")
-"""The writable folder options; `group_can_edit_properties` is read-only and never sent."""
-USER_FLAGS = ("can_edit_folder_contents", "can_edit_folder_properties")
 
 Spellings = dict[str, str]
 """Lower-cased email -> the spelling to keep for it (the manifest's, when it lists it)."""
 
 
-class BitsightProvider(Provider):
-    TYPE = "bitsight"
-    DEFAULTS = VendorDefaults(
-        base_url="https://api.bitsighttech.com",
-        credential_env="BITSIGHT_API_TOKEN",
-        credential_key="token_env",
-        max_concurrency=3,
-        vendor_hosts=("api.bitsighttech.com",),
-    )
-    KINDS = {SHARING: KindSpec(SHARING, identity=("folder_guid",), members_field=USERS)}
+class FolderSharing(MemberListHandler["BitsightProvider"]):
+    """The sharing options of an existing folder; folders are never created or deleted."""
 
-    def auth_headers(self, credential: str) -> dict[str, str]:
-        # HTTP Basic with the token as user name and an empty password.
-        token = base64.b64encode(f"{credential}:".encode()).decode()
-        return {"Authorization": f"Basic {token}"}
-
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str]:
-        body = json_or_none(response)
-        if isinstance(body, dict) and body.get("detail"):
-            return None, str(body["detail"])
-        return None, f"HTTP {response.status_code}"
+    SPEC = KindSpec(SHARING, identity=("folder_guid",), members_field=USERS)
 
     # -- offline ----------------------------------------------------------------------
 
-    @classmethod
-    def scope(cls, kind: str, spec: dict[str, Any]) -> str:
+    def scope(self, spec: dict[str, Any]) -> str:
         return str(spec.get("folder_guid") or "")
 
-    @classmethod
-    def normalise(cls, kind: str, spec: dict[str, Any]) -> State:
+    def normalise(self, spec: dict[str, Any]) -> State:
         state: State = {flag: bool(spec[flag]) for flag in FLAGS if flag in spec}
         if USERS in spec:
-            state[USERS] = {cls.member_key(kind, u): _member(u) for u in spec[USERS] or []}
+            state[USERS] = {self.member_key(u): _member(u) for u in spec[USERS] or []}
         return state
 
-    @classmethod
-    def member_key(cls, kind: str, member: dict[str, Any]) -> str:
+    def member_key(self, member: dict[str, Any]) -> str:
         return str(member.get("email") or "").lower()
 
     # -- online -------------------------------------------------------------------------
 
-    async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
+    async def read(
+        self, p: BitsightProvider, resources: list[Resource], prune: bool
+    ) -> list[LiveObject]:
         # One call lists every folder with its sharing options, however many are declared.
-        by_guid = {f["guid"]: f for f in await self._list()}
+        by_guid = {f["guid"]: f for f in await p._list()}
         missing = [r for r in resources if r.scope not in by_guid]
         if missing:
             where = "; ".join(f"{r.scope} (declared at {r.source})" for r in missing)
             raise ProviderError(
-                self.alias,
+                p.alias,
                 f"BitSight folder not found: {where}. The token's account has no folder with "
                 "that guid; folders are never created, only their sharing is managed",
             )
-        with reading(self.alias, f"GET {FOLDERS}"):
+        with reading(p.alias, f"GET {FOLDERS}"):
             return [_live(by_guid[r.scope], _declared(r.desired)) for r in resources]
 
-    async def read_one(self, change: Change) -> LiveObject | None:
-        path = f"{FOLDERS}/{self.path_id(change.scope, 'folder_guid')}"
-        response = await self.http.request("GET", path, accept=(404,))
+    async def read_one(self, p: BitsightProvider, change: Change) -> LiveObject | None:
+        path = f"{FOLDERS}/{p.path_id(change.scope, 'folder_guid')}"
+        response = await p.http.request("GET", path, accept=(404,))
         if response.status_code == 404:
             return None
         folder = json_or_none(response)
         if not isinstance(folder, dict):
-            raise ProviderError(self.alias, f"GET {path}: not a folder object")
+            raise ProviderError(p.alias, f"GET {path}: not a folder object")
         # The same spellings as at plan time, so an unchanged folder keeps its fingerprint.
-        with reading(self.alias, f"GET {path}"):
+        with reading(p.alias, f"GET {path}"):
             return _live(folder, _declared(change.desired or {}))
 
-    async def write(self, change: Change, current: LiveObject | None) -> None:
+    async def write(self, p: BitsightProvider, change: Change, current: LiveObject | None) -> None:
         assert change.desired is not None
         # Unmanaged fields come from the pre-write read: the freshest value is the one to keep.
         base = (current or change.live or LiveObject(change.identity, {})).state
@@ -105,27 +83,51 @@ class BitsightProvider(Provider):
         options[USERS] = [users[key] for key in sorted(users)]
         # The whole user list in one call: grants and removals land together, nothing in between.
         # 200 with the folder or 204 without a body: the response is not needed either way.
-        path = f"{FOLDERS}/{self.path_id(change.scope, 'folder_guid')}"
-        await self.http.request("PATCH", path, json={"shared_options": options})
+        path = f"{FOLDERS}/{p.path_id(change.scope, 'folder_guid')}"
+        await p.http.request("PATCH", path, json={"shared_options": options})
 
     # -- export ----------------------------------------------------------------------------
 
-    async def scopes(self, kind: str) -> list[str]:
-        return sorted(f["guid"] for f in await self._list())
+    async def scopes(self, p: BitsightProvider) -> list[str]:
+        return sorted(f["guid"] for f in await p._list())
 
-    async def export(self, kind: str, scopes: list[str]) -> list[dict[str, Any]]:
+    async def export(self, p: BitsightProvider, scopes: list[str]) -> list[dict[str, Any]]:
         wanted = set(scopes)
         specs: list[dict[str, Any]] = []
-        for folder in sorted(await self._list(), key=lambda f: str(f["guid"])):
+        for folder in sorted(await p._list(), key=lambda f: str(f["guid"])):
             if folder["guid"] not in wanted:
                 continue
-            with reading(self.alias, f"GET {FOLDERS}"):
+            with reading(p.alias, f"GET {FOLDERS}"):
                 state = _live(folder, {}).state
             spec: dict[str, Any] = {"folder_guid": folder["guid"]}
             spec.update({flag: state[flag] for flag in FLAGS})
             spec[USERS] = [state[USERS][key] for key in sorted(state[USERS])]
             specs.append(spec)
         return specs
+
+
+class BitsightProvider(Provider):
+    TYPE = "bitsight"
+    DEFAULTS = VendorDefaults(
+        base_url="https://api.bitsighttech.com",
+        credential_env="BITSIGHT_API_TOKEN",
+        credential_key="token_env",
+        max_concurrency=3,
+        vendor_hosts=("api.bitsighttech.com",),
+    )
+    ID_FORMAT = ID
+    HANDLERS = (FolderSharing(),)
+
+    def auth_headers(self, credential: str) -> dict[str, str]:
+        # HTTP Basic with the token as user name and an empty password.
+        token = base64.b64encode(f"{credential}:".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    def parse_error(self, response: Response) -> tuple[str | None, str]:
+        body = json_or_none(response)
+        if isinstance(body, dict) and body.get("detail"):
+            return None, str(body["detail"])
+        return None, f"HTTP {response.status_code}"
 
     # -- calls -----------------------------------------------------------------------------
 

@@ -9,11 +9,8 @@ import json
 from typing import Any
 
 from reconciler.sandbox.core import HTTPError, Request, Response, Route, VendorApp, json_response
-
-_FLAGS = ("is_shared", "shared_with_all_users", "group_can_edit_contents")
-"""The writable boolean sharing options; `group_can_edit_properties` is read-only."""
-
-_USER_FLAGS = ("can_edit_folder_contents", "can_edit_folder_properties")
+from reconciler.vendors.bitsight.vocab import FLAGS as _FLAGS
+from reconciler.vendors.bitsight.vocab import USER_FLAGS as _USER_FLAGS
 
 
 class BitsightSandbox(VendorApp):

@@ -1,4 +1,4 @@
-"""The Golem vendor: provider, sandbox app, schemas and contract case."""
+"""The Golem vendor: provider, sandbox app, schemas, vocabulary, contract case."""
 
 from pathlib import Path
 
@@ -10,4 +10,5 @@ VENDOR = Vendor(
     sandbox="reconciler.vendors.golem.sandbox:GolemSandbox",
     schemas=Path(__file__).parent / "schemas",
     contract="reconciler.vendors.golem.contract:CASE",
+    vocabulary="reconciler.vendors.golem.vocab:VOCABULARY",
 )

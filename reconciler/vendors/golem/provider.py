@@ -5,70 +5,45 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
-
 from reconciler.answers import kind_of, reading
 from reconciler.config import VendorDefaults
 from reconciler.errors import ConflictError, ProviderError, ReconcilerError, UnclearOutcome
-from reconciler.http import json_or_none
+from reconciler.http import Response, json_or_none
 from reconciler.ids import path_text
 from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.provider import Provider
+from reconciler.provider import KindHandler, Provider
+from reconciler.vendors.golem.vocab import DATA_KEYS, ID
 
 SHARE = "GolemPermissionShare"
-DATA_KEYS = ("lowerPositive", "lowerNegative", "upperPositive", "upperNegative")
 EXISTS = "PERMISSION_SHARE_ALREADY_EXISTS"
 CREATE_TRIES = 3
 
 
-class GolemProvider(Provider):
-    TYPE = "golem"
-    DEFAULTS = VendorDefaults(
-        base_url="https://release.api.golem.cloud",
-        credential_env="GOLEM_TOKEN",
-        credential_key="token_env",
-        vendor_hosts=("release.api.golem.cloud",),
+class PermissionShares(KindHandler["GolemProvider"]):
+    """Permission shares of owner accounts, written with the revision the plan read."""
+
+    SPEC = KindSpec(
+        SHARE,
+        identity=("owner_account_id", "name"),
+        replace_fields=("target_account_id",),
+        prune_key="permission_shares",
+        revisioned=True,
     )
-    KINDS = {
-        SHARE: KindSpec(
-            SHARE,
-            identity=("owner_account_id", "name"),
-            replace_fields=("target_account_id",),
-            prune_key="permission_shares",
-            revisioned=True,
-        )
-    }
-
-    def auth_headers(self, credential: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {credential}"}
-
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str]:
-        body = json_or_none(response)
-        if not isinstance(body, dict):
-            return None, f"HTTP {response.status_code}"
-        code = body.get("code")
-        # 400 carries a list of messages under "errors"; every other status one "error".
-        errors = body.get("errors")
-        message = "; ".join(map(str, errors)) if isinstance(errors, list) else body.get("error")
-        return code, str(message or code or f"HTTP {response.status_code}")
 
     # -- offline ----------------------------------------------------------------------
 
-    @classmethod
-    def scope(cls, kind: str, spec: dict[str, Any]) -> str:
+    def scope(self, spec: dict[str, Any]) -> str:
         return str(spec["owner_account_id"])
 
-    @classmethod
-    def normalise(cls, kind: str, spec: dict[str, Any]) -> State:
+    def normalise(self, spec: dict[str, Any]) -> State:
         state: State = {"target_account_id": str(spec["target_account_id"])}
         # A spec without `data` leaves the grants unmanaged; inside it, a missing list is empty.
         if "data" in spec:
             state["data"] = _data(spec["data"] or {})
         return state
 
-    @classmethod
     def check(
-        cls, kind: str, spec: dict[str, Any], path: tuple[Any, ...]
+        self, spec: dict[str, Any], path: tuple[Any, ...]
     ) -> list[tuple[tuple[Any, ...], str]]:
         problems: list[tuple[tuple[Any, ...], str]] = []
         if spec.get("target_account_id") == spec.get("owner_account_id"):
@@ -83,43 +58,45 @@ class GolemProvider(Provider):
 
     # -- online -------------------------------------------------------------------------
 
-    async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
+    async def read(
+        self, p: GolemProvider, resources: list[Resource], prune: bool
+    ) -> list[LiveObject]:
         accounts = sorted({r.scope for r in resources})
         wanted = {r.identity for r in resources}
-        listed = await asyncio.gather(*(self._list(acc) for acc in accounts))
+        listed = await asyncio.gather(*(p._list(acc) for acc in accounts))
         return [obj for objs in listed for obj in objs if prune or obj.identity in wanted]
 
-    async def read_one(self, change: Change) -> LiveObject | None:
+    async def read_one(self, p: GolemProvider, change: Change) -> LiveObject | None:
         if change.live is not None:
             # By id: a share deleted and re-created under the same name since the plan is a
             # different share (possibly at the same revision), so it must read as gone.
-            return await self._by_id(change.scope, change.live.handle["id"])
-        return await self._by_name(change.scope, change.identity[1])
+            return await p._by_id(change.scope, change.live.handle["id"])
+        return await p._by_name(change.scope, change.identity[1])
 
-    async def write(self, change: Change, current: LiveObject | None) -> None:
+    async def write(self, p: GolemProvider, change: Change, current: LiveObject | None) -> None:
         if change.action is Action.CREATE:
-            await self._create(change)
+            await p._create(change)
         elif change.action is Action.UPDATE:
-            await self._update(change)
+            await p._update(change)
         elif change.action is Action.DELETE:
-            await self._delete(change)
+            await p._delete(change)
         else:
             # The target cannot change in place, and the name must be free to create again.
-            await self._delete(change)
+            await p._delete(change)
             try:
-                await self._create(change)
+                await p._create(change)
             except ProviderError as exc:
                 raise type(exc)(
-                    self.alias, f"deleted, not recreated: {exc.detail}", exc.status, exc.code
+                    p.alias, f"deleted, not recreated: {exc.detail}", exc.status, exc.code
                 ) from None
 
     # -- export ----------------------------------------------------------------------------
 
-    async def scopes(self, kind: str) -> list[str]:
+    async def scopes(self, p: GolemProvider) -> list[str]:
         raise ReconcilerError("golem: the API cannot list owner accounts; pass --scope ACCOUNT_ID")
 
-    async def export(self, kind: str, scopes: list[str]) -> list[dict[str, Any]]:
-        listed = await asyncio.gather(*(self._list(acc) for acc in sorted(set(scopes))))
+    async def export(self, p: GolemProvider, scopes: list[str]) -> list[dict[str, Any]]:
+        listed = await asyncio.gather(*(p._list(acc) for acc in sorted(set(scopes))))
         objs = sorted((o for objs in listed for o in objs), key=lambda o: o.identity)
         return [
             {
@@ -130,6 +107,31 @@ class GolemProvider(Provider):
             }
             for o in objs
         ]
+
+
+class GolemProvider(Provider):
+    TYPE = "golem"
+    DEFAULTS = VendorDefaults(
+        base_url="https://release.api.golem.cloud",
+        credential_env="GOLEM_TOKEN",
+        credential_key="token_env",
+        vendor_hosts=("release.api.golem.cloud",),
+    )
+    ID_FORMAT = ID
+    HANDLERS = (PermissionShares(),)
+
+    def auth_headers(self, credential: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credential}"}
+
+    def parse_error(self, response: Response) -> tuple[str | None, str]:
+        body = json_or_none(response)
+        if not isinstance(body, dict):
+            return None, f"HTTP {response.status_code}"
+        code = body.get("code")
+        # 400 carries a list of messages under "errors"; every other status one "error".
+        errors = body.get("errors")
+        message = "; ".join(map(str, errors)) if isinstance(errors, list) else body.get("error")
+        return code, str(message or code or f"HTTP {response.status_code}")
 
     # -- writes ----------------------------------------------------------------------------
 

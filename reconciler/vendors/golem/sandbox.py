@@ -15,8 +15,7 @@ from reconciler.sandbox.core import (
     json_body,
     json_response,
 )
-
-DATA_KEYS = ("lowerPositive", "lowerNegative", "upperPositive", "upperNegative")
+from reconciler.vendors.golem.vocab import DATA_KEYS
 
 _ERROR_CODES = {
     400: "BAD_REQUEST",

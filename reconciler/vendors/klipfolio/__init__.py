@@ -1,4 +1,4 @@
-"""The Klipfolio vendor: provider, sandbox app, schemas and contract case."""
+"""The Klipfolio vendor: provider, sandbox app, schemas, vocabulary, contract case."""
 
 from pathlib import Path
 
@@ -10,4 +10,5 @@ VENDOR = Vendor(
     sandbox="reconciler.vendors.klipfolio.sandbox:KlipfolioSandbox",
     schemas=Path(__file__).parent / "schemas",
     contract="reconciler.vendors.klipfolio.contract:CASE",
+    vocabulary="reconciler.vendors.klipfolio.vocab:VOCABULARY",
 )

@@ -5,81 +5,138 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
-
 from reconciler.answers import reading, records
 from reconciler.config import VendorDefaults
 from reconciler.errors import Problem, ProviderError, UnclearOutcome
-from reconciler.http import json_or_none
+from reconciler.http import Response, json_or_none
 from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.provider import Provider
+from reconciler.provider import KindHandler, MemberListHandler, Provider
+from reconciler.vendors.klipfolio.vocab import ID
 
 ROLE = "KlipfolioRole"
 RIGHTS = "KlipfolioClientShareRights"
 
 
-class KlipfolioProvider(Provider):
-    TYPE = "klipfolio"
-    DEFAULTS = VendorDefaults(
-        base_url="https://app.klipfolio.com/api/1",
-        credential_env="KLIPFOLIO_API_KEY",
-        credential_key="api_key_env",
-        rate_limit_per_second=5,
-        vendor_hosts=("app.klipfolio.com",),
-        api_paths=("/api/1", "/api/1.0"),
-    )
-    KINDS = {
-        ROLE: KindSpec(ROLE, identity=("client_id", "name"), prune_key="roles"),
-        RIGHTS: KindSpec(RIGHTS, identity=("client_id",), members_field="groups"),
-    }
+class Roles(KindHandler["KlipfolioProvider"]):
+    """Roles of the company (no client_id) and of client accounts, matched by name."""
 
-    def auth_headers(self, credential: str) -> dict[str, str]:
-        return {"kf-api-key": credential}
+    SPEC = KindSpec(ROLE, identity=("client_id", "name"), prune_key="roles")
 
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str]:
-        body = json_or_none(response)
-        meta = body.get("meta") if isinstance(body, dict) else None
-        if isinstance(meta, dict):
-            return meta.get("error_code"), str(meta.get("error_desc") or meta.get("error_code"))
-        return None, f"HTTP {response.status_code}"
-
-    # -- offline ----------------------------------------------------------------------
-
-    @classmethod
-    def scope(cls, kind: str, spec: dict[str, Any]) -> str:
+    def scope(self, spec: dict[str, Any]) -> str:
         return str(spec.get("client_id") or "")
 
-    @classmethod
-    def normalise(cls, kind: str, spec: dict[str, Any]) -> State:
-        if kind == ROLE:
-            state: State = {}
-            if "description" in spec:
-                state["description"] = spec["description"]
-            if "permissions" in spec:
-                state["permissions"] = sorted(set(spec["permissions"]))
-            return state
+    def normalise(self, spec: dict[str, Any]) -> State:
+        state: State = {}
+        if "description" in spec:
+            state["description"] = spec["description"]
+        if "permissions" in spec:
+            state["permissions"] = sorted(set(spec["permissions"]))
+        return state
+
+    async def read(
+        self, p: KlipfolioProvider, resources: list[Resource], prune: bool
+    ) -> list[LiveObject]:
+        scopes = sorted({r.scope for r in resources})
+        wanted = {(r.scope, r.identity[1]) for r in resources}
+        listed = await asyncio.gather(*(p._list_roles(s) for s in scopes))
+        objs: list[LiveObject] = []
+        details = []
+        for scope, roles in zip(scopes, listed, strict=True):
+            for role in roles:
+                if (scope, role["name"]) in wanted:
+                    details.append(p._read_role(scope, role["id"]))
+                elif prune:
+                    # Deleting needs no permissions: skip the per-role read.
+                    objs.append(p._role_object(scope, role))
+        objs.extend(o for o in await asyncio.gather(*details) if o is not None)
+        return objs
+
+    async def read_one(self, p: KlipfolioProvider, change: Change) -> LiveObject | None:
+        scope = change.scope
+        if change.live is not None:
+            return await p._read_role(scope, change.live.handle["id"])
+        name = change.identity[1]
+        for role in await p._list_roles(scope):
+            if role["name"] == name:
+                return await p._read_role(scope, role["id"])
+        return None
+
+    async def write(self, p: KlipfolioProvider, change: Change, current: LiveObject | None) -> None:
+        scope = change.scope
+        params = {"client_id": scope} if scope else None
+        name = change.identity[1]
+        if change.action is Action.CREATE:
+            assert change.desired is not None
+            body: dict[str, Any] = {
+                "name": name,
+                "description": change.desired.get("description", ""),
+                "permissions": change.desired.get("permissions", []),
+            }
+            if scope:
+                body["client_id"] = scope
+            await p.create_once(scope, name, body)
+            return
+        assert change.live is not None
+        rid = p.path_id((current or change.live).handle["id"], "role id")
+        if change.action is Action.DELETE:
+            await p.http.request("DELETE", f"/roles/{rid}", params=params, accept=(404,))
+            return
+        assert change.desired is not None
+        body = {
+            "name": name,
+            "description": change.desired.get("description", ""),
+            "permissions": change.desired.get("permissions", []),
+        }
+        await p.http.request("PUT", f"/roles/{rid}", params=params, json=body)
+
+    def may_prune(self, p: KlipfolioProvider, live: LiveObject) -> bool:
+        return live.identity[1] not in (p.option("protected_roles") or ())
+
+    async def scopes(self, p: KlipfolioProvider) -> list[str]:
+        return ["", *await p._clients()]
+
+    async def export(self, p: KlipfolioProvider, scopes: list[str]) -> list[dict[str, Any]]:
+        listed = await asyncio.gather(*(p._list_roles(s) for s in scopes))
+        reads = [
+            p._read_role(s, r["id"]) for s, roles in zip(scopes, listed, strict=True) for r in roles
+        ]
+        specs: list[dict[str, Any]] = []
+        for obj in await asyncio.gather(*reads):
+            if obj is None:
+                continue
+            spec: dict[str, Any] = {"name": obj.identity[1]}
+            if obj.scope:
+                spec["client_id"] = obj.scope
+            spec.update(description=obj.state["description"], permissions=obj.state["permissions"])
+            specs.append(spec)
+        return specs
+
+
+class ShareRights(MemberListHandler["KlipfolioProvider"]):
+    """Which groups a client account is shared with, group by group."""
+
+    SPEC = KindSpec(RIGHTS, identity=("client_id",), members_field="groups")
+
+    def scope(self, spec: dict[str, Any]) -> str:
+        return str(spec.get("client_id") or "")
+
+    def normalise(self, spec: dict[str, Any]) -> State:
         return {
             "groups": {
-                cls.member_key(kind, g): {"can_manage": bool(g["can_manage"])}
-                for g in spec["groups"]
+                self.member_key(g): {"can_manage": bool(g["can_manage"])} for g in spec["groups"]
             }
         }
 
-    @classmethod
-    def member_key(cls, kind: str, member: dict[str, Any]) -> str:
+    def member_key(self, member: dict[str, Any]) -> str:
         if member.get("group_id"):
             return str(member["group_id"])
         return "name:" + str(member.get("group_name"))
 
-    # -- online -------------------------------------------------------------------------
-
-    async def resolve(self, kind: str, resources: list[Resource]) -> list[Problem]:
-        if kind != RIGHTS or not any(
-            k.startswith("name:") for r in resources for k in r.desired["groups"]
-        ):
+    async def resolve(self, p: KlipfolioProvider, resources: list[Resource]) -> list[Problem]:
+        if not any(k.startswith("name:") for r in resources for k in r.desired["groups"]):
             return []
         # Group names resolve against the company's groups, read once per plan.
-        data = await self._get("/groups")
+        data = await p._get("/groups")
         by_name: dict[str, list[str]] = {}
         for g in data.get("groups", []):
             by_name.setdefault(g["name"], []).append(g["id"])
@@ -119,68 +176,70 @@ class KlipfolioProvider(Provider):
             r.desired["groups"] = resolved
         return problems
 
-    async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
-        if kind == RIGHTS:
-            clients = sorted({r.scope for r in resources})
-            found = await asyncio.gather(*(self._read_rights(c) for c in clients))
-            return [obj for obj in found if obj is not None]
-        scopes = sorted({r.scope for r in resources})
-        wanted = {(r.scope, r.identity[1]) for r in resources}
-        listed = await asyncio.gather(*(self._list_roles(s) for s in scopes))
-        objs: list[LiveObject] = []
-        details = []
-        for scope, roles in zip(scopes, listed, strict=True):
-            for role in roles:
-                if (scope, role["name"]) in wanted:
-                    details.append(self._read_role(scope, role["id"]))
-                elif prune:
-                    # Deleting needs no permissions: skip the per-role read.
-                    objs.append(self._role_object(scope, role))
-        objs.extend(o for o in await asyncio.gather(*details) if o is not None)
-        return objs
+    async def read(
+        self, p: KlipfolioProvider, resources: list[Resource], prune: bool
+    ) -> list[LiveObject]:
+        clients = sorted({r.scope for r in resources})
+        found = await asyncio.gather(*(p._read_rights(c) for c in clients))
+        return [obj for obj in found if obj is not None]
 
-    async def read_one(self, change: Change) -> LiveObject | None:
-        scope = change.scope
-        if change.kind == RIGHTS:
-            return await self._read_rights(scope)
-        if change.live is not None:
-            return await self._read_role(scope, change.live.handle["id"])
-        name = change.identity[1]
-        for role in await self._list_roles(scope):
-            if role["name"] == name:
-                return await self._read_role(scope, role["id"])
-        return None
+    async def read_one(self, p: KlipfolioProvider, change: Change) -> LiveObject | None:
+        return await p._read_rights(change.scope)
 
-    async def write(self, change: Change, current: LiveObject | None) -> None:
-        if change.kind == RIGHTS:
-            await self._write_rights(change)
-            return
-        scope = change.scope
-        params = {"client_id": scope} if scope else None
-        name = change.identity[1]
-        if change.action is Action.CREATE:
-            assert change.desired is not None
-            body: dict[str, Any] = {
-                "name": name,
-                "description": change.desired.get("description", ""),
-                "permissions": change.desired.get("permissions", []),
-            }
-            if scope:
-                body["client_id"] = scope
-            await self.create_once(scope, name, body)
-            return
-        assert change.live is not None
-        rid = self.path_id((current or change.live).handle["id"], "role id")
-        if change.action is Action.DELETE:
-            await self.http.request("DELETE", f"/roles/{rid}", params=params, accept=(404,))
-            return
-        assert change.desired is not None
-        body = {
-            "name": name,
-            "description": change.desired.get("description", ""),
-            "permissions": change.desired.get("permissions", []),
-        }
-        await self.http.request("PUT", f"/roles/{rid}", params=params, json=body)
+    async def write(self, p: KlipfolioProvider, change: Change, current: LiveObject | None) -> None:
+        client = p.path_id(change.scope, "client_id")
+        # Every group id is checked before the first write, so none goes out half-done.
+        removals = [p.path_id(m.key, "group_id") for m in change.members if m.action == "remove"]
+        upserts = [m for m in change.members if m.action in ("add", "change")]
+        for m in upserts:
+            p.path_id(m.key, "group_id")
+        if upserts:
+            body = {"groups": [{"group_id": m.key, **m.after} for m in upserts]}
+            await p.http.request("PUT", f"/clients/{client}/share-rights", json=body)
+        for gid in removals:
+            # 403 means "not shared with that group": already absent.
+            await p.http.request(
+                "DELETE", f"/clients/{client}/share-rights/{gid}", accept=(403, 404)
+            )
+
+    async def scopes(self, p: KlipfolioProvider) -> list[str]:
+        return await p._clients()
+
+    async def export(self, p: KlipfolioProvider, scopes: list[str]) -> list[dict[str, Any]]:
+        specs: list[dict[str, Any]] = []
+        for obj in await asyncio.gather(*(p._read_rights(s) for s in scopes)):
+            if obj is not None and obj.state["groups"]:
+                groups = [
+                    {"group_id": gid, "can_manage": attrs["can_manage"]}
+                    for gid, attrs in sorted(obj.state["groups"].items())
+                ]
+                specs.append({"client_id": obj.scope, "groups": groups})
+        return specs
+
+
+class KlipfolioProvider(Provider):
+    TYPE = "klipfolio"
+    DEFAULTS = VendorDefaults(
+        base_url="https://app.klipfolio.com/api/1",
+        credential_env="KLIPFOLIO_API_KEY",
+        credential_key="api_key_env",
+        rate_limit_per_second=5,
+        vendor_hosts=("app.klipfolio.com",),
+        api_paths=("/api/1", "/api/1.0"),
+        options={"protected_roles": ("Admin",)},
+    )
+    ID_FORMAT = ID
+    HANDLERS = (Roles(), ShareRights())
+
+    def auth_headers(self, credential: str) -> dict[str, str]:
+        return {"kf-api-key": credential}
+
+    def parse_error(self, response: Response) -> tuple[str | None, str]:
+        body = json_or_none(response)
+        meta = body.get("meta") if isinstance(body, dict) else None
+        if isinstance(meta, dict):
+            return meta.get("error_code"), str(meta.get("error_desc") or meta.get("error_code"))
+        return None, f"HTTP {response.status_code}"
 
     async def create_once(self, scope: str, name: str, body: dict[str, Any]) -> None:
         """POST a role; after an unclear answer, look before trying again."""
@@ -193,42 +252,9 @@ class KlipfolioProvider(Provider):
                     return
         raise UnclearOutcome(self.alias, f"POST /roles for {name!r}: no clear answer after 3 tries")
 
-    def may_prune(self, kind: str, live: LiveObject) -> bool:
-        return live.identity[1] not in self.config.protected_roles
-
-    # -- export ----------------------------------------------------------------------------
-
-    async def scopes(self, kind: str) -> list[str]:
+    async def _clients(self) -> list[str]:
         data = await self._get("/clients")
-        clients = sorted(c["id"] for c in data.get("clients", []))
-        return ([""] if kind == ROLE else []) + clients
-
-    async def export(self, kind: str, scopes: list[str]) -> list[dict[str, Any]]:
-        specs: list[dict[str, Any]] = []
-        if kind == RIGHTS:
-            for obj in await asyncio.gather(*(self._read_rights(s) for s in scopes)):
-                if obj is not None and obj.state["groups"]:
-                    groups = [
-                        {"group_id": gid, "can_manage": attrs["can_manage"]}
-                        for gid, attrs in sorted(obj.state["groups"].items())
-                    ]
-                    specs.append({"client_id": obj.scope, "groups": groups})
-            return specs
-        listed = await asyncio.gather(*(self._list_roles(s) for s in scopes))
-        reads = [
-            self._read_role(s, r["id"])
-            for s, roles in zip(scopes, listed, strict=True)
-            for r in roles
-        ]
-        for obj in await asyncio.gather(*reads):
-            if obj is None:
-                continue
-            spec: dict[str, Any] = {"name": obj.identity[1]}
-            if obj.scope:
-                spec["client_id"] = obj.scope
-            spec.update(description=obj.state["description"], permissions=obj.state["permissions"])
-            specs.append(spec)
-        return specs
+        return sorted(c["id"] for c in data.get("clients", []))
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -275,19 +301,3 @@ class KlipfolioProvider(Provider):
         groups = {g["group_id"]: {"can_manage": bool(g.get("can_manage"))} for g in rights}
         names = {g["group_id"]: g.get("group_name") or "" for g in rights}
         return LiveObject((client,), {"groups": groups}, scope=client, labels=names)
-
-    async def _write_rights(self, change: Change) -> None:
-        client = self.path_id(change.scope, "client_id")
-        # Every group id is checked before the first write, so none goes out half-done.
-        removals = [self.path_id(m.key, "group_id") for m in change.members if m.action == "remove"]
-        upserts = [m for m in change.members if m.action in ("add", "change")]
-        for m in upserts:
-            self.path_id(m.key, "group_id")
-        if upserts:
-            body = {"groups": [{"group_id": m.key, **m.after} for m in upserts]}
-            await self.http.request("PUT", f"/clients/{client}/share-rights", json=body)
-        for gid in removals:
-            # 403 means "not shared with that group": already absent.
-            await self.http.request(
-                "DELETE", f"/clients/{client}/share-rights/{gid}", accept=(403, 404)
-            )

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from reconciler.sandbox.core import Request, Response, Route, VendorApp, json_body, json_response
-from reconciler.vendors.klipfolio.permissions import PERMISSIONS
+from reconciler.vendors.klipfolio.vocab import PERMISSIONS
 
 _ERROR_CODES = {
     400: "bad_request",

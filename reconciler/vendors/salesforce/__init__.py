@@ -1,4 +1,4 @@
-"""The Salesforce vendor: provider, sandbox app, schemas and contract case."""
+"""The Salesforce vendor: provider, sandbox app, schemas, vocabulary, contract case."""
 
 from pathlib import Path
 
@@ -10,4 +10,5 @@ VENDOR = Vendor(
     sandbox="reconciler.vendors.salesforce.sandbox:SalesforceSandbox",
     schemas=Path(__file__).parent / "schemas",
     contract="reconciler.vendors.salesforce.contract:CASE",
+    vocabulary="reconciler.vendors.salesforce.vocab:VOCABULARY",
 )

@@ -7,72 +7,40 @@ import logging
 from typing import Any
 from urllib.parse import urljoin
 
-import httpx
-
 from reconciler.answers import records
 from reconciler.config import ProviderConfig, VendorDefaults
 from reconciler.errors import ConflictError, ProviderError, ProviderStopped, UnclearOutcome
-from reconciler.http import json_or_none
+from reconciler.http import Response, json_or_none
 from reconciler.model import Change, KindSpec, LiveObject, MemberChange, Resource, State
-from reconciler.provider import Provider
+from reconciler.provider import MemberListHandler, Provider, option
 from reconciler.vendors.salesforce.ids import canonical, canonical_or_raw
+from reconciler.vendors.salesforce.vocab import ID, ORG_WIDE
 
 log = logging.getLogger(__name__)
 
 SHARES = "SalesforceFolderShares"
-ORG_WIDE = ("organization", "allprmusers", "allcspusers")
-"""Share types without a specific recipient: the type alone identifies the share."""
 QUOTA = "REQUEST_LIMIT_EXCEEDED"
 POST_TRIES = 3
 MAX_PAGES = 10_000
 
 
-class SalesforceProvider(Provider):
-    TYPE = "salesforce"
-    DEFAULTS = VendorDefaults(
-        base_url="",
-        credential_env="SALESFORCE_ACCESS_TOKEN",
-        credential_key="token_env",
-        # No vendor host: an org host is trusted only from the operator's environment.
-        vendor_hosts=(),
-        required_base_url_env="RECONCILER_SALESFORCE_BASE_URL",
-    )
-    KINDS = {SHARES: KindSpec(SHARES, identity=("folder_id",), members_field="shares")}
+class FolderShares(MemberListHandler["SalesforceProvider"]):
+    """The shares of an existing report or dashboard folder, reconciled share by share."""
 
-    @classmethod
-    def api_base(cls, config: ProviderConfig) -> str:
-        return f"{config.base_url.rstrip('/')}/services/data/{config.api_version}"
-
-    def auth_headers(self, credential: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {credential}"}
-
-    def parse_error(self, response: httpx.Response) -> tuple[str | None, str]:
-        body = json_or_none(response)
-        items = body if isinstance(body, list) else [body]
-        errors = [
-            e for e in items if isinstance(e, dict) and (e.get("errorCode") or e.get("message"))
-        ]
-        if not errors:
-            return None, f"HTTP {response.status_code}"
-        code = errors[0].get("errorCode")
-        message = "; ".join(str(e.get("message") or e.get("errorCode")) for e in errors)
-        return (str(code) if code else None), message
+    SPEC = KindSpec(SHARES, identity=("folder_id",), members_field="shares")
 
     # -- offline ----------------------------------------------------------------------
 
-    @classmethod
-    def identity(cls, kind: str, spec: dict[str, Any]) -> tuple[str, ...]:
+    def identity(self, spec: dict[str, Any]) -> tuple[str, ...]:
         return (canonical_or_raw(str(spec.get("folder_id") or "")),)
 
-    @classmethod
-    def scope(cls, kind: str, spec: dict[str, Any]) -> str:
-        return cls.identity(kind, spec)[0]
+    def scope(self, spec: dict[str, Any]) -> str:
+        return self.identity(spec)[0]
 
-    @classmethod
-    def normalise(cls, kind: str, spec: dict[str, Any]) -> State:
+    def normalise(self, spec: dict[str, Any]) -> State:
         shares: dict[str, Any] = {}
         for share in spec["shares"]:
-            key = cls.member_key(kind, share)
+            key = self.member_key(share)
             attrs = {"access_type": str(share["access_type"]).lower()}
             # An org-wide share's recipient is managed only when the manifest names it: it is
             # then sent on the wire as given (normalised), and compared with the live one.
@@ -81,16 +49,14 @@ class SalesforceProvider(Provider):
             shares[key] = attrs
         return {"shares": shares}
 
-    @classmethod
-    def member_key(cls, kind: str, member: dict[str, Any]) -> str:
+    def member_key(self, member: dict[str, Any]) -> str:
         share_type = str(member.get("share_type") or "").lower()
         if share_type in ORG_WIDE:
             return share_type
         return f"{share_type}:{canonical_or_raw(str(member.get('shared_with_id') or ''))}"
 
-    @classmethod
     def check(
-        cls, kind: str, spec: dict[str, Any], path: tuple[Any, ...]
+        self, spec: dict[str, Any], path: tuple[Any, ...]
     ) -> list[tuple[tuple[Any, ...], str]]:
         problems: list[tuple[tuple[Any, ...], str]] = []
         if not _valid_id(str(spec.get("folder_id") or "")):
@@ -123,12 +89,14 @@ class SalesforceProvider(Provider):
 
     # -- online -------------------------------------------------------------------------
 
-    async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
-        listed = await asyncio.gather(*(self._list_shares(r.identity[0]) for r in resources))
+    async def read(
+        self, p: SalesforceProvider, resources: list[Resource], prune: bool
+    ) -> list[LiveObject]:
+        listed = await asyncio.gather(*(p._list_shares(r.identity[0]) for r in resources))
         missing = [r for r, shares in zip(resources, listed, strict=True) if shares is None]
         if missing:
             raise ProviderError(
-                self.alias,
+                p.alias,
                 "; ".join(
                     f"folder {r.identity[0]} ({r.source}) was not found, or this user has no "
                     f"access to it: GET /folders/{r.identity[0]}/shares answered 404"
@@ -138,55 +106,55 @@ class SalesforceProvider(Provider):
                 "NOT_FOUND",
             )
         return [
-            self._live(r.identity[0], shares, r.desired.get("shares") or {})
+            p._live(r.identity[0], shares, r.desired.get("shares") or {})
             for r, shares in zip(resources, listed, strict=True)
             if shares is not None
         ]
 
-    async def read_one(self, change: Change) -> LiveObject | None:
+    async def read_one(self, p: SalesforceProvider, change: Change) -> LiveObject | None:
         fid = change.identity[0]
-        shares = await self._list_shares(fid)
+        shares = await p._list_shares(fid)
         if shares is None:
             raise ProviderError(
-                self.alias, f"folder {fid} is gone, or this user lost access to it", 404
+                p.alias, f"folder {fid} is gone, or this user lost access to it", 404
             )
-        return self._live(fid, shares, (change.desired or {}).get("shares") or {})
+        return p._live(fid, shares, (change.desired or {}).get("shares") or {})
 
-    async def write(self, change: Change, current: LiveObject | None) -> None:
+    async def write(
+        self, p: SalesforceProvider, change: Change, current: LiveObject | None
+    ) -> None:
         fid = change.identity[0]
         live = current or change.live
         if live is None:
-            raise ProviderError(
-                self.alias, f"folder {fid} does not exist (folders are not created)"
-            )
+            raise ProviderError(p.alias, f"folder {fid} does not exist (folders are not created)")
         adds = [m for m in change.members if m.action == "add"]
         # The share ids come from the pre-write read, which matched the plan's fingerprint;
         # each is checked before the first write, so a bad one stops the folder untouched.
-        folder = self.path_id(fid, "folder_id")
+        folder = p.path_id(fid, "folder_id")
         sids = {
-            m.key: self.path_id(live.handle[m.key], "share id")
+            m.key: p.path_id(live.handle[m.key], "share id")
             for m in change.members
             if m.action in ("change", "remove")
         }
         if adds:
-            await self._post_shares(fid, adds)
+            await p._post_shares(fid, adds)
         for m in change.members:
             if m.action == "change":
-                await self._call(
+                await p._call(
                     "PATCH", f"/folders/{folder}/shares/{sids[m.key]}", json=_wire(m.key, m.after)
                 )
         for m in change.members:
             if m.action == "remove":
-                await self._delete_share(fid, m.key, live.handle[m.key])
+                await p._delete_share(fid, m.key, live.handle[m.key])
 
     # -- export ----------------------------------------------------------------------------
 
-    async def scopes(self, kind: str) -> list[str]:
+    async def scopes(self, p: SalesforceProvider) -> list[str]:
         """Every folder id, read page by page until `totalSize` folders are read."""
         ids: list[str] = []
         url, params = "/folders", None
         for page in range(2, MAX_PAGES):
-            body = await self._get_json(url, params)
+            body = await p._get_json(url, params)
             folders = [f for f in body.get("folders") or [] if isinstance(f, dict) and f.get("id")]
             ids.extend(canonical_or_raw(str(f["id"])) for f in folders)
             if not folders or len(ids) >= int(body.get("totalSize") or 0):
@@ -194,14 +162,14 @@ class SalesforceProvider(Provider):
             next_url = body.get("nextPageUrl")
             if next_url:
                 # Relative to the instance URL; Http refuses it unless it stays on the API.
-                url, params = self._instance_url(str(next_url)), None
+                url, params = p._instance_url(str(next_url)), None
             else:
                 url, params = "/folders", {"page": str(page)}
         return sorted(set(ids))
 
-    async def export(self, kind: str, scopes: list[str]) -> list[dict[str, Any]]:
+    async def export(self, p: SalesforceProvider, scopes: list[str]) -> list[dict[str, Any]]:
         folders = sorted({canonical_or_raw(s) for s in scopes})
-        listed = await asyncio.gather(*(self._list_shares(f) for f in folders))
+        listed = await asyncio.gather(*(p._list_shares(f) for f in folders))
         specs: list[dict[str, Any]] = []
         for fid, shares in zip(folders, listed, strict=True):
             if shares is None:
@@ -211,6 +179,41 @@ class SalesforceProvider(Provider):
             if items:
                 specs.append({"folder_id": fid, "shares": items})
         return specs
+
+
+class SalesforceProvider(Provider):
+    TYPE = "salesforce"
+    DEFAULTS = VendorDefaults(
+        base_url="",
+        credential_env="SALESFORCE_ACCESS_TOKEN",
+        credential_key="token_env",
+        # No vendor host: an org host is trusted only from the operator's environment.
+        vendor_hosts=(),
+        required_base_url_env="RECONCILER_SALESFORCE_BASE_URL",
+        options={"api_version": "v60.0"},
+    )
+    ID_FORMAT = ID
+    HANDLERS = (FolderShares(),)
+
+    @classmethod
+    def api_base(cls, config: ProviderConfig) -> str:
+        version = option(config, cls.DEFAULTS, "api_version")
+        return f"{config.base_url.rstrip('/')}/services/data/{version}"
+
+    def auth_headers(self, credential: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credential}"}
+
+    def parse_error(self, response: Response) -> tuple[str | None, str]:
+        body = json_or_none(response)
+        items = body if isinstance(body, list) else [body]
+        errors = [
+            e for e in items if isinstance(e, dict) and (e.get("errorCode") or e.get("message"))
+        ]
+        if not errors:
+            return None, f"HTTP {response.status_code}"
+        code = errors[0].get("errorCode")
+        message = "; ".join(str(e.get("message") or e.get("errorCode")) for e in errors)
+        return (str(code) if code else None), message
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -231,7 +234,7 @@ class SalesforceProvider(Provider):
         params: dict[str, str] | None = None,
         json: Any = None,
         accept: tuple[int, ...] = (),
-    ) -> httpx.Response:
+    ) -> Response:
         """One request; the org's quota error stops this provider for the rest of the run."""
         try:
             return await self.http.request(method, path, params=params, json=json, accept=accept)

@@ -10,15 +10,7 @@ from typing import Any
 from reconciler.sandbox.core import HTTPError, Request, Response, Route, VendorApp, json_response
 from reconciler.vendors.salesforce.ids import ID as _ID
 from reconciler.vendors.salesforce.ids import to18
-
-ACCESS_TYPES = ("view", "edit", "manage")
-SHARE_TYPES = tuple(
-    "group role roleandsubordinates roleandsubordinatesinternal organization allprmusers user"
-    " partneruser allcspusers customerportaluser portalrole portalroleandsubordinates"
-    " channelprogramgroup".split()
-)
-ORG_WIDE = ("organization", "allprmusers", "allcspusers")
-"""Share types without a specific recipient: the type alone identifies the share."""
+from reconciler.vendors.salesforce.vocab import ACCESS_TYPES, ORG_WIDE, SHARE_TYPES
 
 _ERROR_CODES = {
     400: "INVALID_INPUT",

@@ -1,4 +1,9 @@
-"""Klipfolio role permission names, as listed under "Permission options" in the API docs."""
+"""Klipfolio's words, defined once for the provider, the sandbox and the role schema."""
+
+from reconciler.ids import IdFormat
+
+ID = IdFormat("^[0-9a-fA-F]{32}$", "a Klipfolio id (32 hex characters)")
+
 
 PERMISSIONS: tuple[str, ...] = (
     "account.api",
@@ -61,3 +66,7 @@ PERMISSIONS: tuple[str, ...] = (
     "user.view",
     "user.viewonly.manage",
 )
+"""Role permission names, as listed under "Permission options" in the API docs."""
+
+VOCABULARY = {"permissions": PERMISSIONS}
+"""For the schemas: `{"x-vocabulary": "permissions"}` in KlipfolioRole.schema.json."""

@@ -1,0 +1,99 @@
+"""`reconciler apply`: the manifests (after a confirmation), or exactly a saved plan."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler import workflow
+from reconciler.commands.options import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Options,
+    common,
+    echo,
+    plural,
+    sandbox_options,
+)
+from reconciler.commands.progress import progress
+from reconciler.commands.session import maybe_sandbox
+from reconciler.errors import ReconcilerError
+from reconciler.model import Outcome, Result
+from reconciler.render import text
+from reconciler.runner import interrupted
+
+
+@click.command(name="apply")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--auto-approve", is_flag=True, help="Skip the confirmation.")
+@click.option("--force", is_flag=True, help="Apply even over the safety thresholds.")
+@click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Only this object.")
+@sandbox_options
+@common
+def apply_cmd(
+    opts: Options,
+    paths: tuple[str, ...],
+    auto_approve: bool,
+    force: bool,
+    targets: tuple[str, ...],
+    sandbox: bool,
+    sandbox_state: str | None,
+) -> int:
+    """Apply the manifests, or exactly a saved plan (apply PLAN.json)."""
+    bar = functools.partial(progress, True)
+    if len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file():
+        results = workflow.apply_saved(
+            paths[0], config_file=opts.config, parallelism=opts.parallelism, force=force, bar=bar
+        )
+        if not results:
+            echo("No changes. Live state matches the manifests.", opts)
+            return EXIT_OK
+        return report(results, opts)
+    with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
+        plan, config = workflow.plan_workspace(
+            list(paths),
+            config_file=opts.config,
+            parallelism=opts.parallelism,
+            targets=list(targets),
+            sandbox=target,
+            bar=bar,
+        )
+        echo(text.render_plan(plan), opts)
+        if plan.empty:
+            return EXIT_OK
+        if not force:
+            workflow.refuse_unsafe(plan, config)
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise ReconcilerError(
+                    "apply needs --auto-approve when not run at a terminal; nothing was changed"
+                )
+            answer = click.prompt(
+                "Apply these changes? Only 'yes' will be accepted", default="", show_default=False
+            )
+            if answer.strip() != "yes":
+                echo("Apply cancelled; nothing was changed.", opts)
+                return EXIT_ERROR
+        results = workflow.apply_plan(plan, config, sandbox=target, bar=bar)
+    return report(results, opts)
+
+
+def report(results: list[Result], opts: Options) -> int:
+    """The per-object results and the exit code: 0 all applied, 130 interrupted, else 1."""
+    echo(text.render_results(results), opts)
+    skipped = sum(1 for r in results if r.outcome is Outcome.SKIPPED)
+    if skipped or interrupted():
+        echo(
+            f"Interrupted: {plural(skipped, 'object')} not started; run apply again to converge.",
+            opts,
+            err=True,
+        )
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(r.outcome is Outcome.APPLIED for r in results) else EXIT_ERROR
+
+
+COMMANDS = [apply_cmd]

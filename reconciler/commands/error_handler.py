@@ -1,0 +1,73 @@
+"""The one error handler: each exception becomes readable line(s) on stderr and an exit code.
+
+Known errors exit 1, an interrupt 130, anything else is a bug and exits 3 (SPEC §3); the
+traceback only with -v (or -vv), always masked and escaped.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+
+import click
+
+from reconciler.commands.options import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, plural
+from reconciler.errors import ManifestError, PlanFileError, ReconcilerError
+from reconciler.redact import redact
+from reconciler.render.escape import lines
+from reconciler.runner import interrupts
+
+# Named as before the handler moved here: "ERROR reconciler.cli: error" under -v.
+log = logging.getLogger("reconciler.cli")
+
+
+def verbose_in(args: list[str]) -> bool:
+    """Whether the command line asks for -v, -vv or --verbose: known before click parses
+    it, so that an error while parsing is reported the same way."""
+    return any(a == "--verbose" or (a[:2] == "-v" and set(a[1:]) == {"v"}) for a in args)
+
+
+def run(command: Callable[[], int | None], verbose: bool) -> int:
+    """Run `command` with SIGINT and SIGTERM handled for all of it (runner.py); its exit
+    code, or the one its exception maps to."""
+    try:
+        with interrupts():
+            return int(command() or 0)
+    except (Exception, KeyboardInterrupt) as exc:
+        return report(exc, verbose)
+
+
+def _err(text: str) -> None:
+    """A message of the error handler: masked, control characters escaped, no `::` line."""
+    click.echo(lines(redact(text)), err=True)
+
+
+def report(exc: BaseException, verbose: bool) -> int:
+    """Print what `exc` means for the user; its exit code."""
+    if isinstance(exc, ManifestError):
+        for problem in exc.problems:
+            _err(str(problem))
+        files = len({p.file for p in exc.problems})
+        click.echo(f"{plural(len(exc.problems), 'problem')} in {plural(files, 'file')}", err=True)
+        return EXIT_ERROR
+    if isinstance(exc, PlanFileError):
+        _err(f"Error: {exc}")
+        return EXIT_ERROR
+    if isinstance(exc, ReconcilerError):
+        if verbose:
+            log.error("error", exc_info=exc)
+        _err(f"Error: {exc}")
+        return EXIT_ERROR
+    if isinstance(exc, click.exceptions.Abort | KeyboardInterrupt):
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    if isinstance(exc, click.exceptions.Exit):
+        return int(exc.exit_code)
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        return EXIT_ERROR
+    if verbose:  # the one place a bug becomes a message
+        _err("".join(traceback.format_exception(exc)).rstrip("\n"))
+    _err(f"Internal error: {type(exc).__name__}: {exc} (a bug; run with -v for the traceback)")
+    return EXIT_BUG

@@ -1,0 +1,105 @@
+"""What every command shares: its options, logging, and the one way to print output."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from reconciler.http import install_redaction
+from reconciler.model import Plan
+from reconciler.redact import RedactingFormatter, redact
+from reconciler.render import planfile, text
+from reconciler.render.escape import no_commands
+from reconciler.render.markdown import render_markdown
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+PLAN_FORMATS = ["text", "json", "markdown"]
+
+
+@dataclass
+class Options:
+    verbose: int = 0
+    color: bool | None = None
+    config: str | None = None
+    parallelism: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def common(fn: Callable[..., int]) -> Callable[..., int]:
+    """The flags every command takes, gathered into `opts`."""
+
+    @click.option(
+        "--config", "config", metavar="FILE", help="Config file (default: reconciler.yaml)."
+    )
+    @click.option("-v", "--verbose", count=True, help="Log each HTTP call; tracebacks on errors.")
+    @click.option("--no-color", is_flag=True, help="Never colour the output.")
+    @click.option("--parallelism", type=click.IntRange(1, 256), help="Concurrent API requests.")
+    @functools.wraps(fn)
+    def wrapper(
+        config: str | None, verbose: int, no_color: bool, parallelism: int | None, **kw: Any
+    ) -> int:
+        opts = Options(verbose, False if no_color else None, config, parallelism)
+        ctx = click.get_current_context()
+        ctx.meta["opts"] = opts
+        setup_logging(verbose)
+        return fn(opts, **kw)
+
+    return wrapper
+
+
+def sandbox_options(fn: click.decorators.FC) -> click.decorators.FC:
+    """`--sandbox` and `--sandbox-state`, for the commands that talk to providers."""
+    fn = click.option(
+        "--sandbox-state",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="Seed for --sandbox (default: sandbox-state.yaml beside the manifests, "
+        "else examples/sandbox-state.yaml).",
+    )(fn)
+    return click.option(
+        "--sandbox", is_flag=True, help="Run against the built-in sandbox, started in-process."
+    )(fn)
+
+
+def plan_format(fn: click.decorators.FC) -> click.decorators.FC:
+    return click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS), default="text")(fn)
+
+
+def setup_logging(verbose: int) -> None:
+    """Log records on stderr, masked and escaped; INFO and up with -v."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    install_redaction()
+
+
+def echo(text: str, opts: Options, err: bool = False, annotations: bool = False) -> None:
+    """Print rendered output: never a credential, and no line GitHub would run as a
+    workflow command unless `annotations` (validate --format github, whose data is
+    escaped by the renderer)."""
+    text = redact(text)
+    click.echo(text if annotations else no_commands(text), color=opts.color, err=err)
+
+
+def render_plan(plan: Plan, fmt: str, title: str = "Plan") -> str:
+    """A plan in one of PLAN_FORMATS; json is the plan file itself."""
+    if fmt == "json":
+        return planfile.dumps(plan).rstrip("\n")
+    if fmt == "markdown":
+        return render_markdown(plan, title)
+    return text.render_plan(plan)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"

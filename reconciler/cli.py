@@ -13,6 +13,7 @@ from reconciler.commands import (
     demo,
     drift,
     error_handler,
+    expiring,
     export,
     plan,
     sandbox_cmd,
@@ -21,7 +22,7 @@ from reconciler.commands import (
 )
 from reconciler.commands.options import EXIT_ERROR, EXIT_OK, Options, common, echo
 
-COMMAND_MODULES = [validate, plan, apply, drift, show, export, sandbox_cmd, demo]
+COMMAND_MODULES = [validate, plan, apply, drift, expiring, show, export, sandbox_cmd, demo]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

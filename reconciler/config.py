@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from yarl import URL
-
 from reconciler.errors import ManifestError, Problem
+from reconciler.ignores import Ignore
+from reconciler.ignores import load as load_ignores
 from reconciler.schemas import core_provider_settings, provider_settings, validate_against
 from reconciler.yamlload import Located, load_file
 
@@ -66,6 +66,16 @@ class Safety:
     min_existing: int = 10
 
 
+@dataclass(frozen=True)
+class GuardSettings:
+    """`settings.guards` (SPEC §5.1); the rules themselves are in guards.py."""
+
+    disabled: tuple[str, ...] = ()
+    admin_permissions: frozenset[str] | None = None
+    """Replaces each vendor's default admin list; None keeps the defaults."""
+    max_new_members: int = 25
+
+
 @dataclass
 class Config:
     providers: dict[str, ProviderConfig]
@@ -73,6 +83,13 @@ class Config:
     safety: Safety = field(default_factory=Safety)
     file: str | None = None
     raw: bytes = b""
+    max_grant_days: int | None = None
+    """`settings.max_grant_days`: no `expires:` may lie further ahead (None: no limit)."""
+    guards: GuardSettings = field(default_factory=GuardSettings)
+    protect: tuple[str, ...] = ()
+    """`settings.protect`: address globs of undeclared live objects prune never deletes."""
+    ignores: list[Ignore] = field(default_factory=list)
+    """`settings.ignore`: drift ignores that expire (reconciler/ignores.py)."""
 
 
 def find_config(explicit: str | None, paths: list[str]) -> Path | None:
@@ -162,6 +179,8 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
         problems.extend(_check_host(providers[alias], doc, ("providers", alias, "base_url"), d))
     settings = value.get("settings") or {}
     safety = Safety(**(settings.get("safety") or {}))
+    ignores, ignore_problems = load_ignores(doc, settings)
+    problems.extend(ignore_problems)
     if problems:
         raise ManifestError(problems)
     return Config(
@@ -170,6 +189,20 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
         safety=safety,
         file=str(path),
         raw=path.read_bytes(),
+        max_grant_days=settings.get("max_grant_days"),
+        guards=_guards(settings.get("guards") or {}),
+        protect=tuple(settings.get("protect") or ()),
+        ignores=ignores,
+    )
+
+
+def _guards(raw: dict[str, Any]) -> GuardSettings:
+    """`settings.guards`, already checked by the config schema (rule and permission names)."""
+    admin = raw.get("admin_permissions")
+    return GuardSettings(
+        disabled=tuple(raw.get("disabled") or ()),
+        admin_permissions=None if admin is None else frozenset(admin),
+        max_new_members=int(raw.get("max_new_members", 25)),
     )
 
 
@@ -242,6 +275,8 @@ def _split(url: str) -> tuple[Any, str]:
     control characters, backslashes, a bad port, or a host other parsers read otherwise)."""
     if not url or any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "\\" for c in url):
         return None, ""
+    from yarl import URL  # here, not at the top: start-up time
+
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port

@@ -8,7 +8,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
+from reconciler import expiry
 from reconciler.config import Config, Safety, host_allowed
 from reconciler.errors import (
     ConflictError,
@@ -31,6 +33,7 @@ from reconciler.model import (
     ProviderInfo,
     Resource,
     Result,
+    Unmanaged,
     address_of,
     fingerprint,
 )
@@ -129,15 +132,33 @@ def select(resources: list[Resource], targets: list[str]) -> list[Resource]:
     return resources
 
 
+def canonical_address(address: str, providers: dict[str, Provider]) -> str:
+    """`address` with its identity parts spelled as validation spells them (the vendor's
+    `canonical_identity`); unchanged when it names no provider or kind of the run."""
+    alias, _, rest = address.partition("/")
+    kind, _, ident = rest.partition("/")
+    provider = providers.get(alias)
+    if provider is None or kind not in provider.KINDS:
+        return address
+    parts = tuple(unquote(p) for p in ident.split("/")) if ident else ()
+    return address_of(alias, kind, provider.canonical_identity(kind, parts))
+
+
 async def make_plan(
     resources: list[Resource],
     providers: dict[str, Provider],
     digest: str,
     targets: list[str] | None = None,
     progress: Progress | None = None,
+    unmanaged: bool = False,
 ) -> Plan:
-    """Read live state for every declared object (and pruned scopes) and diff it."""
-    targets = targets or []
+    """Read live state for every declared object (and pruned scopes) and diff it.
+
+    With `unmanaged` (drift), whole declared scopes are read for every kind that can be
+    pruned, prune or not, and the undeclared live objects the plan does not delete are
+    returned as `Plan.unmanaged`."""
+    spelled = {canonical_address(t, providers): t for t in reversed(targets or [])}
+    targets = list(spelled)
     chosen = select(resources, targets)
     groups: dict[tuple[str, str], list[Resource]] = {}
     for r in chosen:
@@ -153,7 +174,9 @@ async def make_plan(
     async def read(key: tuple[str, str]) -> list[LiveObject]:
         alias, kind = key
         provider = providers[alias]
-        prune = _prunes(provider, kind)
+        prune = _prunes(provider, kind) or (
+            unmanaged and provider.KINDS[kind].prune_key is not None
+        )
         objs = await provider.read(kind, groups[key], prune)
         if progress:
             progress("read", len(objs))
@@ -162,6 +185,7 @@ async def make_plan(
     keys = list(groups)
     reads = await asyncio.gather(*(read(k) for k in keys))
     changes: list[Change] = []
+    extra: list[Unmanaged] = []
     existing: dict[tuple[str, str], int] = {}
     in_sync = 0
     for key, live_objs in zip(keys, reads, strict=True):
@@ -173,11 +197,18 @@ async def make_plan(
         declared = set()
         for r in groups[key]:
             declared.add(r.identity)
-            change = diff(spec, r, live_by_id.get(r.identity))
+            change = expiry.plan_one(spec, r, live_by_id.get(r.identity), diff)
             if change is None:
                 in_sync += 1
             else:
                 changes.append(change)
+        if unmanaged and spec.prune_key is not None:
+            for obj in live_objs:
+                if obj.identity in declared:
+                    continue
+                protected = not provider.may_prune(kind, obj)
+                if protected or not _prunes(provider, kind):
+                    extra.append(Unmanaged(alias, kind, obj, protected))
         if _prunes(provider, kind):
             for obj in live_objs:
                 if obj.identity in declared or not provider.may_prune(kind, obj):
@@ -200,7 +231,7 @@ async def make_plan(
         unknown = sorted(set(targets) - known)
         if unknown:
             raise ReconcilerError(
-                f"--target {unknown[0]} matches no declared object and nothing to prune"
+                f"--target {spelled[unknown[0]]} matches no declared object and nothing to prune"
             )
     infos = [
         ProviderInfo(
@@ -208,7 +239,10 @@ async def make_plan(
         )
         for a, p in sorted(providers.items())
     ]
-    return Plan(changes, infos, digest, existing, in_sync)
+    targeted = None
+    if targets:
+        targeted = (len(targets), len({r.address for r in resources} | set(targets)))
+    return Plan(changes, infos, digest, existing, in_sync, unmanaged=extra, targeted=targeted)
 
 
 def _prunes(provider: Provider, kind: str) -> bool:
@@ -222,8 +256,15 @@ def _count_existing(spec: KindSpec, live: list[LiveObject]) -> int:
     return len(live)
 
 
-def diff(spec: KindSpec, resource: Resource, live: LiveObject | None) -> Change | None:
-    """The change that makes `live` match `resource`, or None when they already match."""
+def diff(
+    spec: KindSpec,
+    resource: Resource,
+    live: LiveObject | None,
+    revoke: frozenset[str] = frozenset(),
+) -> Change | None:
+    """The change that makes `live` match `resource`, or None when they already match.
+
+    Members in `revoke` (lapsed: expiry.py) are removed even under `members: additive`."""
     desired = resource.desired
     labels = {**resource.labels, **(live.labels if live else {})}
     common = dict(
@@ -258,11 +299,12 @@ def diff(spec: KindSpec, resource: Resource, live: LiveObject | None) -> Change 
             if key not in have:
                 members.append(MemberChange("add", key, None, want[key]))
             elif key not in want:
-                if resource.members_mode == "authoritative":
+                if resource.members_mode == "authoritative" or key in revoke:
                     members.append(MemberChange("remove", key, have[key], None))
             elif have[key] != want[key]:
                 members.append(MemberChange("change", key, have[key], want[key]))
-        merged = want if resource.members_mode == "authoritative" else {**have, **want}
+        kept = {k: v for k, v in have.items() if k not in revoke}
+        merged = want if resource.members_mode == "authoritative" else {**kept, **want}
         after[mf] = merged
     if not fields and not members:
         return None

@@ -17,11 +17,16 @@ class Problem:
     column: int
     message: str
     rule: str = "invalid"
+    severity: str = "error"
+    """An error stops the run; a "warning" is printed and changes nothing (warnings.py)."""
 
     def __str__(self) -> str:
         # File names and messages quote the pull request's data: shown escaped, and never
         # as a line GitHub would run as a workflow command.
-        return no_commands(f"{text(self.file)}:{self.line}:{self.column}: {text(self.message)}")
+        tag = "warning: " if self.severity == "warning" else ""
+        return no_commands(
+            f"{text(self.file)}:{self.line}:{self.column}: {tag}{text(self.message)}"
+        )
 
 
 class ReconcilerError(Exception):

@@ -16,17 +16,19 @@ import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
-
-import aiohttp
-from aiolimiter import AsyncLimiter
-from multidict import CIMultiDictProxy
-from yarl import URL
 
 from reconciler import __version__
 from reconciler.errors import AuthError, ProviderError, ProviderStopped, UnclearOutcome
 from reconciler.redact import REDACT, install, register
+
+if TYPE_CHECKING:
+    # aiohttp (and aiolimiter, yarl) are imported where a session is made or a URL checked,
+    # not here: every command imports this module, and most never send a request.
+    import aiohttp
+    from aiolimiter import AsyncLimiter
+    from multidict import CIMultiDictProxy
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +131,8 @@ class DecodingError(TransportError):
 
 def _transport_error(exc: aiohttp.ClientError) -> TransportError:
     """aiohttp's exception as one of ours (the most specific first)."""
+    import aiohttp
+
     kind: type[TransportError]
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         kind = ConnectTimeout
@@ -193,7 +197,7 @@ class Http:
     generic rules below) and may return the error to raise instead: a `ProviderStopped`
     or `AuthError` also stops the provider (every later call raises it at once), any
     other `ProviderError` fails only this call. Either way the answer is not retried.
-    Example: Salesforce's 403 REQUEST_LIMIT_EXCEEDED -> ProviderStopped.
+    Example: a vendor's 403 that means its daily request quota is used up -> ProviderStopped.
     """
 
     def __init__(
@@ -221,9 +225,11 @@ class Http:
         self.stopped: ProviderError | None = None
         # One call per period, evenly spaced (no bursts), 3% slower than the limit so that
         # network jitter cannot squeeze one call too many into a second at the vendor.
-        self._rate = (
-            AsyncLimiter(1, RATE_MARGIN / rate_limit_per_second) if rate_limit_per_second else None
-        )
+        self._rate: AsyncLimiter | None = None
+        if rate_limit_per_second:
+            from aiolimiter import AsyncLimiter
+
+            self._rate = AsyncLimiter(1, RATE_MARGIN / rate_limit_per_second)
         self._own = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._connections = max(limits.parallelism, max_concurrency)
         self.headers = {
@@ -236,9 +242,7 @@ class Http:
         }
         # The socket timeouts are per read: a server that trickles a byte at a time would
         # never trip them. The deadline covers connect, headers and the whole body.
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
-        )
+        self._socket_timeout = timeout
         self.deadline = timeout if deadline is None else deadline
         self.max_body = max_body
         self._session: aiohttp.ClientSession | None = None
@@ -250,6 +254,9 @@ class Http:
     def _client(self) -> aiohttp.ClientSession:
         # Made on first use, inside the running loop, which it then belongs to.
         if self._session is None:
+            import aiohttp
+
+            timeout = self._socket_timeout
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
                     limit=self._connections,
@@ -257,7 +264,9 @@ class Http:
                     keepalive_timeout=KEEPALIVE,
                 ),
                 headers=self.headers,
-                timeout=self._timeout,
+                timeout=aiohttp.ClientTimeout(
+                    total=None, connect=timeout, sock_connect=timeout, sock_read=timeout
+                ),
                 # Redirects are never followed (a 30x must not carry the credential to
                 # another host); bodies are decompressed by us, bounded; no proxies or
                 # netrc from the environment; no cookies.
@@ -389,6 +398,8 @@ class Http:
                     async with asyncio.timeout(self.deadline):
                         response = await self._exchange(method, url, query, body)
                 except Exception as error:
+                    import aiohttp  # loaded already: the session made the request
+
                     # aiohttp's socket timeouts are TimeoutErrors too: theirs first.
                     if isinstance(error, aiohttp.ClientError):
                         exc = _transport_error(error)
@@ -558,6 +569,8 @@ def _outside(url: str, base_url: str) -> str | None:
     ports as aiohttp's own URL parser (yarl) reads them, so the check is on what is sent."""
     if any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "\\" for c in url):
         return "refused: the URL holds a space, a control character or a backslash"
+    from yarl import URL
+
     try:
         target, base = URL(url), URL(base_url)
         raw = urlsplit(url)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler import expiry, guards
 from reconciler.config import DEFAULT_SOURCE, Config, find_config, load_config
 from reconciler.errors import ManifestError, Problem
 from reconciler.model import Resource, Source
@@ -129,6 +130,7 @@ def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Probl
             message = f"unknown kind {kind!r}" + (f"; did you mean {close[0]!r}?" if close else "")
         known = ", ".join(_kinds())
         return None, [doc.problem(("kind",), f"{message} (known: {known})", "kind")]
+    expiry.as_text(value)
     problems = validate_against(kind, doc)
     if problems:
         return None, problems
@@ -183,6 +185,13 @@ def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Probl
         for path, message in cls.check(kind, spec, ("spec",))
     ]
     problems.extend(_member_duplicates(doc, cls, kind, spec))
+    allow = (value.get("metadata") or {}).get("allow") or {}
+    for path, message in guards.check_allow(allow, ("metadata", "allow")):
+        problems.append(doc.problem(path, message, "allow"))
+    expires, member_expires, expiry_problems = expiry.read(
+        doc, spec, cls.KINDS[kind], cls.member_key, config.max_grant_days
+    )
+    problems.extend(expiry_problems)
     if problems:
         return None, problems
     line, col = doc.where(())
@@ -194,6 +203,9 @@ def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Probl
         source=Source(doc.file, line, col),
         members_mode=spec.get("members", "authoritative"),
         scope=cls.scope(kind, spec),
+        expires=expires,
+        member_expires=member_expires,
+        allows=dict(allow),
     )
     return resource, []
 

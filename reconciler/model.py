@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reconciler.guards import Finding
 
 State = dict[str, Any]
 """A normalised object state: JSON values only; sets as sorted lists; share lists as
@@ -55,6 +59,15 @@ class Source:
         return f"{self.file}:{self.line}:{self.column}"
 
 
+@dataclass(frozen=True)
+class Expiry:
+    """When a grant ends (`expires:`), and where the manifest says so: never sent to an
+    API and never compared, so it stays out of the normalised state (see expiry.py)."""
+
+    when: datetime
+    source: Source
+
+
 @dataclass
 class Resource:
     """A desired object, as declared in a manifest (after normalisation)."""
@@ -69,6 +82,12 @@ class Resource:
     """The API scope the object lives in (client id, owner account); reads group by it."""
     labels: dict[str, str] = field(default_factory=dict)
     """Human names of members, where the manifest named them (output only)."""
+    expires: Expiry | None = None
+    """When the whole object's grant ends (a Golem share, a Klipfolio role)."""
+    member_expires: dict[str, Expiry] = field(default_factory=dict)
+    """When each share-list member's grant ends, by member key."""
+    allows: dict[str, str] = field(default_factory=dict)
+    """`metadata.allow`: guard rule -> the reason the document gives for allowing it."""
 
     @property
     def address(self) -> str:
@@ -112,6 +131,10 @@ class MemberChange:
     key: str
     before: Any
     after: Any
+    expires: str | None = None
+    """The member's expiry as shown (`clock.show`), when the manifest gives one."""
+    reason: str | None = None
+    """Why a removal happens when it is not the manifest's list: "expired"."""
 
 
 @dataclass
@@ -133,6 +156,14 @@ class Change:
     source: Source | None = None
     labels: dict[str, str] = field(default_factory=dict)
     """Human names of members, from the manifest and the live read (output only)."""
+    expires: str | None = None
+    """The object's expiry as shown (`clock.show`), when the manifest gives one."""
+    reason: str | None = None
+    """Why a delete happens when it is not prune: "expired" (re-checked by a saved plan)."""
+    allows: dict[str, str] = field(default_factory=dict)
+    """The document's `metadata.allow` (rule -> reason); a saved plan records it."""
+    guards: list[Finding] = field(default_factory=list)
+    """The guards this change trips (guards.py), each marked allowed or not."""
 
     @property
     def address(self) -> str:
@@ -158,6 +189,42 @@ class ProviderInfo:
 
 
 @dataclass
+class Unmanaged:
+    """A live object read in a declared scope that no manifest declares and that the plan
+    does not delete (prune is off for its kind, or it is protected): drift reports it."""
+
+    provider: str
+    kind: str
+    live: LiveObject
+    protected: bool = False
+    """Prune would never delete it (e.g. a role the vendor's `protected_roles` setting names)."""
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        return self.live.identity
+
+    @property
+    def address(self) -> str:
+        return address_of(self.provider, self.kind, self.live.identity)
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A difference left out of the plan by an active `settings.ignore` entry (SPEC §5.3):
+    never written and not drift; listed so that it stays visible."""
+
+    address: str
+    what: str
+    """What was left out: `object (update)`, `member KEY (remove)`, `field NAME`..."""
+    owner: str
+    reason: str
+    until: str
+    """The entry's `until`, as shown (`clock.show`)."""
+    source: str = ""
+    """file:line:column of the ignore entry in the config."""
+
+
+@dataclass
 class Plan:
     """The changes, sorted by address, and what they were computed from."""
 
@@ -167,9 +234,18 @@ class Plan:
     existing: dict[tuple[str, str], int] = field(default_factory=dict)
     """Live items read per (provider, kind): the base of the safety thresholds."""
     in_sync: int = 0
+    unmanaged: list[Unmanaged] = field(default_factory=list)
+    """Undeclared live objects in declared scopes (drift only; never written)."""
+    targeted: tuple[int, int] | None = None
+    """For a `--target` run: (objects targeted, objects in the workspace)."""
+    ignored: list[Ignored] = field(default_factory=list)
+    protected: list[str] = field(default_factory=list)
+    """Addresses of undeclared live objects `settings.protect` kept from prune."""
+    """Differences active drift ignores left out (`settings.ignore`; see ignores.py)."""
 
     def __post_init__(self) -> None:
         self.changes.sort(key=lambda c: c.address)
+        self.unmanaged.sort(key=lambda u: u.address)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)

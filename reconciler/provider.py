@@ -16,6 +16,10 @@ from reconciler.model import Change, KindSpec, LiveObject, Resource, State
 P = TypeVar("P", bound="Provider")
 T = TypeVar("T")
 
+NOTE = "#"
+"""In an exported spec, the key `NOTE + field` holds a comment for `field` (a name beside
+an id); `export` writes it as a YAML comment. None or empty: no comment."""
+
 
 class KindHandler(ABC, Generic[P]):
     """Everything a vendor knows about one kind: one handler object per kind.
@@ -50,6 +54,35 @@ class KindHandler(ABC, Generic[P]):
         """Extra offline rules the schema cannot say: (path, message) pairs."""
         return []
 
+    # -- guards (SPEC §5.1): what the kind's states mean for access; all optional ------------
+
+    MANAGER: ClassVar[str] = "manager"
+    """What `managers` counts, as the `last-manager` message names it."""
+    OPEN_LEVELS: ClassVar[tuple[str, ...]] = ("closed", "open")
+    """Names of the levels `openness` returns (index = level), for the `everyone` message."""
+
+    def managers(self, state: State) -> set[str] | None:
+        """The members who can manage the object in `state` (`last-manager` trips when a
+        change leaves none where there were some); None when the kind, or the object in
+        that state (an unshared folder), has no notion of a manager."""
+        return None
+
+    def openness(self, state: State) -> dict[str, int]:
+        """How far `state` opens the object to everyone: audience -> level (0 = closed,
+        higher = wider; see OPEN_LEVELS). `everyone` trips when a level rises."""
+        return {}
+
+    def admin_grants(
+        self, before: State | None, after: State, admin_permissions: frozenset[str] | None
+    ) -> list[str]:
+        """The admin-level permissions `after` gives that `before` (None: a create) lacked;
+        `admin_permissions` None means the vendor's default list."""
+        return []
+
+    def admin_vocabulary(self) -> frozenset[str]:
+        """The permission names `settings.guards.admin_permissions` may list for this kind."""
+        return frozenset()
+
     # -- online ----------------------------------------------------------------------
 
     async def resolve(self, p: P, resources: list[Resource]) -> list[Problem]:
@@ -80,7 +113,9 @@ class KindHandler(ABC, Generic[P]):
 
     @abstractmethod
     async def export(self, p: P, scopes: list[str]) -> list[dict[str, Any]]:
-        """Specs for every live object of the kind in `scopes`, ready to write as manifests."""
+        """Specs for every live object of the kind in `scopes`, ready to write as manifests.
+        Any mapping in a spec may hold `NOTE + field` (e.g. `"#group_id": "Finance"`): a
+        note for people, written as a YAML comment beside that field, never a field."""
 
 
 class MemberListHandler(KindHandler[P]):
@@ -134,6 +169,7 @@ class Provider:
             config.credential_env,
             rate_limit_per_second=config.rate_limit_per_second,
             max_concurrency=config.max_concurrency,
+            fatal=self.fatal,
         )
 
     # -- wiring --------------------------------------------------------------------
@@ -147,6 +183,14 @@ class Provider:
 
     def parse_error(self, response: Response) -> tuple[str | None, str]:
         return None, f"HTTP {response.status_code}"
+
+    def fatal(self, response: Response) -> ProviderError | None:
+        """The error a vendor-specific answer means instead of the generic rules, or None.
+
+        Sees every answer before retries and the generic handling in `Http`. Return a
+        `ProviderStopped` (or `AuthError`) to stop this provider for the rest of the run,
+        any other `ProviderError` to fail only this call; never retried."""
+        return None
 
     async def close(self) -> None:
         await self.http.close()
@@ -169,6 +213,23 @@ class Provider:
     @classmethod
     def identity(cls, kind: str, spec: dict[str, Any]) -> tuple[str, ...]:
         return cls.handlers[kind].identity(spec)
+
+    @classmethod
+    def canonical_identity(cls, kind: str, parts: tuple[str, ...]) -> tuple[str, ...]:
+        """The identity an address's parts name, spelled as validation spells it (e.g. a
+        vendor's short id as its long form), for `--target`.
+
+        The default puts the parts back into a spec (absent leading parts, such as
+        the parent id of a company-wide object, left empty) and asks the kind's `identity`;
+        parts that do not fit are returned unchanged. A vendor may override it."""
+        fields = cls.KINDS[kind].identity
+        if len(parts) > len(fields):
+            return parts
+        padded = ("",) * (len(fields) - len(parts)) + tuple(parts)
+        try:
+            return cls.identity(kind, dict(zip(fields, padded, strict=True)))
+        except Exception:  # noqa: BLE001 - a target that is no identity matches nothing
+            return parts
 
     @classmethod
     def scope(cls, kind: str, spec: dict[str, Any]) -> str:

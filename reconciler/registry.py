@@ -11,7 +11,6 @@ import pkgutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -54,6 +53,10 @@ class Vendor:
     vocabulary: str = ""
     """Its words (`name -> list of strings`), defined once: a kind schema's
     `{"x-vocabulary": name}` becomes `{"enum": words}` when the schema is loaded."""
+    demo: str = ""
+    """Its out-of-band change for `reconciler demo` (optional): a function that edits the
+    vendor's sandbox state in place and says what it did, or returns None when the state
+    has nothing to change."""
 
     def provider_class(self) -> type[Provider]:
         cls: type[Provider] = _load(self.provider)
@@ -64,6 +67,9 @@ class Vendor:
 
     def contract_case(self) -> Any:
         return _load(self.contract) if self.contract else None
+
+    def demo_change(self) -> Callable[[dict[str, Any]], str | None] | None:
+        return _load(self.demo) if self.demo else None
 
     def words(self) -> dict[str, Sequence[str]]:
         return _load(self.vocabulary) if self.vocabulary else {}
@@ -101,6 +107,8 @@ def vendors() -> dict[str, Vendor]:
         if info.ispkg:
             module = importlib.import_module(f"reconciler.vendors.{info.name}")
             add(getattr(module, "VENDOR", None), f"reconciler.vendors.{info.name}")
+    from importlib.metadata import entry_points  # start-up time: not for `--help`
+
     for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
         add(ep.load(), f"{ep.name} ({ep.value})")
     return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from urllib.parse import urlsplit
 
+from reconciler import expiry, guards, protect
 from reconciler.config import Config, find_config, load_config
 from reconciler.errors import ManifestError, Problem
 from reconciler.model import Action, Change, LiveObject, Plan
@@ -35,10 +36,11 @@ def _where(url: str) -> tuple[str, str, int | None, str] | None:
     return parts.scheme.lower(), host, port, parts.path.rstrip("/")
 
 
-def config_for(plan: Plan, current: Config, path: str) -> Config:
+def config_for(plan: Plan, current: Config, path: str, sandboxed: bool = False) -> Config:
     """The config to apply `plan` with: the current config's providers, for exactly the
     plan's aliases; refused when an alias is missing or its type, host or credential
-    variable differs from the plan's."""
+    variable differs from the plan's. `sandboxed` (`apply PLAN.json --sandbox`, where
+    every provider is pointed at the sandbox) leaves the hosts out of the comparison."""
     where = current.file or "the built-in defaults, as there is no reconciler.yaml"
     problems = []
     providers = {}
@@ -50,7 +52,8 @@ def config_for(plan: Plan, current: Config, path: str) -> Config:
         else:
             if info.type != own.type:
                 differs.append(f"type {own.type!r}, not {info.type!r}")
-            if _where(info.base_url) is None or _where(info.base_url) != _where(own.base_url):
+            moved = _where(info.base_url) is None or _where(info.base_url) != _where(own.base_url)
+            if moved and not sandboxed:
                 differs.append(f"base_url {own.base_url!r}, not {info.base_url!r}")
             if info.credential_env != own.credential_env:
                 differs.append(
@@ -67,12 +70,19 @@ def config_for(plan: Plan, current: Config, path: str) -> Config:
             providers[info.alias] = dataclasses.replace(own, source=(path, 1, 1))
     if problems:
         raise ManifestError(problems)
-    return Config(providers, current.parallelism, current.safety, current.file, current.raw)
+    return dataclasses.replace(current, providers=providers)
 
 
-def refusals(plan: Plan, providers: dict[str, Provider], path: str) -> list[Problem]:
+def refusals(
+    plan: Plan,
+    providers: dict[str, Provider],
+    path: str,
+    config: Config | None = None,
+    force: bool = False,
+) -> list[Problem]:
     """One problem per change the current config does not allow (prune, protection,
-    kind, identity), whatever `--force` says."""
+    kind, identity), whatever `--force` says; and, unless `force`, one per guard rule a
+    change trips that its recorded `metadata.allow` does not name."""
     problems = []
     for change in plan.changes:
         provider = providers.get(change.provider)
@@ -81,18 +91,31 @@ def refusals(plan: Plan, providers: dict[str, Provider], path: str) -> list[Prob
             if provider is not None
             else "its provider is not among the plan's providers"
         )
-        if why is None:
-            why = guard_refusal(change, provider)
-        if why:
-            message = f"{change.address}: {why}; refused, nothing was written"
-            problems.append(Problem(path, 1, 1, message, "saved-plan"))
+        reasons = [why] if why else guard_refusal(change, config or Config({}), force)
+        for reason in reasons:
+            message = f"{change.address}: {reason}; refused, nothing was written"
+            rule = "guard" if reason.startswith("guard ") else "saved-plan"
+            problems.append(Problem(path, 1, 1, message, rule))
     return problems
 
 
-def guard_refusal(change: Change, provider: Provider | None) -> str | None:
-    """Where the governance guards (SPEC §5: guards, `settings.protect`) are checked again
-    for every change of a saved plan, once they exist; today nothing more to check."""
-    return None
+def guard_refusal(change: Change, config: Config, force: bool = False) -> list[str]:
+    """The governance rules (SPEC §5.1, §5.4) checked again for one change of a saved plan,
+    with the config in force now: a delete `settings.protect` covers (whatever --force
+    says), then each guard the change trips, recomputed from its before and after states
+    (the plan's own findings are never read), unless `force` or the plan's recorded
+    `metadata.allow` names that rule for this change."""
+    why = protect.refusal(change, config.protect)
+    if why:
+        return [why]
+    if force:
+        return []
+    return [
+        f"guard {f.rule} trips ({f.message}) and its document does not allow it; "
+        "use --force to apply anyway"
+        for f in guards.findings(change, config.guards)
+        if not f.allowed
+    ]
 
 
 def _refusal(change: Change, provider: Provider) -> str | None:
@@ -117,7 +140,15 @@ def _refusal(change: Change, provider: Provider) -> str | None:
         return f"a {change.action.value} must carry the live object it changes"
     if change.action is Action.DELETE:
         pruned = spec.prune_key is not None and spec.prune_key in provider.config.prune
-        if not pruned:
+        # An expiry deletes whatever prune says (SPEC §5.2): only once it has passed, by
+        # the clock now, not by the plan's word.
+        if not pruned and spec.prune_key is not None and change.reason == expiry.EXPIRED:
+            if not expiry.verified(change):
+                return (
+                    f"deletes a {change.kind} as expired on {change.expires}, which has "
+                    "not passed yet"
+                )
+        elif not pruned:
             if spec.prune_key is None:
                 return f"a {change.kind} is never deleted as an object"
             return (

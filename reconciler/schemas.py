@@ -14,15 +14,18 @@ import re
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
-
+from reconciler import guards
 from reconciler.errors import Problem
 from reconciler.ids import IdFormat
 from reconciler.registry import cached, kind_types, providers, prune_keys, vendors
 from reconciler.yamlload import Located
+
+if TYPE_CHECKING:
+    # jsonschema is imported when a validator is first made (start-up time: `--help` and
+    # the commands that validate nothing never load it).
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "_schemas"
 """The core's schemas (config, plan); the repository's top-level schemas/ links here."""
@@ -33,11 +36,17 @@ def _enum(validator: Any, enums: Any, instance: Any, schema: Any) -> Iterator[Va
     # a plain membership test (the permission enum has 59 options and runs per item).
     if isinstance(instance, str) and instance in enums:
         return
-    yield from _BASE_ENUM(validator, enums, instance, schema)
+    from jsonschema import Draft202012Validator
+
+    yield from Draft202012Validator.VALIDATORS["enum"](validator, enums, instance, schema)
 
 
-_BASE_ENUM = Draft202012Validator.VALIDATORS["enum"]
-_Validator = validators.extend(Draft202012Validator, {"enum": _enum})
+@cached
+def _validator_class() -> Any:
+    """Draft 2020-12 with the fast `enum` above."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"enum": _enum})
 
 
 def schema_path(name: str) -> Path:
@@ -71,7 +80,8 @@ def schema(name: str) -> dict[str, Any]:
     raw = json.loads(path.read_text())
     for vendor in vendors().values():
         if path == vendor.kind_schema(name):
-            return _fill(raw, vendor.words())
+            # A kind's envelope (`metadata.allow`) names the core's guard rules.
+            return _fill(raw, {"guard-rules": _guard_rules(), **vendor.words()})
     if name == "config":
         # The file leaves provider settings open for editors; here they close over the core's
         # and every vendor's own.
@@ -87,7 +97,17 @@ def _core_words() -> dict[str, Sequence[str]]:
         "provider-types": sorted(vendors()),
         "kinds": sorted(kind_types()),
         "prune": prune_keys(),
+        "guard-rules": _guard_rules(),
+        "admin-permissions": _admin_permissions(),
     }
+
+
+def _guard_rules() -> Sequence[str]:
+    return guards.RULES
+
+
+def _admin_permissions() -> Sequence[str]:
+    return guards.admin_vocabulary()
 
 
 def _fill(node: Any, words: dict[str, Sequence[str]]) -> Any:
@@ -125,7 +145,7 @@ def core_provider_settings() -> frozenset[str]:
 
 @cached
 def validator(name: str) -> Any:
-    return _Validator(schema(name))
+    return _validator_class()(schema(name))
 
 
 @cached
@@ -147,6 +167,9 @@ def validate_against(name: str, doc: Located, base: tuple[Any, ...] = ()) -> lis
             for key, message in _unknown_fields(err):
                 message = _prefix(err.absolute_path) + message
                 problems.append(doc.problem((*path, key), message, "schema", at_key=True))
+        elif "propertyNames" in err.relative_schema_path and isinstance(err.instance, str):
+            # A mapping key outside the allowed names (`metadata.allow`): at the key itself.
+            problems.append(doc.problem((*path, err.instance), describe(err), "schema", True))
         elif not _explained_by_typo(err, errors):
             problems.append(doc.problem(path, describe(err), "schema"))
     return problems

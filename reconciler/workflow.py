@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from reconciler import savedplan
+from reconciler import guards, ignores, protect, savedplan
 from reconciler.config import Config, host_allowed
 from reconciler.engine import (
     Progress,
@@ -53,27 +53,57 @@ def plan_workspace(
     targets: list[str] | None = None,
     sandbox: SandboxTarget | None = None,
     bar: Bar = _no_bar,
+    only: list[str] | None = None,
+    drift: bool = False,
 ) -> tuple[Plan, Config]:
     """Load and validate the manifests under `paths`, read live state, diff: the plan and
-    the config it was made with."""
+    the config it was made with. `only` (`--provider`) limits the run to those aliases'
+    documents and calls; `drift` also reads whole declared scopes for `Plan.unmanaged`."""
     ws = load_workspace(paths, config_file)
     if parallelism:
         ws.config.parallelism = parallelism
+    resources = ws.resources
+    if only:
+        check_aliases(only, set(ws.config.providers), "this workspace's config")
+        resources = [r for r in resources if r.provider in only]
 
     async def go() -> Plan:
-        providers = connect(ws.config, {r.provider for r in ws.resources}, sandbox)
+        providers = connect(ws.config, {r.provider for r in resources}, sandbox)
         try:
             with bar("Reading live state", None) as advance:
-                return await make_plan(ws.resources, providers, ws.digest, targets or [], advance)
+                return await make_plan(
+                    resources, providers, ws.digest, targets or [], advance, unmanaged=drift
+                )
         finally:
             await close(providers)
 
-    return run(go()), ws.config
+    # Active drift ignores take what they match out of the plan (SPEC §5.3).
+    plan = ignores.filter_plan(
+        run(go()), ws.config.ignores, resources, set(only or ws.config.providers)
+    )
+    # Governance (SPEC §5.1, §5.4): protected objects leave the plan, then guards run on
+    # what is left, before anything could be written.
+    protect.keep(plan, resources, ws.config.protect)
+    for u in plan.unmanaged:  # drift with prune off: protected the same way
+        u.protected = u.protected or protect.matches(u.address, ws.config.protect) is not None
+    guards.attach(plan, resources, ws.config.guards)
+    return plan, ws.config
+
+
+def check_aliases(only: list[str], known: set[str], where: str) -> None:
+    """`ReconcilerError` (exit 1) naming each `--provider` alias that is not in `known`."""
+    unknown = sorted(set(only) - known)
+    if unknown:
+        raise ReconcilerError(
+            f"--provider: unknown provider alias {', '.join(map(repr, unknown))}; "
+            f"the aliases of {where} are: {', '.join(sorted(known)) or '(none)'}"
+        )
 
 
 def refuse_unsafe(plan: Plan, config: Config) -> None:
     """`UnsafePlanError` when `plan` is over the config's safety thresholds (`--force`
-    skips this call)."""
+    skips this call); the same for a guard that trips and no document allows."""
+    guards.refuse(plan)
     check_safety(plan, config.safety)
 
 
@@ -111,18 +141,34 @@ def apply_saved(
     parallelism: int | None = None,
     force: bool = False,
     bar: Bar = _no_bar,
+    only: list[str] | None = None,
+    sandbox: SandboxTarget | None = None,
 ) -> list[Result]:
     """Apply exactly a saved plan, checked against the config in force now (SPEC §4.1):
     no result at all for a plan without changes; `StalePlanError`, before any write, when
-    an object changed since the plan."""
+    an object changed since the plan. `only` (`--provider`) applies just those aliases'
+    changes of the plan, exactly as planned, and touches no other provider.
+
+    With `sandbox` (`apply PLAN.json --sandbox`) every provider of the plan is pointed at
+    the sandbox instead: the plan's base URLs (a sandbox's loopback port from an earlier
+    run, or a vendor's host) are then deliberately not checked nor compared, since no
+    request goes to them and no real credential is sent; everything else is."""
     saved = load_plan(path)
     name = str(path)
+    if only:
+        check_aliases(only, {p.alias for p in saved.providers}, f"the plan {name}")
+        saved = dataclasses.replace(
+            saved,
+            changes=[c for c in saved.changes if c.provider in only],
+            providers=[p for p in saved.providers if p.alias in only],
+            existing={k: n for k, n in saved.existing.items() if k[0] in only},
+        )
     problems = []
     for info in saved.providers:
         cls = PROVIDERS.get(info.type)
         if cls is None:
             raise ReconcilerError(f"{name}: unknown provider type {info.type!r}")
-        why = host_allowed(info.base_url, cls.DEFAULTS.vendor_hosts)
+        why = None if sandbox else host_allowed(info.base_url, cls.DEFAULTS.vendor_hosts)
         if why:
             problems.append(
                 Problem(name, 1, 1, f"provider {info.alias!r}: {why}", "endpoint-safety")
@@ -131,17 +177,19 @@ def apply_saved(
         raise ManifestError(problems)
     # The plan proves nothing (SPEC §4.1): hosts, credential variables, limits, prune and
     # protection come from the config in force now, and the plan must agree with it.
-    config = savedplan.config_for(saved, savedplan.current_config(config_file), name)
+    config = savedplan.config_for(
+        saved, savedplan.current_config(config_file), name, sandboxed=sandbox is not None
+    )
     if parallelism:
         config.parallelism = parallelism
     if saved.empty:
         return []
 
     async def go() -> list[Result]:
-        live = connect(config, {c.provider for c in saved.changes} & set(config.providers))
+        live = connect(config, {c.provider for c in saved.changes} & set(config.providers), sandbox)
         try:
-            # Before any request, and --force does not override these.
-            refused = savedplan.refusals(saved, live, name)
+            # Before any request, and --force does not override these (but for guards).
+            refused = savedplan.refusals(saved, live, name, config, force)
             if refused:
                 raise ManifestError(refused)
             if not force:
@@ -169,6 +217,7 @@ __all__ = [
     "Bar",
     "apply_plan",
     "apply_saved",
+    "check_aliases",
     "load_plan",
     "plan_workspace",
     "refuse_unsafe",

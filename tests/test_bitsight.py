@@ -15,6 +15,9 @@ THEIRS = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 PATCH_CRIT = ("PATCH", f"/bitsight/ratings/v1/folders/{CRIT}")
 NOT_OWNER = "You do not have permission to perform this action."
 
+NO_EVERYONE_GUARD = "guards: {disabled: [everyone]}"
+"""These tests open folders to everyone on purpose (tests/test_guards.py covers the guard)."""
+
 
 def _folder(guid: str, users: list[dict[str, Any]], **flags: bool) -> dict[str, Any]:
     options = {
@@ -158,7 +161,7 @@ def test_empty_authoritative_list_unshares_everyone(seeded, ws, cli):  # type: i
 
 
 def test_unmanaged_booleans_and_users_are_sent_with_live_values(seeded, ws, cli):  # type: ignore[no-untyped-def]
-    ws.config()
+    ws.config(settings=NO_EVERYONE_GUARD)
     # Only one flag is managed; the other two flags and the user list are left alone.
     ws.write("f.yaml", sharing(CRIT, "  shared_with_all_users: true\n"))
     plan = cli("plan", str(ws.root))
@@ -190,7 +193,7 @@ def test_one_list_call_reads_every_folder(seeded, ws, cli):  # type: ignore[no-u
 
 
 def test_not_owner_fails_only_that_folder_quoting_the_vendor(seeded, ws, cli):  # type: ignore[no-untyped-def]
-    ws.config()
+    ws.config(settings=NO_EVERYONE_GUARD)
     ws.write(
         "f.yaml",
         "---\n".join(sharing(g, "  shared_with_all_users: true\n") for g in (CRIT, SUPP, THEIRS)),

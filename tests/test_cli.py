@@ -65,7 +65,7 @@ def test_demo_runs_plan_apply_and_finds_drift(capsys):  # type: ignore[no-untype
     for step in ("1/4 plan", "2/4 apply", "3/4 out-of-band change", "4/4 drift"):
         assert step in out
     assert "Apply complete:" in out and "Drift detected" in out
-    assert "- member " in out.split("4/4 drift")[1]
+    assert "live has member " in out.split("4/4 drift")[1]
 
 
 def test_sandbox_serve_prints_urls_and_dumps_state_on_exit(tmp_path):  # type: ignore[no-untyped-def]

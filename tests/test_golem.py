@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.http import MAX_TRIES
 from reconciler.sandbox import Fault, Hook, Sandbox
 
 OWNER = "6f1c5a8e-3b7d-4c2a-9e10-2d4b8f0a1c11"
@@ -137,13 +138,13 @@ def test_target_change_is_a_replace_delete_then_post(seeded, ws, cli):  # type: 
 def test_replace_whose_create_fails_says_deleted_not_recreated(seeded, ws, cli):  # type: ignore[no-untyped-def]
     ws.config()
     ws.write("s.yaml", manifest(target=T2))
-    seeded.faults.append(Fault("500", "POST", times=3))
+    seeded.faults.append(Fault("500", "POST", times=MAX_TRIES))
     res = cli("apply", str(ws.root), "--auto-approve")
     assert res.code == 1
     assert f"failed  {ADDR}: golem: deleted, not recreated" in res.out
-    # Bounded: three POSTs, each followed by a look-up by name that finds nothing.
-    assert [r.method for r in seeded.writes()] == ["DELETE", "POST", "POST", "POST"]
-    assert sum(1 for r in seeded.log if r.path.endswith("/permission-shares/ops")) == 3
+    # Bounded: MAX_TRIES POSTs, each followed by a look-up by name that finds nothing.
+    assert [r.method for r in seeded.writes()] == ["DELETE"] + ["POST"] * MAX_TRIES
+    assert sum(1 for r in seeded.log if r.path.endswith("/permission-shares/ops")) == MAX_TRIES
 
 
 def test_revision_conflict_is_reported_and_the_rest_still_applies(seeded, ws, cli):  # type: ignore[no-untyped-def]

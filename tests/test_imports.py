@@ -22,6 +22,12 @@ LAZY = {
     ("reconciler.config", "reconciler.registry"): (
         "no cycle (the registry imports config only for type checking): may move to the top"
     ),
+    # The sandbox server (aiohttp's web server) loads only for --sandbox, `sandbox serve`
+    # and the demo: every other command starts without it.
+    ("reconciler.commands.session", "reconciler.sandbox"): "start-up time",
+    ("reconciler.commands.session", "reconciler.sandbox.state"): "start-up time",
+    ("reconciler.commands.sandbox_cmd", "reconciler.sandbox"): "start-up time",
+    ("reconciler.commands.sandbox_cmd", "reconciler.sandbox.state"): "start-up time",
 }
 
 
@@ -156,3 +162,26 @@ def test_the_cli_imports_the_commands_and_no_command_imports_the_cli() -> None:
     assert {m for m in commands if m.rpartition(".")[2] not in helpers} <= graph["reconciler.cli"]
     assert [m for m in MODULES if "reconciler.cli" in graph[m]] == ["reconciler.__main__"]
     assert [t for t in graph["reconciler.workflow"] if t.startswith("reconciler.commands")] == []
+
+
+def test_no_vendor_module_reaches_the_commands_or_the_cli() -> None:
+    """The registry loads vendor modules by name (discovery, no static edge), so this is
+    checked from the vendor side: nothing a vendor module imports, at module level or in a
+    function, leads back into the command layer."""
+    graph, lazy = _imports()
+    for importer, target, _ in lazy:
+        graph[importer].add(target)
+    vendors = [m for m in MODULES if m.startswith("reconciler.vendors.")]
+    assert vendors, "no vendor module found"
+    for vendor in vendors:
+        seen, todo = set(), [vendor]
+        while todo:
+            module = todo.pop()
+            if module in seen:
+                continue
+            seen.add(module)
+            todo.extend(graph.get(module, ()))
+        bad = sorted(
+            m for m in seen if m == "reconciler.cli" or m.startswith("reconciler.commands")
+        )
+        assert not bad, f"{vendor} reaches {', '.join(bad)}"

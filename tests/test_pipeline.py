@@ -114,7 +114,7 @@ def test_drift_exit_codes_and_json(roles, ws, cli):  # type: ignore[no-untyped-d
     assert desc["diff"] == [{"path": "description", "before": "old", "after": "v"}]
     cli("apply", str(ws.root), "--auto-approve")
     clean = cli("drift", str(ws.root))
-    assert clean.code == 0 and "No changes." in clean.out
+    assert clean.code == 0 and "No drift: live state matches the manifests." in clean.out
     md = cli("drift", str(ws.root), "--format", "markdown")
     assert md.code == 0 and "### reconciler drift" in md.out
     roles.faults.append(__import__("reconciler.sandbox", fromlist=["Fault"]).Fault("500", times=9))
@@ -169,7 +169,7 @@ def test_export_then_plan_is_empty(case, sandbox, ws, cli, tmp_path):  # type: i
     again = cli("plan", str(out), "--detailed-exitcode")
     assert again.code == 0, again.out + again.err
     assert sandbox.writes() == []
-    # A second export into the same directory is refused without --force.
+    # A second export into the same directory would overwrite: refused without --force.
     refused = cli(*args, "--out", str(out))
-    assert refused.code == 1 and "not empty" in refused.err
+    assert refused.code == 1 and "would overwrite" in refused.err
     assert cli(*args, "--out", str(out), "--force").code == 0

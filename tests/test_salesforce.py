@@ -15,6 +15,9 @@ ORG = "00D5e000000OrGzEAK"
 S_USER, S_GROUP, S_ORG = "0045e000000Sh01AAC", "0045e000000Sh02AAC", "0045e000000Sh03AAC"
 ADDR = f"salesforce/SalesforceFolderShares/{REPORTS}"
 
+NO_EVERYONE_GUARD = "guards: {disabled: [everyone]}"
+"""These tests open folders to everyone on purpose (tests/test_guards.py covers the guard)."""
+
 
 def _share(sid: str, access: str, share_type: str, target: str) -> dict[str, str]:
     return {"shareId": sid, "accessType": access, "shareType": share_type, "sharedWithId": target}
@@ -187,7 +190,7 @@ def test_enums_are_case_insensitive_and_sent_lower_case(seeded, ws, cli):  # typ
 
 
 def test_organization_share_is_identified_by_type_alone(seeded, ws, cli):  # type: ignore[no-untyped-def]
-    ws.config()
+    ws.config(settings=NO_EVERYONE_GUARD)
     org = "    - {share_type: organization, access_type: edit}\n"
     ws.write("f.yaml", _manifest(REPORTS, org, members="additive"))
     plan = cli("plan", str(ws.root))
@@ -201,7 +204,7 @@ def test_organization_share_is_identified_by_type_alone(seeded, ws, cli):  # typ
 
 
 def test_organization_share_sends_the_org_id_the_manifest_gives(seeded, ws, cli):  # type: ignore[no-untyped-def]
-    ws.config()
+    ws.config(settings=NO_EVERYONE_GUARD)
     org = f"    - {{share_type: organization, shared_with_id: {ORG[:15]}, access_type: view}}\n"
     ws.write("f.yaml", _manifest(BOARDS, org))
     assert cli("apply", str(ws.root), "--auto-approve").code == 0

@@ -118,6 +118,7 @@ def test_json_format_lists_file_line_column_message_and_rule(broken, cli, sandbo
             "column": 3,
             "message": "spec: unknown field 'group' (did you mean 'groups'?)",
             "rule": "schema",
+            "severity": "error",
         },
         {
             "file": "roles.yaml",
@@ -126,6 +127,7 @@ def test_json_format_lists_file_line_column_message_and_rule(broken, cli, sandbo
             "message": "spec.permissions.0: unknown permission 'klip.biuld'; "
             "did you mean 'klip.build'?",
             "rule": "schema",
+            "severity": "error",
         },
     ]
     assert res.err == "2 problems in 2 files\n"

@@ -14,9 +14,11 @@ from reconciler.commands.options import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Options,
+    at_option,
     common,
     echo,
     plural,
+    provider_option,
     sandbox_options,
 )
 from reconciler.commands.progress import progress
@@ -32,7 +34,9 @@ from reconciler.runner import interrupted
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation.")
 @click.option("--force", is_flag=True, help="Apply even over the safety thresholds.")
 @click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Only this object.")
+@provider_option
 @sandbox_options
+@at_option
 @common
 def apply_cmd(
     opts: Options,
@@ -40,15 +44,31 @@ def apply_cmd(
     auto_approve: bool,
     force: bool,
     targets: tuple[str, ...],
+    only: tuple[str, ...],
     sandbox: bool,
     sandbox_state: str | None,
 ) -> int:
     """Apply the manifests, or exactly a saved plan (apply PLAN.json)."""
     bar = functools.partial(progress, True)
     if len(paths) == 1 and paths[0].endswith(".json") and Path(paths[0]).is_file():
-        results = workflow.apply_saved(
-            paths[0], config_file=opts.config, parallelism=opts.parallelism, force=force, bar=bar
-        )
+        if click.get_current_context().meta.get("at") is not None:
+            # A saved plan's expiries are checked against the real clock, never a chosen one.
+            raise ReconcilerError("--at does not apply to a saved plan; nothing was changed")
+        # A saved plan's seed is never looked for beside the plan file: the default seed,
+        # or --sandbox-state (the one `plan --sandbox` used, when it was not the default).
+        with maybe_sandbox(sandbox, sandbox_state, [], opts) as target:
+            results = workflow.apply_saved(
+                paths[0],
+                config_file=opts.config,
+                parallelism=opts.parallelism,
+                force=force,
+                bar=bar,
+                only=list(only),
+                sandbox=target,
+            )
+        if not results and only:
+            echo(f"No changes for provider {', '.join(only)} in {paths[0]}.", opts)
+            return EXIT_OK
         if not results:
             echo("No changes. Live state matches the manifests.", opts)
             return EXIT_OK
@@ -61,6 +81,7 @@ def apply_cmd(
             targets=list(targets),
             sandbox=target,
             bar=bar,
+            only=list(only),
         )
         echo(text.render_plan(plan), opts)
         if plan.empty:

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler import workflow
+from reconciler import registry, workflow
 from reconciler.commands.options import Options, common, echo
 from reconciler.commands.progress import progress
+from reconciler.commands.session import start
 from reconciler.config import sandboxed
 from reconciler.engine import SandboxTarget
 from reconciler.errors import ReconcilerError
 from reconciler.model import Outcome
 from reconciler.render import text
-from reconciler.sandbox import Sandbox
-from reconciler.sandbox.state import load_state
+from reconciler.render.drift import render_drift
+
+if TYPE_CHECKING:
+    from reconciler.sandbox import Sandbox
 
 
 def examples_dir() -> Path:
@@ -34,16 +37,16 @@ def _say(opts: Options, step: str, words: str) -> None:
 
 
 def _meddle(sb: Sandbox) -> str:
-    """An out-of-band change: someone grants a group manage rights on a client by hand."""
-    clients = sb.state.get("klipfolio", {}).get("clients", [])
-    groups = sb.state.get("klipfolio", {}).get("groups", [])
-    if not clients or not groups:
-        raise ReconcilerError("demo: the example sandbox state has no Klipfolio clients")
-    client, group = clients[0], groups[-1]
-    rights = client.setdefault("share_rights", [])
-    rights[:] = [r for r in rights if r["group_id"] != group["id"]]
-    rights.append({"group_id": group["id"], "can_manage": True})
-    return f"group {group['name']!r} was given manage rights on client {client.get('name')!r}"
+    """An out-of-band change, made by hand in one vendor's sandbox state: the first vendor
+    whose demo step finds something to change in the example state."""
+    for name, vendor in registry.vendors().items():
+        change = vendor.demo_change()
+        state = sb.state.get(name)
+        if change is not None and isinstance(state, dict):
+            said = change(state)
+            if said:
+                return said
+    raise ReconcilerError("demo: no vendor can make an out-of-band change in the example state")
 
 
 def _how(opts: Options, target: SandboxTarget) -> dict[str, Any]:
@@ -58,10 +61,10 @@ def demo(opts: Options) -> int:
     root = examples_dir()
     paths = [str(root)]
     opts.config = opts.config or str(root / "reconciler.yaml")
-    sb = Sandbox(load_state(root / "sandbox-state.yaml"))
+    sb = start(root / "sandbox-state.yaml")
     target = SandboxTarget(sb.start(), sb.credentials())
     try:
-        _say(opts, "1/4 plan", f"manifests in {root} vs. a fresh sandbox of the four vendor APIs")
+        _say(opts, "1/4 plan", f"manifests in {root} vs. a fresh sandbox of the vendor APIs")
         plan, config = workflow.plan_workspace(paths, **_how(opts, target))
         echo(text.render_plan(plan), opts)
 
@@ -79,8 +82,8 @@ def demo(opts: Options) -> int:
         echo("  " + _meddle(sb), opts)
 
         _say(opts, "4/4 drift", "the cron job's `reconciler drift` finds it (exit code 2):")
-        drifted, _ = workflow.plan_workspace(paths, **_how(opts, target))
-        echo(text.render_plan(drifted), opts)
+        drifted, _ = workflow.plan_workspace(paths, **_how(opts, target), drift=True)
+        echo(render_drift(drifted), opts)
         echo("", opts)
         echo(
             "Drift detected: `reconciler apply` would put it back. "

@@ -13,28 +13,41 @@ from reconciler.commands.options import (
     EXIT_CHANGES,
     EXIT_OK,
     Options,
+    at_option,
     common,
     echo,
     plan_format,
-    render_plan,
+    provider_option,
     sandbox_options,
 )
 from reconciler.commands.progress import progress
 from reconciler.commands.session import maybe_sandbox
 from reconciler.model import Plan
+from reconciler.render import drift as words
 from reconciler.render import planfile
+from reconciler.render.markdown import render_drift_markdown
 from reconciler.render.text import field_deltas
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @plan_format
+@provider_option
 @sandbox_options
+@at_option
 @common
 def drift(
-    opts: Options, paths: tuple[str, ...], fmt: str, sandbox: bool, sandbox_state: str | None
+    opts: Options,
+    paths: tuple[str, ...],
+    fmt: str,
+    only: tuple[str, ...],
+    sandbox: bool,
+    sandbox_state: str | None,
 ) -> int:
-    """Report drift between live state and the manifests: exit 0 in sync, 2 drifted, 1 error."""
+    """Report drift between live state and the manifests: exit 0 in sync, 2 drifted, 1 error.
+
+    Live objects in a declared scope that no manifest declares are reported as unmanaged
+    (drift), prune or not, protected ones included."""
     with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
         result, _ = workflow.plan_workspace(
             list(paths),
@@ -42,31 +55,52 @@ def drift(
             parallelism=opts.parallelism,
             sandbox=target,
             bar=functools.partial(progress, fmt == "text"),
+            only=list(only),
+            drift=True,
         )
     if fmt == "json":
         echo(json.dumps(drift_report(result), indent=2), opts)
+    elif fmt == "markdown":
+        echo(render_drift_markdown(result), opts)
     else:
-        echo(render_plan(result, fmt, title="Drift"), opts)
-    return EXIT_OK if result.empty else EXIT_CHANGES
+        echo(words.render_drift(result), opts)
+    return EXIT_OK if not words.count(result) else EXIT_CHANGES
 
 
 def drift_report(plan: Plan) -> dict[str, object]:
     """The JSON of drift: each drifted object with its field-level diff (the same
-    explanation the text output shows, as data)."""
+    explanation the text output shows, as data), and the unmanaged live objects."""
     doc = planfile.to_dict(plan)
     return {
-        "in_sync": plan.empty,
+        "in_sync": not words.count(plan),
         "objects_in_sync": plan.in_sync,
+        "objects_drifted": words.count(plan),
         "drifted": [
             {
                 "address": c["address"],
                 "action": c["action"],
                 "fields": [{**f, "diff": _diff(f)} for f in c["fields"]],
                 "members": c["members"],
+                # An expired grant still live (SPEC §5.2): `reason: "expired"`, `expires`.
+                **{k: c[k] for k in ("expires", "reason") if k in c},
             }
             for c in doc["changes"]
         ],
+        "unmanaged": [
+            {
+                "address": u.address,
+                "provider": u.provider,
+                "kind": u.kind,
+                "identity": list(u.identity),
+                "scope": u.live.scope,
+                "protected": u.protected,
+                "live": u.live.state,
+            }
+            for u in plan.unmanaged
+        ],
+        "ignored": doc["ignored"],
         "summary": doc["summary"],
+        "message": words.summary(plan),
     }
 
 

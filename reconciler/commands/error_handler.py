@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import click
 
+from reconciler import warnings
 from reconciler.commands.options import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, plural
 from reconciler.errors import ManifestError, PlanFileError, ReconcilerError
 from reconciler.redact import redact
@@ -31,11 +32,21 @@ def verbose_in(args: list[str]) -> bool:
 def run(command: Callable[[], int | None], verbose: bool) -> int:
     """Run `command` with SIGINT and SIGTERM handled for all of it (runner.py); its exit
     code, or the one its exception maps to."""
+    warnings.clear()
     try:
         with interrupts():
-            return int(command() or 0)
+            code = int(command() or 0)
     except (Exception, KeyboardInterrupt) as exc:
+        show_warnings()
         return report(exc, verbose)
+    show_warnings()
+    return code
+
+
+def show_warnings() -> None:
+    """The warnings the command collected and did not print itself, on stderr."""
+    for problem in warnings.take():
+        _err(str(problem))
 
 
 def _err(text: str) -> None:

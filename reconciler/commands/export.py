@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from reconciler.config import find_config, load_config
 from reconciler.engine import SandboxTarget, close, connect
 from reconciler.errors import ReconcilerError
 from reconciler.manifest import API_VERSION
+from reconciler.provider import NOTE
 from reconciler.registry import PROVIDERS, defaults
 from reconciler.runner import run
 
@@ -25,16 +28,60 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+def _scalar(value: Any) -> str:
+    """`value` as YAML writes it in a block mapping, on one line."""
+    flow = yaml.dump([value], Dumper=_Dumper, default_flow_style=True, width=1 << 20)
+    return str(flow.strip()[1:-1])
+
+
+_TOKEN = f"reconciler-note-{os.urandom(6).hex()}-"
+
+
+def _with_notes(node: Any, notes: dict[str, str]) -> Any:
+    """`node` without its NOTE keys: each noted field's value is swapped for a token that
+    `notes` maps to the line's text (the value, then the note as a comment)."""
+    if isinstance(node, list):
+        return [_with_notes(item, notes) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if isinstance(key, str) and key.startswith(NOTE):
+            continue
+        note = node.get(NOTE + key) if isinstance(key, str) else None
+        if note and isinstance(value, str | int) and not isinstance(value, bool):
+            token = f"{_TOKEN}{len(notes)}"
+            # One line of plain text (a comment ends at any YAML line break), kept short.
+            plain = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", str(note))
+            words = " ".join(plain.split())[:200]
+            notes[token] = f"{_scalar(value)}  # {words}"
+            out[key] = token
+        else:
+            out[key] = _with_notes(value, notes)
+    return out
+
+
 def manifests(kind: str, alias: str, specs: list[dict[str, Any]], identity: tuple[str, ...]) -> str:
+    """One file of manifests, sorted by identity; a spec's notes (NOTE keys: a group's or a
+    recipient's name) are written as comments beside the ids they name."""
+
     def key(spec: dict[str, Any]) -> tuple[str, ...]:
         return tuple(str(spec.get(f) or "") for f in identity)
 
+    notes: dict[str, str] = {}
     docs = [
-        {"apiVersion": API_VERSION, "kind": kind, "provider": alias, "spec": spec}
+        {
+            "apiVersion": API_VERSION,
+            "kind": kind,
+            "provider": alias,
+            "spec": _with_notes(spec, notes),
+        }
         for spec in sorted(specs, key=key)
     ]
     header = f"# Exported by reconciler from provider {alias!r}: {len(docs)} {kind} objects.\n"
     body = yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    if notes:
+        body = re.sub(_TOKEN + r"\d+$", lambda m: notes[m.group(0)], body, flags=re.M)
     return header + (body if docs else "")
 
 
@@ -44,6 +91,8 @@ async def _export(
     kinds: list[str],
     scopes: list[str],
     target: SandboxTarget | None,
+    out: Path,
+    force: bool,
 ) -> dict[str, str]:
     config = load_config(find_config(opts.config, []), defaults())
     if alias not in config.providers:
@@ -55,27 +104,57 @@ async def _export(
             raise ReconcilerError(
                 f"provider {alias!r} has no kind {kind!r} (it has: {', '.join(cls.KINDS)})"
             )
+    vtype = config.providers[alias].type
+    names = {kind: file_name(alias, vtype, kind) for kind in kinds or list(cls.KINDS)}
+    # Before any request: files of other providers (or kinds) stay; only an existing file
+    # of this export's own is refused, unless --force.
+    taken = sorted(str(out / n) for n in names.values() if (out / n).exists())
+    if taken and not force:
+        raise ReconcilerError(
+            f"export would overwrite {', '.join(taken)}: nothing was read or written "
+            "(pass --force to replace, or choose another --out)"
+        )
+    sb = opts.extra.get("sandbox")
+    if sb is not None and not sb.state.get(vtype):
+        raise ReconcilerError(
+            f"the sandbox state {opts.extra.get('sandbox_seed')} holds no {vtype} section, so "
+            f"there is nothing to export: pass --sandbox-state FILE with a {vtype!r} section"
+        )
     providers = connect(config, {alias}, target)
     provider = providers[alias]
     files: dict[str, str] = {}
     try:
-        for kind in kinds or list(cls.KINDS):
+        for kind, name in names.items():
             kind_scopes = scopes or await provider.scopes(kind)
             specs = await provider.export(kind, kind_scopes)
-            files[f"{kind}.yaml"] = manifests(kind, alias, specs, cls.KINDS[kind].identity)
+            files[name] = manifests(kind, alias, specs, cls.KINDS[kind].identity)
     finally:
         await close(providers)
     return files
+
+
+def file_name(alias: str, vtype: str, kind: str) -> str:
+    """`KIND.yaml`; `ALIAS-KIND.yaml` for an alias other than its type's name, so that two
+    accounts of one vendor export side by side into one directory."""
+    return f"{kind}.yaml" if alias == vtype else f"{alias}-{kind}.yaml"
 
 
 @click.command()
 @click.option("--provider", "alias", required=True, help="Provider alias to export.")
 @click.option("--kind", "kinds", multiple=True, help="Only these kinds (repeatable).")
 @click.option(
-    "--scope", "scopes", multiple=True, help="Client ids, folder ids or Golem owner accounts."
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="Only these scopes (repeatable): the ids a kind's objects sit under, such as a "
+    "client, folder or owner account id. Default: every scope.",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory to write.")
-@click.option("--force", is_flag=True, help="Write into a non-empty directory, replacing files.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace files of this export that already exist (other files are always kept).",
+)
 @sandbox_options
 @common
 def export(
@@ -88,12 +167,14 @@ def export(
     sandbox: bool,
     sandbox_state: str | None,
 ) -> int:
-    """Write manifests for the live objects of a provider, one file per kind."""
+    """Write manifests for the live objects of a provider, one file per kind.
+
+    The files (KIND.yaml, or ALIAS-KIND.yaml for an alias other than its vendor's name)
+    join whatever the directory holds; an existing one is replaced only with --force.
+    Groups and recipients are named in comments beside their ids."""
     target_dir = Path(out)
-    if target_dir.exists() and any(target_dir.iterdir()) and not force:
-        raise ReconcilerError(f"{out} is not empty: pass --force to write into it")
     with maybe_sandbox(sandbox, sandbox_state, [], opts) as target:
-        files = run(_export(opts, alias, list(kinds), list(scopes), target))
+        files = run(_export(opts, alias, list(kinds), list(scopes), target, target_dir, force))
     target_dir.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (target_dir / name).write_text(text, encoding="utf-8")

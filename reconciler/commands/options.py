@@ -7,10 +7,12 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import click
 
+from reconciler import clock
 from reconciler.http import install_redaction
 from reconciler.model import Plan
 from reconciler.redact import RedactingFormatter, redact
@@ -68,6 +70,49 @@ def sandbox_options(fn: click.decorators.FC) -> click.decorators.FC:
     )(fn)
 
 
+def provider_option(fn: click.decorators.FC) -> click.decorators.FC:
+    """`--provider ALIAS` (repeatable), as `only`: limit the run to those providers'
+    documents and calls (plan, apply, drift, access), e.g. one CI-matrix job per vendor
+    account. An unknown alias is an error naming the known ones (`workflow.check_aliases`)."""
+    return click.option(
+        "--provider",
+        "only",
+        multiple=True,
+        metavar="ALIAS",
+        help="Only this provider's documents and API calls (repeatable).",
+    )(fn)
+
+
+def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return clock.parse_when(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def at_option(fn: Callable[..., int]) -> Callable[..., int]:
+    """`--at DATE|TIMESTAMP` (plan, apply, drift, expiring, access): the command runs with
+    `clock.now()` set to that time, so expiries are evaluated then (SPEC §5.2). The value
+    is also left in `ctx.meta["at"]` for a command that must refuse it."""
+
+    @click.option(
+        "--at",
+        "at",
+        metavar="DATE|TIMESTAMP",
+        callback=_when,
+        help="Evaluate expiries at this time, not now (a date means 00:00 UTC).",
+    )
+    @functools.wraps(fn)
+    def wrapper(*args: Any, at: datetime | None, **kw: Any) -> int:
+        click.get_current_context().meta["at"] = at
+        with clock.frozen(at):
+            return fn(*args, **kw)
+
+    return wrapper
+
+
 def plan_format(fn: click.decorators.FC) -> click.decorators.FC:
     return click.option("--format", "fmt", type=click.Choice(PLAN_FORMATS), default="text")(fn)
 
@@ -79,8 +124,6 @@ def setup_logging(verbose: int) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     install_redaction()
 
 

@@ -12,9 +12,11 @@ from reconciler.commands.options import (
     EXIT_CHANGES,
     EXIT_OK,
     Options,
+    at_option,
     common,
     echo,
     plan_format,
+    provider_option,
     render_plan,
     sandbox_options,
 )
@@ -29,7 +31,9 @@ from reconciler.render import planfile
 @plan_format
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
 @click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Only this object.")
+@provider_option
 @sandbox_options
+@at_option
 @common
 def plan(
     opts: Options,
@@ -38,6 +42,7 @@ def plan(
     fmt: str,
     detailed_exitcode: bool,
     targets: tuple[str, ...],
+    only: tuple[str, ...],
     sandbox: bool,
     sandbox_state: str | None,
 ) -> int:
@@ -50,6 +55,7 @@ def plan(
             targets=list(targets),
             sandbox=target,
             bar=functools.partial(progress, fmt == "text"),
+            only=list(only),
         )
     echo(render_plan(result, fmt), opts)
     if out:

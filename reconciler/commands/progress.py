@@ -6,9 +6,6 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-
 from reconciler.engine import Progress as ProgressFn
 
 
@@ -18,6 +15,10 @@ def progress(enabled: bool, what: str, total: int | None = None) -> Iterator[Pro
     if not enabled or not sys.stderr.isatty():
         yield None
         return
+    # rich only when a bar is drawn: importing it costs every command start-up time.
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
     console = Console(stderr=True)
     columns = [SpinnerColumn(), TextColumn("{task.description}")]
     if total is not None:

@@ -9,18 +9,20 @@ from pathlib import Path
 import click
 
 from reconciler.commands.options import Options, common, echo
-from reconciler.sandbox import Sandbox
-from reconciler.sandbox.state import dump_state, load_state
+from reconciler.commands.session import start, state_file
 
 
 @click.group()
 def sandbox() -> None:
-    """The built-in simulator of the four vendor APIs."""
+    """The built-in simulator of the vendor APIs."""
 
 
 @sandbox.command()
 @click.option(
-    "--state", type=click.Path(exists=True, dir_okay=False), help="Seed state (SandboxState YAML)."
+    "--state",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Seed state (SandboxState YAML). Default: the seed --sandbox uses, "
+    "examples/sandbox-state.yaml (shipped with the package).",
 )
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=0, help="Port (default: a free one)."
@@ -32,7 +34,11 @@ def sandbox() -> None:
     default=0.0,
     help="Share of requests answered 429/5xx or dropped.",
 )
-@click.option("--dump", type=click.Path(dir_okay=False), help="Write the final state here on exit.")
+@click.option(
+    "--dump",
+    type=click.Path(dir_okay=False),
+    help="On exit, write the final state here, in the --state format.",
+)
 @common
 def serve(
     opts: Options,
@@ -42,13 +48,23 @@ def serve(
     fault_rate: float,
     dump: str | None,
 ) -> int:
-    """Serve until interrupted; prints each vendor's base URL and credential env var."""
-    sb = Sandbox(
-        load_state(Path(state)) if state else {}, latency_ms=latency_ms, fault_rate=fault_rate
-    )
+    """Serve the vendor APIs on loopback until interrupted (Ctrl-C or SIGTERM).
+
+    \b
+    Prints on stdout each vendor's base URL on a line of its own:
+      klipfolio http://127.0.0.1:8125/klipfolio/api/1
+      golem http://127.0.0.1:8125/golem
+      ...
+    and on stderr the seed it started from and each vendor's sandbox credential. Point a
+    workspace's `base_url`s at those lines (docs/sandbox.md). With --dump, the final state
+    is written on exit.
+    """
+    seed = state_file(state, [])
+    sb = start(seed, latency_ms=latency_ms, fault_rate=fault_rate)
     urls = sb.start(port=port)
     for vendor, url in urls.items():
         echo(f"{vendor} {url}", opts)
+    echo(f"seeded from {seed}", opts, err=True)
     creds = sb.credentials()
     echo(
         "credentials: " + ", ".join(f"{v}={c}" for v, c in creds.items()) + " (sandbox only)",
@@ -65,6 +81,8 @@ def serve(
     finally:
         sb.stop()
         if dump:
+            from reconciler.sandbox.state import dump_state
+
             dump_state(sb.state, Path(dump))
             echo(f"state written to {dump}", opts, err=True)
     return 0

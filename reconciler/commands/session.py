@@ -1,4 +1,11 @@
-"""`--sandbox`: the sandbox started in-process for one command, its state kept between runs."""
+"""`--sandbox`: the sandbox started in-process for one command, its state kept between runs.
+
+The seed (live state the sandbox starts from) is, in this order: `--sandbox-state FILE`;
+`sandbox-state.yaml` beside the manifests (the first PATH); the seed shipped with the
+package, `reconciler/sandbox/sandbox-state.yaml`, which `examples/sandbox-state.yaml`
+links to. So the same seed is found from any directory, in a checkout or from a wheel, by
+`--sandbox` on every command and by `sandbox serve`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import contextlib
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,14 +21,17 @@ from reconciler.commands.options import Options
 from reconciler.config import sandboxed
 from reconciler.engine import SandboxTarget
 from reconciler.errors import ReconcilerError
-from reconciler.sandbox import Sandbox
-from reconciler.sandbox.state import dump_state, load_state
 
-DEFAULT_STATE = Path("examples") / "sandbox-state.yaml"
+if TYPE_CHECKING:
+    from reconciler.sandbox import Sandbox
+
+SEED = Path(__file__).resolve().parents[1] / "sandbox" / "sandbox-state.yaml"
+"""The packaged seed (package data of reconciler.sandbox)."""
 SESSION_DIR = Path(".reconciler")
 
 
-def state_file(explicit: str | None, paths: list[str]) -> Path | None:
+def state_file(explicit: str | None, paths: list[str]) -> Path:
+    """The seed for `--sandbox` / `sandbox serve`: see the module's docstring."""
     if explicit:
         path = Path(explicit)
         if not path.is_file():
@@ -30,7 +41,21 @@ def state_file(explicit: str | None, paths: list[str]) -> Path | None:
         base = Path(raw) if Path(raw).is_dir() else Path(raw).parent
         if (base / "sandbox-state.yaml").is_file():
             return base / "sandbox-state.yaml"
-    return DEFAULT_STATE if DEFAULT_STATE.is_file() else None
+    if not SEED.is_file():
+        raise ReconcilerError(
+            f"the sandbox's built-in seed {SEED} is missing from this installation: "
+            "pass --sandbox-state FILE (a SandboxState YAML document)"
+        )
+    return SEED
+
+
+def start(seed: Path, latency_ms: float = 0, fault_rate: float = 0.0) -> Sandbox:
+    """A sandbox holding the state of `seed` (not yet started)."""
+    # The server (aiohttp's) only for --sandbox and `sandbox serve`: start-up time.
+    from reconciler.sandbox import Sandbox
+    from reconciler.sandbox.state import load_state
+
+    return Sandbox(load_state(seed), latency_ms=latency_ms, fault_rate=fault_rate)
 
 
 @contextlib.contextmanager
@@ -46,15 +71,18 @@ def maybe_sandbox(
     if not enabled:
         yield None
         return
+    from reconciler.sandbox.state import dump_state
+
     seed = state_file(state, paths)
     session = session_file(seed)
-    if session.is_file() and (seed is None or session.stat().st_mtime >= seed.stat().st_mtime):
+    if session.is_file() and session.stat().st_mtime >= seed.stat().st_mtime:
         click.echo(f"sandbox: continuing from {session} (delete it to start over)", err=True)
-        sb = Sandbox(load_state(session))
+        sb = start(session)
     else:
-        sb = Sandbox(load_state(seed) if seed else {})
+        sb = start(seed)
     urls = sb.start()
     opts.extra["sandbox"] = sb
+    opts.extra["sandbox_seed"] = seed
     try:
         with sandboxed():
             yield SandboxTarget(urls, sb.credentials())
@@ -66,6 +94,9 @@ def maybe_sandbox(
             click.echo(f"sandbox: state saved to {session} (delete it to start over)", err=True)
 
 
-def session_file(seed: Path | None) -> Path:
-    key = str(seed.resolve()) if seed else "empty"
-    return SESSION_DIR / f"sandbox-{hashlib.sha256(key.encode()).hexdigest()[:12]}.yaml"
+def session_file(seed: Path) -> Path:
+    """Where the state of a session started from `seed` is kept: named by the seed's
+    content, so every copy of one seed (examples/, a copy of it, the packaged file) shares
+    one session, as `plan --sandbox` then `apply PLAN.json --sandbox` need."""
+    digest = hashlib.sha256(seed.read_bytes()).hexdigest()[:12]
+    return SESSION_DIR / f"sandbox-{digest}.yaml"

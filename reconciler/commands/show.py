@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from reconciler import workflow
+from reconciler import guards, workflow
 from reconciler.commands.options import EXIT_OK, Options, common, echo, plan_format, render_plan
+from reconciler.config import GuardSettings
 
 
 @click.command()
@@ -15,6 +16,10 @@ from reconciler.commands.options import EXIT_OK, Options, common, echo, plan_for
 def show(opts: Options, plan_file: str, fmt: str) -> int:
     """Show a saved plan, its checksum and shape checked, without reading live state."""
     plan = workflow.load_plan(plan_file)
+    # The file's own findings prove nothing: the guards run again, with default settings
+    # (there is no config here) and the allows the plan records.
+    for change in plan.changes:
+        change.guards = guards.findings(change, GuardSettings())
     echo(render_plan(plan, fmt), opts)
     return EXIT_OK
 

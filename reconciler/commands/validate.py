@@ -6,6 +6,7 @@ import json
 
 import click
 
+from reconciler import warnings
 from reconciler.commands.options import Options, common, echo
 from reconciler.errors import ManifestError, Problem
 from reconciler.manifest import load_workspace
@@ -22,6 +23,7 @@ def render(problems: list[Problem], fmt: str) -> str:
                     "column": p.column,
                     "message": p.message,
                     "rule": p.rule,
+                    "severity": p.severity,
                 }
                 for p in problems
             ],
@@ -29,7 +31,7 @@ def render(problems: list[Problem], fmt: str) -> str:
         )
     if fmt == "github":
         return "\n".join(
-            f"::error file={github_property(p.file)},line={p.line},col={p.column}::"
+            f"::{p.severity} file={github_property(p.file)},line={p.line},col={p.column}::"
             f"{github_data(p.message)}"
             for p in problems
         )
@@ -47,15 +49,20 @@ def validate(opts: Options, paths: tuple[str, ...], fmt: str) -> int:
     except ManifestError as exc:
         if fmt == "text":
             raise
-        echo(render(exc.problems, fmt), opts, annotations=fmt == "github")
+        # Warnings (warnings.py) join the problems in json and github; text prints them on
+        # stderr as every command does.
+        found = sorted([*exc.problems, *warnings.take()])
+        echo(render(found, fmt), opts, annotations=fmt == "github")
         files = len({p.file for p in exc.problems})
         n = len(exc.problems)
         click.echo(f"{n} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)}", err=True)
         return 1
     n = len(ws.resources)
     if fmt == "json":
-        echo("[]", opts)
+        echo(render(warnings.take(), fmt), opts)
     else:
+        if fmt == "github" and warnings.pending():
+            echo(render(warnings.take(), fmt), opts, annotations=True)
         click.echo(
             f"Valid: {n} object{'s' * (n != 1)} in {len(ws.files)} files.", err=fmt == "github"
         )

@@ -6,15 +6,15 @@ import re
 
 import click
 
-from reconciler.model import SYMBOLS, Action, Plan
-from reconciler.render import escape
-from reconciler.render.text import member_totals, render_change, summary
+from reconciler.model import SYMBOLS, Action, Change, Plan
+from reconciler.render import drift, escape
+from reconciler.render.text import member_totals, render_change, summary, targeted_note
 
 LIMIT = 60_000
 _RESERVE = 600  # room for the "left out" note and the footer
 
 
-def _section(lines: list[str]) -> str:
+def _section(lines: list[str], lang: str = "diff") -> str:
     head, body = click.unstyle(lines[0]).strip(), [click.unstyle(x) for x in lines[1:]]
     text = "\n".join(line[4:] if line.startswith("    ") else line for line in body)
     # Values are escaped by the text renderer (one line each); inside the code block they
@@ -22,27 +22,71 @@ def _section(lines: list[str]) -> str:
     fence = "`" * max([3, *(len(run) + 1 for run in re.findall("`{3,}", text))])
     return (
         f"<details><summary><code>{escape.html(head)}</code></summary>\n\n"
-        f"{fence}diff\n{text}\n{fence}\n</details>\n"
+        f"{fence}{lang}\n{text}\n{fence}\n</details>\n"
     )
 
 
+def ignored_section(plan: Plan) -> str:
+    """`#### Ignored`: a table of what active drift ignores left out; "" when nothing."""
+    if not plan.ignored:
+        return ""
+    rows = ["", "#### Ignored", "", "| address | what | owner | until | reason |"]
+    rows.append("|---|---|---|---|---|")
+    for i in plan.ignored:
+        cells = (i.address, i.what, i.owner, i.until, i.reason)
+        rows.append("| " + " | ".join(escape.markdown(c) for c in cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def protected_section(plan: Plan) -> str:
+    """`#### Protected from prune`: undeclared objects `settings.protect` kept; "" when none."""
+    if not plan.protected:
+        return ""
+    rows = ["", "#### Protected from prune", ""]
+    rows += [f"- {escape.markdown(a)}" for a in plan.protected]
+    return "\n".join(rows) + "\n"
+
+
+def _guard_cell(changes: list[Change]) -> str:
+    """The summary table's warning: guards that refuse apply, then allowed ones."""
+    found = [f for c in changes for f in c.guards]
+    refused = sum(1 for f in found if not f.allowed)
+    allowed = len(found) - refused
+    cell = [f"⚠️ {refused}"] if refused else []
+    return " ".join(cell + ([f"{allowed} allowed"] if allowed else []))
+
+
 def render_markdown(plan: Plan, title: str = "Plan") -> str:
+    return _render_markdown(plan, title) + ignored_section(plan) + protected_section(plan)
+
+
+def _render_markdown(plan: Plan, title: str) -> str:
     out = [f"### reconciler {title.lower()}", ""]
     if plan.empty:
         out.append(f"**{summary(plan)}**")
         return "\n".join(out) + "\n"
     out += [f"**{summary(plan)}**", ""]
+    note = targeted_note(plan)
+    if note:
+        out += [note, ""]
     totals = member_totals(plan)
     if totals:
         out += [totals, ""]
-    out += ["| provider | kind | " + " | ".join(a.value for a in Action) + " |"]
-    out += ["|---|---|" + "---:|" * len(Action)]
+    # A guards column only when some change trips one (SPEC §5.1).
+    guarded = any(c.guards for c in plan.changes)
+    extra = " guards |" if guarded else ""
+    out += ["| provider | kind | " + " | ".join(a.value for a in Action) + " |" + extra]
+    out += ["|---|---|" + "---:|" * len(Action) + ("---|" if guarded else "")]
     counts: dict[tuple[str, str], dict[Action, int]] = {}
+    by_kind: dict[tuple[str, str], list[Change]] = {}
     for c in plan.changes:
         row = counts.setdefault((c.provider, c.kind), dict.fromkeys(Action, 0))
         row[c.action] += 1
+        by_kind.setdefault((c.provider, c.kind), []).append(c)
     for (provider, kind), row in sorted(counts.items()):
         cells = " | ".join(str(row[a]) for a in Action)
+        if guarded:
+            cells += f" | {_guard_cell(by_kind[(provider, kind)])}"
         out.append(f"| {escape.markdown(provider)} | {escape.markdown(kind)} | {cells} |")
     out.append("")
     text = "\n".join(out) + "\n"
@@ -62,5 +106,48 @@ def render_markdown(plan: Plan, title: str = "Plan") -> str:
         text += (
             f"\n> **{left} of {len(plan.changes)} changes not shown** ({detail}) to stay under "
             f"GitHub's comment size; run `reconciler plan` for the full plan.\n"
+        )
+    return text
+
+
+def render_drift_markdown(plan: Plan) -> str:
+    """Drift for an issue or PR comment, from the live side (render/drift.py): a summary,
+    a table per provider and kind, then each drifted object folded; capped like a plan."""
+    return _render_drift_markdown(plan) + ignored_section(plan)
+
+
+def _render_drift_markdown(plan: Plan) -> str:
+    out = ["### reconciler drift", ""]
+    objects = drift.drifted(plan)
+    out += [f"**{drift.summary(plan)}**", ""]
+    if not objects:
+        return "\n".join(out[:-1]) + "\n"
+    out += [drift.breakdown(objects), ""]
+    sorts = list(drift.SYMBOL)
+    out += [
+        "| provider | kind | differs | absent live | unmanaged | protected (not drift) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for d in objects:
+        provider, kind = d.address.split("/")[:2]
+        counts.setdefault((provider, kind), dict.fromkeys(sorts, 0))[d.sort] += 1
+    for (provider, kind), row in sorted(counts.items()):
+        cells = " | ".join(str(row[s]) for s in sorts)
+        out.append(f"| {escape.markdown(provider)} | {escape.markdown(kind)} | {cells} |")
+    out.append("")
+    text = "\n".join(out) + "\n"
+    shown = 0
+    for d in objects:
+        section = _section(drift.render_object(d), "text")
+        if len(text) + len(section) > LIMIT - _RESERVE:
+            break
+        text += section
+        shown += 1
+    left = len(objects) - shown
+    if left:
+        text += (
+            f"\n> **{left} of {len(objects)} drifted objects not shown** to stay under "
+            f"GitHub's comment size; run `reconciler drift` for the full report.\n"
         )
     return text

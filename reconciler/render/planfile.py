@@ -6,14 +6,13 @@ import hashlib
 import json
 from typing import Any
 
-from jsonschema.exceptions import best_match
-
 from reconciler import __version__
 from reconciler.errors import PlanFileError
 from reconciler.model import (
     Action,
     Change,
     FieldChange,
+    Ignored,
     LiveObject,
     MemberChange,
     Plan,
@@ -36,6 +35,8 @@ def to_dict(plan: Plan) -> dict[str, Any]:
         "existing": [
             {"provider": p, "kind": k, "count": n} for (p, k), n in sorted(plan.existing.items())
         ],
+        "ignored": [vars(i) for i in plan.ignored],
+        "protected": list(plan.protected),
     }
     doc["checksum"] = _checksum(doc)
     return doc
@@ -46,7 +47,7 @@ def dumps(plan: Plan) -> str:
 
 
 def _change(c: Change) -> dict[str, Any]:
-    return {
+    out = {
         "address": c.address,
         "action": c.action.value,
         "kind": c.kind,
@@ -62,9 +63,20 @@ def _change(c: Change) -> dict[str, Any]:
         "revision": c.revision,
         "fingerprint": c.fingerprint,
         "fields": [vars(f) for f in c.fields],
-        "members": [vars(m) for m in c.members],
+        "members": [_member(m) for m in c.members],
         "source": str(c.source) if c.source else None,
     }
+    # Expiry (SPEC §5.2), only where there is one: plans without stay as they were.
+    out.update({k: v for k, v in (("expires", c.expires), ("reason", c.reason)) if v})
+    # Guards (SPEC §5.1): shown, never read back; the allows are what apply honours.
+    out["guards"] = [f.as_dict() for f in c.guards]
+    if c.allows:
+        out["allow"] = dict(c.allows)
+    return out
+
+
+def _member(m: MemberChange) -> dict[str, Any]:
+    return {k: v for k, v in vars(m).items() if v is not None or k in ("before", "after")}
 
 
 def _checksum(doc: dict[str, Any]) -> str:
@@ -98,6 +110,8 @@ def loads(text: str, name: str) -> Plan:
             f"{name}: plan file was modified after it was written (checksum mismatch)"
         )
     # The checksum only catches accidents: the shape is checked like any other input.
+    from jsonschema.exceptions import best_match  # start-up time
+
     error = best_match(validator("plan").iter_errors(doc))
     if error is not None:
         raise PlanFileError(f"{name}: plan file is malformed ({describe(error)})")
@@ -105,7 +119,8 @@ def loads(text: str, name: str) -> Plan:
         changes = [_read_change(c) for c in doc["changes"]]
         providers = [_read_provider(p) for p in doc["providers"]]
         existing = {(e["provider"], e["kind"]): int(e["count"]) for e in doc.get("existing", [])}
-        return Plan(changes, providers, doc["digest"], existing)
+        ignored = [Ignored(**i) for i in doc.get("ignored", [])]
+        return Plan(changes, providers, doc["digest"], existing, ignored=ignored)
     except KeyError as exc:
         raise PlanFileError(f"{name}: plan file is malformed (missing {exc})") from None
     except (TypeError, ValueError, AttributeError) as exc:
@@ -144,4 +159,7 @@ def _read_change(c: dict[str, Any]) -> Change:
         members=[MemberChange(**m) for m in c["members"]],
         scope=c["scope"],
         source=source,
+        expires=c.get("expires"),
+        reason=c.get("reason"),
+        allows=dict(c.get("allow") or {}),
     )

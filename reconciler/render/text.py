@@ -99,10 +99,19 @@ def _attrs(key: str, attrs: Any) -> str:
     return value(attrs)
 
 
+def expiry_note(expires: str | None, reason: str | None) -> str:
+    """` (expires 2027-01-31)` on what carries an expiry, ` (expired 2027-01-31)` on a
+    removal the expiry causes (SPEC §5.2); empty otherwise."""
+    if not expires:
+        return ""
+    return f" ({'expired' if reason == 'expired' else 'expires'} {esc(expires)})"
+
+
 def render_change(change: Change) -> list[str]:
     symbol = SYMBOLS[change.action]
     colour = COLOURS[change.action]
     head = click.style(f"{symbol:>3} {esc(change.address)}", fg=colour, bold=True)
+    head += expiry_note(change.expires, change.reason)
     lines = [
         head if change.action is not Action.REPLACE else head + "  (replace: delete, then create)"
     ]
@@ -131,11 +140,45 @@ def render_change(change: Change) -> list[str]:
             )
         else:
             detail = _attrs(m.key, m.after if m.action == "add" else m.before)
-        lines.append(pad + click.style(f"{sym} member {_who(change, m.key)}: {detail}", fg=colour))
+        note = expiry_note(m.expires, m.reason)
+        lines.append(
+            pad + click.style(f"{sym} member {_who(change, m.key)}: {detail}{note}", fg=colour)
+        )
+    lines += [pad + line for line in guard_lines(change)]
     return lines
 
 
+def guard_lines(change: Change) -> list[str]:
+    """`! guard RULE: MESSAGE` for each guard the change trips (SPEC §5.1); an allowed one
+    names the document's reason."""
+    out = []
+    for f in change.guards:
+        if f.allowed:
+            head = f"! guard {esc(f.rule)} (allowed: {esc(f.reason or '')})"
+            out.append(click.style(f"{head}: {esc(f.message)}", fg="cyan"))
+        else:
+            out.append(click.style(f"! guard {esc(f.rule)}: {esc(f.message)}", fg="red", bold=True))
+    return out
+
+
+def protected_lines(plan: Plan) -> list[str]:
+    """The undeclared objects `settings.protect` kept from prune (SPEC §5.4)."""
+    if not plan.protected:
+        return []
+    return ["Protected from prune:"] + [f"  = {esc(a)}" for a in plan.protected]
+
+
+def targeted_note(plan: Plan) -> str | None:
+    """For a `--target` run, that the plan is partial: objects not targeted were not compared."""
+    if plan.targeted is None:
+        return None
+    n, m = plan.targeted
+    return f"Targeted plan: only {n} of {m} objects were compared."
+
+
 def summary(plan: Plan) -> str:
+    if plan.empty and plan.targeted is not None:
+        return f"No changes among the targets. {targeted_note(plan)}"
     if plan.empty:
         return "No changes. Live state matches the manifests."
     return (
@@ -157,14 +200,35 @@ def member_totals(plan: Plan) -> str | None:
     )
 
 
+def ignored_lines(plan: Plan) -> list[str]:
+    """`Ignored:` and one line per difference an active drift ignore left out (SPEC §5.3):
+    address, what, owner, until and reason; none when nothing was ignored."""
+    if not plan.ignored:
+        return []
+    lines = ["Ignored:"]
+    for i in plan.ignored:
+        lines.append(
+            f"  {esc(i.address)}: {esc(i.what)} (owner {esc(i.owner)}, until {esc(i.until)}): "
+            f"{esc(i.reason)}"
+        )
+    return lines
+
+
 def render_plan(plan: Plan) -> str:
     lines: list[str] = []
     for change in plan.changes:
         lines.extend(render_change(change))
         lines.append("")
+    if plan.ignored:
+        lines += [*ignored_lines(plan), ""]
+    if plan.protected:
+        lines += [*protected_lines(plan), ""]
     totals = member_totals(plan)
     if totals:
         lines.append(totals)
+    note = targeted_note(plan)
+    if note and not plan.empty:
+        lines.append(note)
     lines.append(click.style(summary(plan), bold=True))
     return "\n".join(lines)
 

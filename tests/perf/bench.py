@@ -9,6 +9,12 @@ bound (a rate-limited provider's calls / its rate); (4) the sandbox's own overhe
 latency; (5) CPU time to load, validate, diff and render 10,000 objects with no network;
 (6) apply against a rate-limited provider: the highest rate seen in any 1 s window and the
 average, against the configured rate.
+
+    python tests/perf/bench.py --startup [--runs N]
+
+prints only the start-up figures: the median wall time (ms; and CPU ms, which depends less
+on the machine's load) of `reconciler --help` and of `reconciler validate examples/`, each run
+N times in a fresh process (target: under 300 ms wall).
 """
 
 from __future__ import annotations
@@ -349,8 +355,45 @@ def run_rate_limited_apply(work: Path, rate: float = 5, roles: int = 40) -> dict
     }
 
 
+def run_startup(runs: int) -> dict[str, Any]:
+    """Median and best wall ms of `reconciler --help` and `reconciler validate examples/`, each
+    in a fresh process as a user would run it (the installed console script)."""
+    import os
+    import shutil
+    import statistics
+
+    exe = shutil.which("reconciler", path=str(Path(sys.executable).parent)) or shutil.which(
+        "reconciler"
+    )
+    base = [exe] if exe else [sys.executable, "-m", "reconciler"]
+    env = {**os.environ, "RECONCILER_ALLOW_HOSTS": "acme.my.salesforce.com"}
+    commands = {"help": ["--help"], "validate_examples": ["validate", "examples/"]}
+    figures: dict[str, Any] = {"runs": runs, "command": base[0]}
+    for name, args in commands.items():
+        times, cpu = [], []
+        for _ in range(runs):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run(base + args, cwd=ROOT, env=env, check=True, capture_output=True)
+            times.append((time.perf_counter() - start) * 1000)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            cpu.append(used * 1000)
+        figures[f"{name}_median_ms"] = round(statistics.median(times), 1)
+        figures[f"{name}_min_ms"] = round(min(times), 1)
+        # CPU time (user + system) depends less on what else the machine is running.
+        figures[f"{name}_median_cpu_ms"] = round(statistics.median(cpu), 1)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--startup",
+        action="store_true",
+        help="only the start-up figures: median wall ms of --help and validate examples/",
+    )
+    parser.add_argument("--runs", type=int, default=10, help="runs per start-up figure")
     parser.add_argument("--size", choices=["S", "M", "L"], default="M")
     parser.add_argument(
         "--skip-default-limits",
@@ -358,6 +401,9 @@ def main() -> None:
         help="skip the (slow, rate-limited) run with the vendors' default limits",
     )
     args = parser.parse_args()
+    if args.startup:
+        print(json.dumps({"startup": run_startup(args.runs)}, indent=2))
+        return
     set_env()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

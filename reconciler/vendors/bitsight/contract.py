@@ -67,6 +67,7 @@ spec:
 ---
 apiVersion: reconciler/v1
 kind: BitsightFolderSharing
+metadata: {{allow: {{everyone: "Every analyst reviews suppliers"}}}}
 spec:
   folder_guid: {SUPPLIERS}
   shared_with_all_users: true

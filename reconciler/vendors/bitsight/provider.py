@@ -40,6 +40,27 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
     def member_key(self, member: dict[str, Any]) -> str:
         return str(member.get("email") or "").lower()
 
+    # -- guards -------------------------------------------------------------------------
+
+    MANAGER = "user who can edit folder properties"
+    OPEN_LEVELS = ("false", "true")
+
+    def managers(self, state: State) -> set[str] | None:
+        # Only a shared folder needs someone to manage its sharing.
+        if not state.get("is_shared"):
+            return None
+        users = state.get(USERS)
+        if not isinstance(users, dict):
+            return set()
+        return {
+            key
+            for key, u in users.items()
+            if isinstance(u, dict) and u.get("can_edit_folder_properties")
+        }
+
+    def openness(self, state: State) -> dict[str, int]:
+        return {"shared_with_all_users": int(bool(state.get("shared_with_all_users")))}
+
     # -- online -------------------------------------------------------------------------
 
     async def read(

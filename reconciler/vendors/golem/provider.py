@@ -16,7 +16,6 @@ from reconciler.vendors.golem.vocab import DATA_KEYS, ID
 
 SHARE = "GolemPermissionShare"
 EXISTS = "PERMISSION_SHARE_ALREADY_EXISTS"
-CREATE_TRIES = 3
 
 
 class PermissionShares(KindHandler["GolemProvider"]):
@@ -142,39 +141,31 @@ class GolemProvider(Provider):
         want = self._body_data(change)
         body = {"targetAccountId": change.desired["target_account_id"], "name": name, "data": want}
         path = f"/v1/accounts/{self.path_id(owner, 'owner_account_id')}/permission-shares"
-        unclear = False
-        for _ in range(CREATE_TRIES):
-            try:
-                response = await self.http.request("POST", path, json=body, accept=(409,))
-            except UnclearOutcome:
-                unclear = True
-                found = await self._by_name(owner, name)
-                if found is None:
-                    continue
-                self._check_created(change, found, want)
-                return
-            if response.status_code != 409:
-                return
-            code, message = self.parse_error(response)
-            if code != EXISTS:
-                raise ProviderError(self.alias, f"POST {path}: {message}", 409, code)
-            if not unclear:
-                raise ConflictError(
-                    self.alias,
-                    f"a share named {name!r} was created in account {owner} since the plan; "
-                    "not written (run plan again)",
-                    409,
-                    code,
-                )
-            # Our unclear try may have landed after the look-up: the name tells.
-            found = await self._by_name(owner, name)
-            if found is None:
-                continue
-            self._check_created(change, found, want)
-            return
-        raise UnclearOutcome(
-            self.alias, f"POST {path} for {name!r}: no clear answer after {CREATE_TRIES} tries"
-        )
+
+        def ours(error: ProviderError) -> bool:
+            return error.status == 409 and error.code == EXISTS
+
+        try:
+            result = await self.http.create_once(
+                lambda: self.http.request("POST", path, json=body),
+                lambda: self._by_name(owner, name),
+                duplicate=ours,
+                what=f"POST {path} for {name!r}",
+            )
+        except ProviderError as exc:
+            if not ours(exc):
+                raise
+            # Already there before any unclear try: someone else made it since the plan.
+            raise ConflictError(
+                self.alias,
+                f"a share named {name!r} was created in account {owner} since the plan; "
+                "not written (run plan again)",
+                409,
+                exc.code,
+            ) from None
+        if isinstance(result, LiveObject):
+            # Our unclear try landed: check it is the share we meant.
+            self._check_created(change, result, want)
 
     def _check_created(self, change: Change, found: LiveObject, want: dict[str, list[str]]) -> None:
         assert change.desired is not None

@@ -11,4 +11,5 @@ VENDOR = Vendor(
     schemas=Path(__file__).parent / "schemas",
     contract="reconciler.vendors.klipfolio.contract:CASE",
     vocabulary="reconciler.vendors.klipfolio.vocab:VOCABULARY",
+    demo="reconciler.vendors.klipfolio.demo:meddle",
 )

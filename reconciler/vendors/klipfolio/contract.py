@@ -43,6 +43,7 @@ spec: {{name: Builders, description: b, permissions: [klip.build]}}
 ---
 apiVersion: reconciler/v1
 kind: KlipfolioClientShareRights
+metadata: {{allow: {{last-manager: "Ops takes the client over; Klipfolio admins manage it"}}}}
 spec:
   client_id: {CLIENT}
   groups: [{{group_name: Ops, can_manage: false}}]

@@ -7,11 +7,11 @@ from typing import Any
 
 from reconciler.answers import reading, records
 from reconciler.config import VendorDefaults
-from reconciler.errors import Problem, ProviderError, UnclearOutcome
+from reconciler.errors import Problem, ProviderError
 from reconciler.http import Response, json_or_none
 from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.provider import KindHandler, MemberListHandler, Provider
-from reconciler.vendors.klipfolio.vocab import ID
+from reconciler.provider import NOTE, KindHandler, MemberListHandler, Provider
+from reconciler.vendors.klipfolio.vocab import ADMIN_PERMISSIONS, ID, PERMISSIONS
 
 ROLE = "KlipfolioRole"
 RIGHTS = "KlipfolioClientShareRights"
@@ -32,6 +32,16 @@ class Roles(KindHandler["KlipfolioProvider"]):
         if "permissions" in spec:
             state["permissions"] = sorted(set(spec["permissions"]))
         return state
+
+    def admin_grants(
+        self, before: State | None, after: State, admin_permissions: frozenset[str] | None
+    ) -> list[str]:
+        admin = ADMIN_PERMISSIONS if admin_permissions is None else admin_permissions
+        had = set(_strings((before or {}).get("permissions")))
+        return sorted(p for p in set(_strings(after.get("permissions"))) - had if p in admin)
+
+    def admin_vocabulary(self) -> frozenset[str]:
+        return frozenset(PERMISSIONS)
 
     async def read(
         self, p: KlipfolioProvider, resources: list[Resource], prune: bool
@@ -74,7 +84,15 @@ class Roles(KindHandler["KlipfolioProvider"]):
             }
             if scope:
                 body["client_id"] = scope
-            await p.create_once(scope, name, body)
+
+            async def find() -> dict[str, Any] | None:
+                return next((r for r in await p._list_roles(scope) if r["name"] == name), None)
+
+            await p.http.create_once(
+                lambda: p.http.request("POST", "/roles", json=body),
+                find,
+                what=f"POST /roles for {name!r}",
+            )
             return
         assert change.live is not None
         rid = p.path_id((current or change.live).handle["id"], "role id")
@@ -127,6 +145,14 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
             }
         }
 
+    MANAGER = "can_manage group"
+
+    def managers(self, state: State) -> set[str] | None:
+        groups = state.get("groups")
+        if not isinstance(groups, dict):
+            return set()
+        return {g for g, a in groups.items() if isinstance(a, dict) and a.get("can_manage")}
+
     def member_key(self, member: dict[str, Any]) -> str:
         if member.get("group_id"):
             return str(member["group_id"])
@@ -173,6 +199,8 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
                     )
                 resolved[ids[0]] = attrs
                 r.labels[ids[0]] = name
+                if key in r.member_expires:
+                    r.member_expires[ids[0]] = r.member_expires.pop(key)
             r.desired["groups"] = resolved
         return problems
 
@@ -207,10 +235,18 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
 
     async def export(self, p: KlipfolioProvider, scopes: list[str]) -> list[dict[str, Any]]:
         specs: list[dict[str, Any]] = []
-        for obj in await asyncio.gather(*(p._read_rights(s) for s in scopes)):
+        rights = await asyncio.gather(*(p._read_rights(s) for s in scopes))
+        # Each group's name, written as a comment beside its id (NOTE in provider.py).
+        listed = (await p._get("/groups")).get("groups", []) if any(rights) else []
+        names = {str(g.get("id")): str(g.get("name")) for g in listed if isinstance(g, dict)}
+        for obj in rights:
             if obj is not None and obj.state["groups"]:
                 groups = [
-                    {"group_id": gid, "can_manage": attrs["can_manage"]}
+                    {
+                        "group_id": gid,
+                        NOTE + "group_id": names.get(gid),
+                        "can_manage": attrs["can_manage"],
+                    }
                     for gid, attrs in sorted(obj.state["groups"].items())
                 ]
                 specs.append({"client_id": obj.scope, "groups": groups})
@@ -240,17 +276,6 @@ class KlipfolioProvider(Provider):
         if isinstance(meta, dict):
             return meta.get("error_code"), str(meta.get("error_desc") or meta.get("error_code"))
         return None, f"HTTP {response.status_code}"
-
-    async def create_once(self, scope: str, name: str, body: dict[str, Any]) -> None:
-        """POST a role; after an unclear answer, look before trying again."""
-        for _ in range(3):
-            try:
-                await self.http.request("POST", "/roles", json=body)
-                return
-            except UnclearOutcome:
-                if any(r["name"] == name for r in await self._list_roles(scope)):
-                    return
-        raise UnclearOutcome(self.alias, f"POST /roles for {name!r}: no clear answer after 3 tries")
 
     async def _clients(self) -> list[str]:
         data = await self._get("/clients")
@@ -301,3 +326,8 @@ class KlipfolioProvider(Provider):
         groups = {g["group_id"]: {"can_manage": bool(g.get("can_manage"))} for g in rights}
         names = {g["group_id"]: g.get("group_name") or "" for g in rights}
         return LiveObject((client,), {"groups": groups}, scope=client, labels=names)
+
+
+def _strings(value: Any) -> list[str]:
+    """A permission list as guards read it (a hand-edited plan may hold anything)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []

@@ -70,3 +70,9 @@ PERMISSIONS: tuple[str, ...] = (
 
 VOCABULARY = {"permissions": PERMISSIONS}
 """For the schemas: `{"x-vocabulary": "permissions"}` in KlipfolioRole.schema.json."""
+
+ADMIN_PERMISSIONS: frozenset[str] = frozenset(
+    p for p in PERMISSIONS if p.startswith(("admin.", "account."))
+) | {"user.manage", "client.delete"}
+"""The `admin-permission` guard's default list (SPEC §5.1): a role that gains one of these
+can administer the account, its users or its clients."""

@@ -9,18 +9,17 @@ from urllib.parse import urljoin
 
 from reconciler.answers import records
 from reconciler.config import ProviderConfig, VendorDefaults
-from reconciler.errors import ConflictError, ProviderError, ProviderStopped, UnclearOutcome
+from reconciler.errors import ConflictError, ProviderError, ProviderStopped
 from reconciler.http import Response, json_or_none
 from reconciler.model import Change, KindSpec, LiveObject, MemberChange, Resource, State
-from reconciler.provider import MemberListHandler, Provider, option
+from reconciler.provider import NOTE, MemberListHandler, Provider, option
 from reconciler.vendors.salesforce.ids import canonical, canonical_or_raw
-from reconciler.vendors.salesforce.vocab import ID, ORG_WIDE
+from reconciler.vendors.salesforce.vocab import ACCESS_TYPES, ID, ORG_WIDE
 
 log = logging.getLogger(__name__)
 
 SHARES = "SalesforceFolderShares"
 QUOTA = "REQUEST_LIMIT_EXCEEDED"
-POST_TRIES = 3
 MAX_PAGES = 10_000
 
 
@@ -54,6 +53,29 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
         if share_type in ORG_WIDE:
             return share_type
         return f"{share_type}:{canonical_or_raw(str(member.get('shared_with_id') or ''))}"
+
+    # -- guards -------------------------------------------------------------------------
+
+    MANAGER = "manage share"
+    OPEN_LEVELS = ("absent", *ACCESS_TYPES)
+
+    def managers(self, state: State) -> set[str] | None:
+        shares = state.get("shares")
+        if not isinstance(shares, dict):
+            return set()
+        return {k for k, a in shares.items() if _access(a) == "manage"}
+
+    def openness(self, state: State) -> dict[str, int]:
+        shares = state.get("shares")
+        shares = shares if isinstance(shares, dict) else {}
+        levels: dict[str, int] = {}
+        for share_type in ORG_WIDE:
+            access = _access(shares[share_type]) if share_type in shares else None
+            rank = ACCESS_TYPES.index(access) + 1 if access in ACCESS_TYPES else 0
+            if share_type in shares and not rank:
+                rank = 1  # an org-wide share of an unknown access opens the folder all the same
+            levels[f"{share_type} share"] = rank
+        return levels
 
     def check(
         self, spec: dict[str, Any], path: tuple[Any, ...]
@@ -140,7 +162,7 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
             await p._post_shares(fid, adds)
         for m in change.members:
             if m.action == "change":
-                await p._call(
+                await p.http.request(
                     "PATCH", f"/folders/{folder}/shares/{sids[m.key]}", json=_wire(m.key, m.after)
                 )
         for m in change.members:
@@ -215,6 +237,23 @@ class SalesforceProvider(Provider):
         message = "; ".join(str(e.get("message") or e.get("errorCode")) for e in errors)
         return (str(code) if code else None), message
 
+    def fatal(self, response: Response) -> ProviderError | None:
+        """The org's quota error stops this provider for the rest of the run (not retried)."""
+        if response.status_code != 403:
+            return None
+        code, message = self.parse_error(response)
+        if code != QUOTA:
+            return None
+        path = response.url.partition("?")[0].removeprefix(self.http.base_url)
+        return ProviderStopped(
+            self.alias,
+            f"the Salesforce org's API request limit is used up "
+            f"({response.method} {path}: {message}); "
+            "no further calls are made to this provider in this run",
+            403,
+            QUOTA,
+        )
+
     # -- calls -----------------------------------------------------------------------------
 
     def _instance_url(self, link: str) -> str:
@@ -226,35 +265,8 @@ class SalesforceProvider(Provider):
             return instance + link
         return urljoin(instance + "/", link)
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        json: Any = None,
-        accept: tuple[int, ...] = (),
-    ) -> Response:
-        """One request; the org's quota error stops this provider for the rest of the run."""
-        try:
-            return await self.http.request(method, path, params=params, json=json, accept=accept)
-        except ProviderStopped:
-            raise
-        except ProviderError as exc:
-            if exc.status != 403 or exc.code != QUOTA:
-                raise
-            stopped = ProviderStopped(
-                self.alias,
-                f"the Salesforce org's API request limit is used up ({exc.detail}); "
-                "no further calls are made to this provider in this run",
-                403,
-                QUOTA,
-            )
-            self.http.stop(stopped)
-            raise stopped from None
-
     async def _get_json(self, path: str, params: dict[str, str] | None) -> dict[str, Any]:
-        body = json_or_none(await self._call("GET", path, params=params))
+        body = json_or_none(await self.http.request("GET", path, params=params))
         if not isinstance(body, dict):
             raise ProviderError(self.alias, f"GET {path}: response is not a JSON object")
         return body
@@ -262,7 +274,7 @@ class SalesforceProvider(Provider):
     async def _list_shares(self, fid: str) -> list[dict[str, Any]] | None:
         """The folder's shares; None when it answers 404 (unknown folder or no access)."""
         path = f"/folders/{self.path_id(fid, 'folder_id')}/shares"
-        response = await self._call("GET", path, accept=(404,))
+        response = await self.http.request("GET", path, accept=(404,))
         if response.status_code == 404:
             return None
         body = json_or_none(response)
@@ -291,33 +303,33 @@ class SalesforceProvider(Provider):
     async def _post_shares(self, fid: str, adds: list[MemberChange]) -> None:
         """One POST for every new share; after an unclear answer, post only what is missing."""
         path = f"/folders/{self.path_id(fid, 'folder_id')}/shares"
-        pending, unclear = adds, False
-        for _ in range(POST_TRIES):
-            try:
-                await self._call(
-                    "POST", path, json={"shares": [_wire(m.key, m.after) for m in pending]}
-                )
-                return
-            except UnclearOutcome:
-                unclear = True
-            except ProviderError as exc:
-                # A duplicate after an unclear try is most likely our own lost success.
-                if not (unclear and exc.code == "DUPLICATE_VALUE"):
-                    raise
+        pending = adds
+
+        async def post() -> Response:
+            body = {"shares": [_wire(m.key, m.after) for m in pending]}
+            return await self.http.request("POST", path, json=body)
+
+        async def find() -> list[dict[str, Any]] | None:
+            """The folder's shares once every new one is there; else None, and `pending`
+            keeps only the missing ones for the next POST."""
+            nonlocal pending
             shares = await self._list_shares(fid)
             if shares is None:
                 raise ProviderError(self.alias, f"POST {path}: folder {fid} is no longer readable")
             held = {_live_key(s) for s in shares}
             pending = [m for m in pending if m.key not in held]
-            if not pending:
-                return
-        raise UnclearOutcome(self.alias, f"POST {path}: no clear answer after {POST_TRIES} tries")
+            return None if pending else shares
+
+        # A duplicate after an unclear try is most likely our own lost success.
+        await self.http.create_once(
+            post, find, duplicate=lambda e: e.code == "DUPLICATE_VALUE", what=f"POST {path}"
+        )
 
     async def _delete_share(self, fid: str, key: str, sid: str) -> None:
         """DELETE one share. A 404 also means "no access to this folder", so it counts as
         done only when a fresh read of the folder succeeds without the share."""
         path = f"/folders/{self.path_id(fid, 'folder_id')}/shares/{self.path_id(sid, 'share id')}"
-        response = await self._call("DELETE", path, accept=(404,))
+        response = await self.http.request("DELETE", path, accept=(404,))
         if response.status_code != 404:
             return
         shares = await self._list_shares(fid)
@@ -369,5 +381,15 @@ def _spec_share(share: dict[str, Any]) -> dict[str, str]:
     target = str(share.get("sharedWithId") or "")
     if share_type not in ORG_WIDE or _valid_id(target):
         item["shared_with_id"] = canonical_or_raw(target)
+        # The recipient's label as a comment beside its id (NOTE in reconciler/provider.py).
+        label = share.get("sharedWithLabel")
+        if isinstance(label, str) and label and label != target:
+            item[NOTE + "shared_with_id"] = label
     item["access_type"] = str(share.get("accessType") or "").lower()
     return item
+
+
+def _access(attrs: Any) -> str | None:
+    """A share's access type as guards read it (a hand-edited plan may hold anything)."""
+    value = attrs.get("access_type") if isinstance(attrs, dict) else None
+    return value.lower() if isinstance(value, str) else None

@@ -1,0 +1,231 @@
+"""Privilege guards (SPEC §5.1): run each change's before and after states past the rules.
+
+The engine knows only the rules' shapes; what a manager, an opening to everyone or an
+admin permission is comes from each kind's handler (`KindHandler.managers`, `openness`,
+`admin_grants`), so a vendor adds its semantics without touching this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from reconciler.errors import UnsafePlanError
+from reconciler.model import Action, Change, Plan, Resource, State
+from reconciler.registry import kind_types, providers
+
+if TYPE_CHECKING:
+    # Settings are only read here; the config module itself reads the schemas, which
+    # take the rule names from this module.
+    from reconciler.config import GuardSettings
+
+LAST_MANAGER = "last-manager"
+EVERYONE = "everyone"
+ADMIN_PERMISSION = "admin-permission"
+MASS_GRANT = "mass-grant"
+RULES: tuple[str, ...] = (LAST_MANAGER, EVERYONE, ADMIN_PERMISSION, MASS_GRANT)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule a change trips; `reason` is the document's `metadata.allow` for it."""
+
+    rule: str
+    message: str
+    reason: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.reason is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "message": self.message}
+        if self.reason is not None:
+            out.update(allowed=True, reason=self.reason)
+        return out
+
+
+def admin_vocabulary() -> list[str]:
+    """Every permission name `settings.guards.admin_permissions` may list (all vendors)."""
+    words: set[str] = set()
+    for cls in providers().values():
+        for handler in cls.handlers.values():
+            words |= handler.admin_vocabulary()
+    return sorted(words)
+
+
+def _handler(kind: str) -> Any:
+    vtype = kind_types().get(kind)
+    return providers()[vtype].handlers.get(kind) if vtype else None
+
+
+def check(
+    kind: str,
+    before: State | None,
+    after: State | None,
+    settings: GuardSettings,
+    labels: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """The rules a change of a `kind` object from `before` (None: absent) to `after`
+    (None: deleted) trips, in RULES order. Pure: model values in, findings out."""
+    handler = _handler(kind)
+    if handler is None or after is None:
+        return []
+    names = labels or {}
+    found: list[Finding] = []
+    for rule, run in _RULES.items():
+        if rule in settings.disabled:
+            continue
+        try:
+            message = run(handler, before, after, settings, names)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            # Only a hand-edited plan holds states the hooks cannot read: refuse, not crash.
+            message = "the state cannot be checked (malformed)"
+        if message:
+            found.append(Finding(rule, message))
+    return found
+
+
+def _who(keys: Iterable[str], labels: Mapping[str, str]) -> str:
+    shown = [f"{k} ({labels[k]})" if labels.get(k) and labels[k] != k else k for k in keys]
+    return ", ".join(sorted(shown))
+
+
+def _last_manager(
+    h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
+) -> str | None:
+    had = h.managers(before) if before is not None else None
+    if not had:
+        return None
+    left = h.managers(after)
+    if left is None or left:
+        return None
+    return f"leaves no {h.MANAGER} (removes the last: {_who(had, labels)})"
+
+
+def _everyone(
+    h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
+) -> str | None:
+    was = h.openness(before) if before is not None else {}
+    now = h.openness(after)
+    names: tuple[str, ...] = h.OPEN_LEVELS
+    raised = []
+    for audience, level in sorted(now.items()):
+        old = was.get(audience, 0)
+        if level > old:
+            raised.append(f"{audience} {_level(names, old)} -> {_level(names, level)}")
+    return "opens it to everyone: " + "; ".join(raised) if raised else None
+
+
+def _level(names: tuple[str, ...], level: int) -> str:
+    return names[level] if 0 <= level < len(names) else str(level)
+
+
+def _admin_permission(
+    h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
+) -> str | None:
+    gained: list[str] = h.admin_grants(before, after, s.admin_permissions)
+    if not gained:
+        return None
+    return f"gives admin-level permission{'s' * (len(gained) != 1)} {', '.join(gained)}"
+
+
+def _mass_grant(
+    h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
+) -> str | None:
+    field = h.SPEC.members_field
+    if field is None:
+        return None
+    now = after.get(field)
+    was = (before or {}).get(field)
+    added = len(set(now or {}) - set(was or {})) if isinstance(now, dict) else 0
+    if added <= s.max_new_members:
+        return None
+    return f"adds {added} members, more than max_new_members {s.max_new_members}"
+
+
+_RULES: dict[str, Callable[..., str | None]] = {
+    LAST_MANAGER: _last_manager,
+    EVERYONE: _everyone,
+    ADMIN_PERMISSION: _admin_permission,
+    MASS_GRANT: _mass_grant,
+}
+assert tuple(_RULES) == RULES
+
+
+def findings(change: Change, settings: GuardSettings) -> list[Finding]:
+    """The rules `change` trips, each marked allowed when `change.allows` names it.
+
+    Computed from the change's before (live) and after (desired) states, and again from
+    before with its member list applied, since that list is what some vendors write: a
+    hand-edited saved plan cannot hide a grant in one of the two."""
+    before = change.live.state if change.live is not None else None
+    after = None if change.action is Action.DELETE else change.desired
+    found = {f.rule: f for f in check(change.kind, before, after, settings, change.labels)}
+    applied = _with_members(change, before)
+    if applied is not None and after is not None:
+        for f in check(change.kind, before, applied, settings, change.labels):
+            found.setdefault(f.rule, f)
+    out = []
+    for rule in RULES:
+        hit = found.get(rule)
+        if hit is not None:
+            reason = change.allows.get(rule)
+            out.append(Finding(hit.rule, hit.message, reason) if reason else hit)
+    return out
+
+
+def _with_members(change: Change, before: State | None) -> State | None:
+    """`before` with the change's member adds, changes and removals applied; None when the
+    change has no member list."""
+    handler = _handler(change.kind)
+    field = handler.SPEC.members_field if handler is not None else None
+    if field is None or not change.members or not isinstance(change.desired, dict):
+        return None
+    was = (before or {}).get(field)
+    members = dict(was) if isinstance(was, dict) else {}
+    for m in change.members:
+        if m.action == "remove":
+            members.pop(m.key, None)
+        else:
+            members[m.key] = m.after
+    return {**(before or {}), **change.desired, field: members}
+
+
+def attach(plan: Plan, resources: list[Resource], settings: GuardSettings) -> None:
+    """Give each change its document's allows and the guards it trips (after planning,
+    before any write)."""
+    allows = {r.address: r.allows for r in resources if r.allows}
+    for change in plan.changes:
+        change.allows = dict(allows.get(change.address, {}))
+        change.guards = findings(change, settings)
+
+
+def tripped(changes: Iterable[Change]) -> list[tuple[Change, Finding]]:
+    """Every finding no document allows, by address."""
+    return [(c, f) for c in changes for f in c.guards if not f.allowed]
+
+
+def refuse(plan: Plan) -> None:
+    """`UnsafePlanError` naming each address and rule a guard refuses (`--force` skips it)."""
+    found = tripped(plan.changes)
+    if not found:
+        return
+    lines = [f"  {c.address}: guard {f.rule}: {f.message}" for c, f in found]
+    raise UnsafePlanError(
+        f"guards refuse the plan ({len(found)} finding{'s' * (len(found) != 1)}); nothing "
+        "was written. Use --force to apply anyway, or allow the rule in the document's "
+        "metadata.allow with a reason\n" + "\n".join(lines)
+    )
+
+
+def check_allow(allow: Any, where: tuple[str, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    """What the schema cannot say about `metadata.allow`: a reason that is only blanks."""
+    if not isinstance(allow, dict):
+        return []
+    return [
+        ((*where, rule), f"{'.'.join(where)}.{rule}: must not be empty")
+        for rule, reason in allow.items()
+        if isinstance(reason, str) and not reason.strip()
+    ]

@@ -9,6 +9,7 @@ import click
 
 from reconciler import __version__
 from reconciler.commands import (
+    access,
     apply,
     demo,
     drift,
@@ -22,7 +23,18 @@ from reconciler.commands import (
 )
 from reconciler.commands.options import EXIT_ERROR, EXIT_OK, Options, common, echo
 
-COMMAND_MODULES = [validate, plan, apply, drift, expiring, show, export, sandbox_cmd, demo]
+COMMAND_MODULES = [
+    validate,
+    plan,
+    apply,
+    drift,
+    expiring,
+    access,
+    show,
+    export,
+    sandbox_cmd,
+    demo,
+]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -263,6 +263,27 @@ def _kind_section(vendor: registry.Vendor, kind: str) -> list[str]:
     return lines
 
 
+def core_kinds() -> list[str]:
+    """The kinds the core reads itself (no provider): `Person`."""
+    return sorted(
+        p.name.removesuffix(".schema.json") for p in schemas.SCHEMA_DIR.glob("[A-Z]*.json")
+    )
+
+
+def _core_section(kind: str) -> list[str]:
+    raw = schemas.schema(kind)
+    lines = [f"### {kind}", "", str(raw.get("description", "")), ""]
+    lines.append("- **Provider**: none; the document takes no `provider:` and is never sent.")
+    lines.append(f"- **Schema**: `{_rel(schemas.schema_path(kind))}`")
+    lines.append("")
+    long_lists: dict[str, list[str]] = {}
+    lines += _table(
+        [(f"spec.{p}", n, r) for p, n, r in _fields(raw["properties"]["spec"])], long_lists
+    )
+    lines += _long_lists(long_lists)
+    return lines
+
+
 def _envelope() -> list[str]:
     first = next(k for v in builtin_vendors() for k in vendor_kinds(v))
     raw = schemas.schema(first)
@@ -342,6 +363,8 @@ def render() -> str:
     for vendor in vendors:
         for kind in vendor_kinds(vendor):
             lines.append(f"- [{kind}](#{kind.lower()}) ({vendor_title(vendor)})")
+    for kind in core_kinds():
+        lines.append(f"- [{kind}](#{kind.lower()}) (core: no provider)")
     lines += [
         "",
         "## Every document",
@@ -400,6 +423,13 @@ def render() -> str:
             lines += _kind_section(vendor, kind)
             lines.append("")
         lines.pop()
+    lines += ["", "## Core kinds", ""]
+    lines.append(
+        "Read by reconciler itself, for reports: no provider, never sent to an API "
+        "(see [the access report](access.md))."
+    )
+    for kind in core_kinds():
+        lines += [""] + _core_section(kind)
     lines += [""]
     lines += _config_section()
     return "\n".join(lines).rstrip() + "\n"

@@ -151,12 +151,14 @@ async def make_plan(
     targets: list[str] | None = None,
     progress: Progress | None = None,
     unmanaged: bool = False,
+    live: dict[tuple[str, str], list[LiveObject]] | None = None,
 ) -> Plan:
     """Read live state for every declared object (and pruned scopes) and diff it.
 
     With `unmanaged` (drift), whole declared scopes are read for every kind that can be
     pruned, prune or not, and the undeclared live objects the plan does not delete are
-    returned as `Plan.unmanaged`."""
+    returned as `Plan.unmanaged`. `live`, when given, receives every object read, by
+    (provider alias, kind): the access report's live side, from exactly the plan's reads."""
     spelled = {canonical_address(t, providers): t for t in reversed(targets or [])}
     targets = list(spelled)
     chosen = select(resources, targets)
@@ -184,6 +186,8 @@ async def make_plan(
 
     keys = list(groups)
     reads = await asyncio.gather(*(read(k) for k in keys))
+    if live is not None:
+        live.update(zip(keys, reads, strict=True))
     changes: list[Change] = []
     extra: list[Unmanaged] = []
     existing: dict[tuple[str, str], int] = {}

@@ -69,13 +69,23 @@ def check(
 ) -> list[Finding]:
     """The rules a change of a `kind` object from `before` (None: absent) to `after`
     (None: deleted) trips, in RULES order. Pure: model values in, findings out."""
-    handler = _handler(kind)
+    return _check(_handler(kind), before, after, settings, labels)
+
+
+def _check(
+    handler: Any,
+    before: State | None,
+    after: State | None,
+    settings: GuardSettings,
+    labels: Mapping[str, str] | None = None,
+) -> list[Finding]:
     if handler is None or after is None:
         return []
     names = labels or {}
     found: list[Finding] = []
+    disabled = settings.disabled
     for rule, run in _RULES.items():
-        if rule in settings.disabled:
+        if disabled and rule in disabled:
             continue
         try:
             message = run(handler, before, after, settings, names)
@@ -95,11 +105,13 @@ def _who(keys: Iterable[str], labels: Mapping[str, str]) -> str:
 def _last_manager(
     h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
 ) -> str | None:
-    had = h.managers(before) if before is not None else None
-    if not had:
+    if before is None:
         return None
-    left = h.managers(after)
+    left = h.managers(after)  # first: most changes leave a manager, and need look no further
     if left is None or left:
+        return None
+    had = h.managers(before)
+    if not had:
         return None
     return f"leaves no {h.MANAGER} (removes the last: {_who(had, labels)})"
 
@@ -107,8 +119,10 @@ def _last_manager(
 def _everyone(
     h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
 ) -> str | None:
-    was = h.openness(before) if before is not None else {}
     now = h.openness(after)
+    if not any(now.values()):  # closed to everyone after the change: nothing was opened
+        return None
+    was = h.openness(before) if before is not None else {}
     names: tuple[str, ...] = h.OPEN_LEVELS
     raised = []
     for audience, level in sorted(now.items()):
@@ -138,8 +152,11 @@ def _mass_grant(
     if field is None:
         return None
     now = after.get(field)
+    if not isinstance(now, dict) or len(now) <= s.max_new_members:
+        return None  # too few members to have added more than the limit
     was = (before or {}).get(field)
-    added = len(set(now or {}) - set(was or {})) if isinstance(now, dict) else 0
+    was = was if isinstance(was, dict) else {}
+    added = sum(1 for key in now if key not in was)
     if added <= s.max_new_members:
         return None
     return f"adds {added} members, more than max_new_members {s.max_new_members}"
@@ -160,12 +177,13 @@ def findings(change: Change, settings: GuardSettings) -> list[Finding]:
     Computed from the change's before (live) and after (desired) states, and again from
     before with its member list applied, since that list is what some vendors write: a
     hand-edited saved plan cannot hide a grant in one of the two."""
+    handler = _handler(change.kind)
     before = change.live.state if change.live is not None else None
     after = None if change.action is Action.DELETE else change.desired
-    found = {f.rule: f for f in check(change.kind, before, after, settings, change.labels)}
-    applied = _with_members(change, before)
+    found = {f.rule: f for f in _check(handler, before, after, settings, change.labels)}
+    applied = _with_members(change, before, handler)
     if applied is not None and after is not None:
-        for f in check(change.kind, before, applied, settings, change.labels):
+        for f in _check(handler, before, applied, settings, change.labels):
             found.setdefault(f.rule, f)
     out = []
     for rule in RULES:
@@ -176,12 +194,14 @@ def findings(change: Change, settings: GuardSettings) -> list[Finding]:
     return out
 
 
-def _with_members(change: Change, before: State | None) -> State | None:
+def _with_members(change: Change, before: State | None, handler: Any) -> State | None:
     """`before` with the change's member adds, changes and removals applied; None when the
-    change has no member list."""
-    handler = _handler(change.kind)
+    change has no member list, or when that is the change's after-state already (as in
+    every plan the engine makes: only a hand-edited saved plan differs), so the rules need
+    not run twice on one state."""
     field = handler.SPEC.members_field if handler is not None else None
-    if field is None or not change.members or not isinstance(change.desired, dict):
+    desired = change.desired
+    if field is None or not change.members or not isinstance(desired, dict):
         return None
     was = (before or {}).get(field)
     members = dict(was) if isinstance(was, dict) else {}
@@ -190,7 +210,9 @@ def _with_members(change: Change, before: State | None) -> State | None:
             members.pop(m.key, None)
         else:
             members[m.key] = m.after
-    return {**(before or {}), **change.desired, field: members}
+    if field in desired and desired[field] == members and (before or {}).keys() <= desired.keys():
+        return None  # {**before, **desired, field: members} == desired
+    return {**(before or {}), **desired, field: members}
 
 
 def attach(plan: Plan, resources: list[Resource], settings: GuardSettings) -> None:

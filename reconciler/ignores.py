@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -74,8 +75,10 @@ class Ignore:
         )
 
 
+@functools.lru_cache(maxsize=1024)
 def _glob(pattern: str) -> re.Pattern[str]:
-    """`*` and `?` as in fnmatch; every other character (`[` too) stands for itself."""
+    """`*` and `?` as in fnmatch; every other character (`[` too) stands for itself.
+    Cached: a plan matches every entry against every change's address."""
     parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
     return re.compile("".join(parts), re.DOTALL)
 

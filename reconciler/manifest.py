@@ -5,11 +5,11 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler import expiry, guards
+from reconciler import expiry, guards, people
 from reconciler.config import DEFAULT_SOURCE, Config, find_config, load_config
 from reconciler.errors import ManifestError, Problem
 from reconciler.model import Resource, Source
@@ -27,6 +27,8 @@ class Workspace:
     resources: list[Resource]
     files: list[str]
     digest: str
+    persons: list[people.Person] = field(default_factory=list)
+    """`Person` documents (never sent to an API): the access report's person column."""
 
 
 def discover(paths: list[str], config_file: str | None) -> tuple[list[Path], list[Problem]]:
@@ -84,6 +86,7 @@ def load_workspace(paths: list[str], config_file: str | None = None) -> Workspac
     config = load_config(config_path, defaults())
     files, problems = discover(paths, str(config_path) if config_path else None)
     resources: list[Resource] = []
+    persons: list[people.Person] = []
     digest = hashlib.sha256(config.raw)
     for file in files:
         digest.update(str(file).encode() + b"\0")
@@ -96,9 +99,12 @@ def load_workspace(paths: list[str], config_file: str | None = None) -> Workspac
         for doc in docs:
             resource, doc_problems = _document(doc, config)
             problems.extend(doc_problems)
-            if resource is not None:
+            if isinstance(resource, people.Person):
+                persons.append(resource)
+            elif resource is not None:
                 resources.append(resource)
     problems.extend(_duplicates(resources))
+    problems.extend(people.duplicates(persons))
     if problems:
         raise ManifestError(problems)
     for r in resources:
@@ -107,10 +113,12 @@ def load_workspace(paths: list[str], config_file: str | None = None) -> Workspac
         pconf = config.providers[r.provider]
         if pconf.source[0] == DEFAULT_SOURCE:
             pconf.source = (r.source.file, r.source.line, r.source.column)
-    return Workspace(config, resources, [str(f) for f in files], digest.hexdigest())
+    return Workspace(config, resources, [str(f) for f in files], digest.hexdigest(), persons)
 
 
-def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Problem]]:
+def _document(
+    doc: Located, config: Config
+) -> tuple[Resource | people.Person | None, list[Problem]]:
     value = doc.value
     if not isinstance(value, dict):
         message = f"a manifest document must be a mapping, not a {type_name(value)}"
@@ -134,6 +142,8 @@ def _document(doc: Located, config: Config) -> tuple[Resource | None, list[Probl
     problems = validate_against(kind, doc)
     if problems:
         return None, problems
+    if kind in people.CORE_KINDS:
+        return people.read(doc), []
     vtype = KIND_TYPES.get(kind)
     if vtype is None:
         return None, [doc.problem(("kind",), f"kind {kind} has no provider yet", "kind")]

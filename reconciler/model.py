@@ -106,6 +106,8 @@ class LiveObject:
     scope: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     """Human names of share-list members (a group's name for its id), for output only."""
+    title: str = ""
+    """The object's own name where the read gave it (a BitSight folder's), for output only."""
 
 
 class Action(StrEnum):

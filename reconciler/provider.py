@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Iterable
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from reconciler.answers import MALFORMED, malformed
 from reconciler.config import ProviderConfig, VendorDefaults
@@ -19,6 +20,41 @@ T = TypeVar("T")
 NOTE = "#"
 """In an exported spec, the key `NOTE + field` holds a comment for `field` (a name beside
 an id); `export` writes it as a YAML comment. None or empty: no comment."""
+
+
+GrantAccess = Literal["view", "edit", "manage", "grant"]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One principal's access to one object, as a kind's state gives it (the access report,
+    SPEC §6). Vendor-made: the core only matches grants of desired and live states."""
+
+    principal: str
+    """Stable key: `klipfolio-group:<id>`, `email:<address>` (lower-cased),
+    `golem-account:<uuid>`, `salesforce-<share_type>:<id>`, `salesforce-<share_type>`."""
+    label: str
+    """What a person reads (a group name, an email); may equal the key's value."""
+    access: GrantAccess
+    detail: str = ""
+    """Vendor words that say more (the Golem grant strings, BitSight rights)."""
+    privileged: bool = False
+    """A guard would treat it as everyone or admin (a manager is also found by `managers`)."""
+    member: str | None = None
+    """The share-list member key it comes from (to match `managers` and expiries)."""
+    names: tuple[str, ...] = ()
+    """Other keys a `Person` may claim the principal by (`klipfolio-group:name:Finance`)."""
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """An object whose content is a permission set (a Klipfolio role), listed apart."""
+
+    scope: str
+    """Where it applies, as a person reads it (`company`, `client <id>`)."""
+    permissions: tuple[str, ...]
+    privileged: tuple[str, ...]
+    """The permissions among them the `admin-permission` guard treats as admin-level."""
 
 
 class KindHandler(ABC, Generic[P]):
@@ -82,6 +118,24 @@ class KindHandler(ABC, Generic[P]):
     def admin_vocabulary(self) -> frozenset[str]:
         """The permission names `settings.guards.admin_permissions` may list for this kind."""
         return frozenset()
+
+    # -- the access report (SPEC §6): what a state grants to whom; all optional -----------
+
+    def grants(self, state: State, labels: Mapping[str, str]) -> list[Grant] | None:
+        """Every grant `state` gives (`labels`: member key -> a name, from the manifest and
+        the read); None when the kind grants nothing to principals (a role)."""
+        return None
+
+    def role(
+        self, identity: tuple[str, ...], state: State, admin_permissions: frozenset[str] | None
+    ) -> RoleGrant | None:
+        """The permission set of a role-like object; None for every other kind."""
+        return None
+
+    def claims(self, person: Mapping[str, Any]) -> set[str]:
+        """The principal keys (or `Grant.names`) a `Person` spec claims among this kind's
+        principals: the same spelling `grants` gives them."""
+        return set()
 
     # -- online ----------------------------------------------------------------------
 

@@ -62,11 +62,11 @@ def schema_path(name: str) -> Path:
 
 
 def kinds() -> list[str]:
-    """Every kind some installed vendor has a schema for."""
+    """Every kind some installed vendor has a schema for, and the core's own (`Person`)."""
     return sorted(
         p.name.removesuffix(".schema.json")
-        for v in vendors().values()
-        for p in v.schemas.glob("[A-Z]*.schema.json")
+        for folder in (SCHEMA_DIR, *(v.schemas for v in vendors().values()))
+        for p in folder.glob("[A-Z]*.schema.json")
     )
 
 

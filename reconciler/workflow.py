@@ -32,8 +32,8 @@ from reconciler.errors import (
     ReconcilerError,
     StalePlanError,
 )
-from reconciler.manifest import load_workspace
-from reconciler.model import Plan, Result
+from reconciler.manifest import Workspace, load_workspace
+from reconciler.model import LiveObject, Plan, Resource, Result
 from reconciler.registry import PROVIDERS
 from reconciler.render import planfile
 from reconciler.runner import run, writing
@@ -59,28 +59,10 @@ def plan_workspace(
     """Load and validate the manifests under `paths`, read live state, diff: the plan and
     the config it was made with. `only` (`--provider`) limits the run to those aliases'
     documents and calls; `drift` also reads whole declared scopes for `Plan.unmanaged`."""
-    ws = load_workspace(paths, config_file)
-    if parallelism:
-        ws.config.parallelism = parallelism
-    resources = ws.resources
-    if only:
-        check_aliases(only, set(ws.config.providers), "this workspace's config")
-        resources = [r for r in resources if r.provider in only]
-
-    async def go() -> Plan:
-        providers = connect(ws.config, {r.provider for r in resources}, sandbox)
-        try:
-            with bar("Reading live state", None) as advance:
-                return await make_plan(
-                    resources, providers, ws.digest, targets or [], advance, unmanaged=drift
-                )
-        finally:
-            await close(providers)
-
+    ws, resources = load_only(paths, config_file, parallelism, only)
+    plan = _read_and_diff(ws, resources, targets or [], sandbox, bar, drift, None)
     # Active drift ignores take what they match out of the plan (SPEC §5.3).
-    plan = ignores.filter_plan(
-        run(go()), ws.config.ignores, resources, set(only or ws.config.providers)
-    )
+    plan = ignores.filter_plan(plan, ws.config.ignores, resources, set(only or ws.config.providers))
     # Governance (SPEC §5.1, §5.4): protected objects leave the plan, then guards run on
     # what is left, before anything could be written.
     protect.keep(plan, resources, ws.config.protect)
@@ -88,6 +70,59 @@ def plan_workspace(
         u.protected = u.protected or protect.matches(u.address, ws.config.protect) is not None
     guards.attach(plan, resources, ws.config.guards)
     return plan, ws.config
+
+
+def load_only(
+    paths: list[str], config_file: str | None, parallelism: int | None, only: list[str] | None
+) -> tuple[Workspace, list[Resource]]:
+    """The workspace, and its resources limited to the `--provider` aliases in `only`."""
+    ws = load_workspace(paths, config_file)
+    if parallelism:
+        ws.config.parallelism = parallelism
+    resources = ws.resources
+    if only:
+        check_aliases(only, set(ws.config.providers), "this workspace's config")
+        resources = [r for r in resources if r.provider in only]
+    return ws, resources
+
+
+def _read_and_diff(
+    ws: Workspace,
+    resources: list[Resource],
+    targets: list[str],
+    sandbox: SandboxTarget | None,
+    bar: Bar,
+    drift: bool,
+    live: dict[tuple[str, str], list[LiveObject]] | None,
+) -> Plan:
+    async def go() -> Plan:
+        providers = connect(ws.config, {r.provider for r in resources}, sandbox)
+        try:
+            with bar("Reading live state", None) as advance:
+                return await make_plan(
+                    resources, providers, ws.digest, targets, advance, unmanaged=drift, live=live
+                )
+        finally:
+            await close(providers)
+
+    return run(go())
+
+
+def read_live(
+    paths: list[str],
+    *,
+    config_file: str | None = None,
+    parallelism: int | None = None,
+    sandbox: SandboxTarget | None = None,
+    bar: Bar = _no_bar,
+    only: list[str] | None = None,
+) -> tuple[Workspace, list[Resource], dict[tuple[str, str], list[LiveObject]]]:
+    """What `plan` reads, and nothing more (the access report, SPEC §6): the workspace, its
+    resources (names resolved to ids) and every live object read, by (alias, kind)."""
+    ws, resources = load_only(paths, config_file, parallelism, only)
+    live: dict[tuple[str, str], list[LiveObject]] = {}
+    _read_and_diff(ws, resources, [], sandbox, bar, False, live)
+    return ws, resources, live
 
 
 def check_aliases(only: list[str], known: set[str], where: str) -> None:
@@ -220,5 +255,6 @@ __all__ = [
     "check_aliases",
     "load_plan",
     "plan_workspace",
+    "read_live",
     "refuse_unsafe",
 ]

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import reconciler.http
 from reconciler import registry
 from reconciler.sandbox import Sandbox
+from tests.harness import Ran, RunCli, Workspace
 
 FAST_BACKOFF = {"BACKOFF_BASE": 0.001, "BACKOFF_CAP": 0.01}
 
@@ -57,17 +59,15 @@ def sandbox(_sandbox_server: Sandbox) -> Sandbox:
 
 
 @pytest.fixture
-def ws(tmp_path, sandbox, monkeypatch):  # type: ignore[no-untyped-def]
-    from tests.harness import Workspace
-
+def ws(tmp_path: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     return Workspace(tmp_path / "ws", sandbox, monkeypatch)
 
 
 @pytest.fixture
-def cli(ws, capsys):  # type: ignore[no-untyped-def]
+def cli(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> RunCli:
     """Run the CLI in-process in the workspace: cli("plan", ".") -> Ran(code, out, err)."""
 
-    def run(*args: str):  # type: ignore[no-untyped-def]
+    def run(*args: str) -> Ran:
         return ws.run(*args, capsys=capsys)
 
     return run

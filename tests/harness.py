@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -25,6 +26,12 @@ class Ran:
     code: int
     out: str
     err: str
+
+
+class RunCli(Protocol):
+    """The `cli` fixture: run the CLI in-process in the workspace, `cli("plan", ".")`."""
+
+    def __call__(self, *args: str) -> Ran: ...
 
 
 class Workspace:

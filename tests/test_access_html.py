@@ -2,7 +2,8 @@
 
 A missing browser fails these tests (it does not skip them): `.ci/run` installs
 Debian's `chromium` and `chromium-driver`. One test runs by default; the file:// load,
-the page without JS and 5,000 rows are marked slow.
+the page without JS and 5,000 rows are marked slow. No test here times anything: the
+filter's speed over 5,000 rows is `python tests/perf/access_bench.py --browser`.
 """
 
 from __future__ import annotations
@@ -231,27 +232,20 @@ def test_the_table_reads_without_javascript(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_filtering_5000_rows_does_not_pause(browser: WebDriver, tmp_path: Path) -> None:
+def test_filtering_5000_rows_narrows_them_to_the_matching_ones(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    # A functional check: how fast the filter is, tests/perf/access_bench.py --browser says.
     report = synthetic_report(5000)
     path = tmp_path / "big.html"
     path.write_text(render_html(report))
     _open(browser, path.as_uri())
     assert len(browser.execute_script(VISIBLE)) == 5000
-    # Time from the last keystroke to the updated count, less the debounce: the filter's work.
-    elapsed = browser.execute_async_script(
-        """
-        var done = arguments[arguments.length - 1];
-        var shown = document.getElementById('shown'), f = document.getElementById('filter');
-        var before = shown.textContent, t0;
-        new MutationObserver(function () {
-          if (shown.textContent !== before) done(performance.now() - t0 - 120);
-        }).observe(shown, {childList: true, characterData: true, subtree: true});
-        f.value = 'user00042';
-        t0 = performance.now();
-        f.dispatchEvent(new Event('input'));
-        """
+    browser.execute_script(
+        "var f = document.getElementById('filter'); f.value = arguments[0];"
+        "f.dispatchEvent(new Event('input'));",
+        "user00042",
     )
-    want = sum("user00042" in r.principal for r in report.rows)
-    assert len(browser.execute_script(VISIBLE)) == want > 0
-    print(f"filter over 5,000 rows: {elapsed:.0f} ms after the debounce")
-    assert elapsed < 1000
+    want = [r.principal_label for r in report.rows if "user00042" in r.principal]
+    assert 0 < len(want) < 5000
+    assert _wait(browser, VISIBLE, want) == want

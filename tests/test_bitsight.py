@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler.sandbox import Sandbox
+from tests.harness import RunCli, Workspace
 
 CRIT = "fcc8b8c4-4fa3-4735-ac14-405ac7855d70"
 SUPP = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -63,7 +65,9 @@ def live(sb: Sandbox, guid: str) -> dict[str, Any]:
     return options
 
 
-def test_emails_compare_case_insensitively_and_order_is_ignored(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_emails_compare_case_insensitively_and_order_is_ignored(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write(
         "f.yaml",
@@ -79,7 +83,9 @@ def test_emails_compare_case_insensitively_and_order_is_ignored(seeded, ws, cli)
     assert "No changes." in res.out
 
 
-def test_declared_emails_keep_manifest_spelling_kept_ones_live_spelling(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_declared_emails_keep_manifest_spelling_kept_ones_live_spelling(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write(
         "f.yaml",
@@ -105,7 +111,9 @@ def test_declared_emails_keep_manifest_spelling_kept_ones_live_spelling(seeded, 
     ]
 
 
-def test_additive_keeps_unlisted_users_and_sends_live_and_desired(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_additive_keeps_unlisted_users_and_sends_live_and_desired(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write(
         "f.yaml",
@@ -135,7 +143,7 @@ def test_additive_keeps_unlisted_users_and_sends_live_and_desired(seeded, ws, cl
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_authoritative_drops_unlisted_users(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_authoritative_drops_unlisted_users(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write(
         "f.yaml",
@@ -153,14 +161,18 @@ def test_authoritative_drops_unlisted_users(seeded, ws, cli):  # type: ignore[no
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_empty_authoritative_list_unshares_everyone(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_empty_authoritative_list_unshares_everyone(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("f.yaml", sharing(CRIT, "  shared_with_users: []\n"))
     assert cli("apply", str(ws.root), "--auto-approve").code == 0
     assert live(seeded, CRIT)["shared_with"] == []
 
 
-def test_unmanaged_booleans_and_users_are_sent_with_live_values(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_unmanaged_booleans_and_users_are_sent_with_live_values(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config(settings=NO_EVERYONE_GUARD)
     # Only one flag is managed; the other two flags and the user list are left alone.
     ws.write("f.yaml", sharing(CRIT, "  shared_with_all_users: true\n"))
@@ -180,7 +192,7 @@ def test_unmanaged_booleans_and_users_are_sent_with_live_values(seeded, ws, cli)
     assert live(seeded, CRIT)["group_can_edit_properties"] is True
 
 
-def test_one_list_call_reads_every_folder(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_one_list_call_reads_every_folder(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write(
         "f.yaml",
@@ -192,7 +204,9 @@ def test_one_list_call_reads_every_folder(seeded, ws, cli):  # type: ignore[no-u
     assert gets == [("GET", "/bitsight/ratings/v1/folders")]
 
 
-def test_not_owner_fails_only_that_folder_quoting_the_vendor(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_not_owner_fails_only_that_folder_quoting_the_vendor(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config(settings=NO_EVERYONE_GUARD)
     ws.write(
         "f.yaml",
@@ -210,7 +224,9 @@ def test_not_owner_fails_only_that_folder_quoting_the_vendor(seeded, ws, cli):  
     assert statuses == sorted([(CRIT, 200), (SUPP, 200), (THEIRS, 403)])
 
 
-def test_unknown_folder_fails_the_plan_naming_the_guid(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_unknown_folder_fails_the_plan_naming_the_guid(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     unknown = "11111111-2222-4333-8444-555555555555"
     ws.write("f.yaml", sharing(CRIT, "  is_shared: false\n") + "---\n" + sharing(unknown, ""))
@@ -220,7 +236,9 @@ def test_unknown_folder_fails_the_plan_naming_the_guid(seeded, ws, cli):  # type
     assert seeded.writes() == []
 
 
-def test_duplicate_email_differing_in_case_is_invalid(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_duplicate_email_differing_in_case_is_invalid(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     path = ws.write(
         "f.yaml",
@@ -232,7 +250,9 @@ def test_duplicate_email_differing_in_case_is_invalid(seeded, ws, cli):  # type:
     assert "a@x.com" in res.err and "line 6" in res.err
 
 
-def test_requests_use_basic_auth_with_the_token_and_no_password(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_requests_use_basic_auth_with_the_token_and_no_password(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("f.yaml", sharing(SUPP, "  is_shared: false\n"))
     assert cli("apply", str(ws.root), "--auto-approve").code == 0
@@ -243,7 +263,9 @@ def test_requests_use_basic_auth_with_the_token_and_no_password(seeded, ws, cli)
     assert all(r.headers["authorization"] == expected for r in requests)
 
 
-def test_bad_token_stops_the_provider_naming_the_env_var(seeded, ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_bad_token_stops_the_provider_naming_the_env_var(
+    seeded: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ws.config()
     ws.write("f.yaml", sharing(SUPP, "  is_shared: false\n"))
     monkeypatch.setenv("BITSIGHT_API_TOKEN", "wrong-token-value")
@@ -252,7 +274,9 @@ def test_bad_token_stops_the_provider_naming_the_env_var(seeded, ws, cli, monkey
     assert "BITSIGHT_API_TOKEN" in res.err and "wrong-token-value" not in res.out + res.err
 
 
-def test_export_then_plan_shows_no_changes(seeded, ws, cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_export_then_plan_shows_no_changes(
+    seeded: Sandbox, ws: Workspace, cli: RunCli, tmp_path: Path
+) -> None:
     ws.config()
     out = ws.root / "exported"
     res = cli(
@@ -275,7 +299,9 @@ def test_export_then_plan_shows_no_changes(seeded, ws, cli, tmp_path):  # type: 
     assert [r.is_write for r in seeded.log].count(True) == 0
 
 
-def test_saved_plan_applies_with_manifest_spelling_and_refuses_when_stale(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_saved_plan_applies_with_manifest_spelling_and_refuses_when_stale(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write(
         "f.yaml",

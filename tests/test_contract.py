@@ -7,14 +7,15 @@ import copy
 import pytest
 
 from reconciler.registry import vendors
-from reconciler.sandbox import Hook
+from reconciler.sandbox import Hook, Sandbox
 from reconciler.testing import VendorCase
+from tests.harness import RunCli, Workspace
 
 CASES: list[VendorCase] = [v.contract_case() for v in vendors().values() if v.contract]
 
 
 @pytest.fixture(params=CASES, ids=lambda c: c.vendor)
-def case(request, sandbox, ws):  # type: ignore[no-untyped-def]
+def case(request: pytest.FixtureRequest, sandbox: Sandbox, ws: Workspace) -> VendorCase:
     c: VendorCase = request.param
     sandbox.state[c.vendor] = copy.deepcopy(c.state)
     ws.config(providers=c.config)
@@ -29,7 +30,9 @@ def test_every_vendor_has_a_case() -> None:
 
 
 @pytest.mark.parametrize("parallelism", ["1", "10", "50"])
-def test_plan_apply_plan_is_empty_and_reapply_writes_nothing(case, sandbox, ws, cli, parallelism):  # type: ignore[no-untyped-def]
+def test_plan_apply_plan_is_empty_and_reapply_writes_nothing(
+    case: VendorCase, sandbox: Sandbox, ws: Workspace, cli: RunCli, parallelism: str
+) -> None:
     first = cli("plan", str(ws.root), "--detailed-exitcode", "--parallelism", parallelism)
     assert first.code == 2, first.out + first.err
     assert sandbox.writes() == []
@@ -43,14 +46,18 @@ def test_plan_apply_plan_is_empty_and_reapply_writes_nothing(case, sandbox, ws, 
     assert [r for r in sandbox.log[n:] if r.is_write] == []
 
 
-def test_writes_match_the_contract(case, sandbox, ws, cli):  # type: ignore[no-untyped-def]
+def test_writes_match_the_contract(
+    case: VendorCase, sandbox: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     res = cli("apply", str(ws.root), "--auto-approve")
     assert res.code == 0, res.out + res.err
     assert sorted((r.method, r.path) for r in sandbox.writes()) == sorted(case.expected_writes)
     assert all(200 <= r.status < 300 for r in sandbox.writes())
 
 
-def test_change_between_plan_and_write_is_a_conflict_that_survives(case, sandbox, ws, cli):  # type: ignore[no-untyped-def]
+def test_change_between_plan_and_write_is_a_conflict_that_survives(
+    case: VendorCase, sandbox: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     cli("plan", str(ws.root))
     reads_of_a_plan = len(sandbox.log)
     # Land the out-of-band change right after apply's own plan has read everything.

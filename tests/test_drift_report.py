@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from reconciler.sandbox import Sandbox
+from tests.harness import RunCli, Workspace
 from tests.test_bitsight import CRIT, _folder, _user, sharing
 from tests.test_golem import OWNER, T1, T2, UNNAMED, live, manifest
 from tests.test_klipfolio import ACME, G_FIN, G_SUP
@@ -19,7 +21,9 @@ spec:
 """
 
 
-def test_member_and_field_drift_read_from_the_live_side(sandbox, ws, cli):  # type: ignore[no-untyped-def]
+def test_member_and_field_drift_read_from_the_live_side(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     sandbox.state["klipfolio"] = {
         "groups": [{"id": G_FIN, "name": "Finance"}, {"id": "f" * 32, "name": "Ops"}],
         "clients": [
@@ -65,7 +69,9 @@ def test_member_and_field_drift_read_from_the_live_side(sandbox, ws, cli):  # ty
     assert sandbox.writes() == []
 
 
-def test_hand_made_golem_share_under_a_declared_owner_is_unmanaged_drift(sandbox, ws, cli):  # type: ignore[no-untyped-def]
+def test_hand_made_golem_share_under_a_declared_owner_is_unmanaged_drift(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     sandbox.state["golem"] = {
         "accounts": [OWNER, UNNAMED, T1, T2],
         "shares": [
@@ -97,7 +103,9 @@ def test_hand_made_golem_share_under_a_declared_owner_is_unmanaged_drift(sandbox
     assert sandbox.writes() == []
 
 
-def test_klipfolio_unmanaged_and_protected_roles(sandbox, ws, cli):  # type: ignore[no-untyped-def]
+def test_klipfolio_unmanaged_and_protected_roles(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     sandbox.state["klipfolio"] = {
         "roles": [
             {"id": "1" * 32, "name": "Admin", "permissions": ["user.manage"]},
@@ -141,7 +149,9 @@ def test_klipfolio_unmanaged_and_protected_roles(sandbox, ws, cli):  # type: ign
     assert sandbox.writes() == []
 
 
-def test_settings_protect_marks_an_unmanaged_object_protected(sandbox, ws, cli):  # type: ignore[no-untyped-def]
+def test_settings_protect_marks_an_unmanaged_object_protected(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     sandbox.state["golem"] = {
         "accounts": [OWNER, T1, T2],
         "shares": [

@@ -5,27 +5,32 @@ stable and plans clean."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import yaml
 
 from reconciler.commands.export import manifests
 from reconciler.commands.session import SEED
+from reconciler.sandbox import Sandbox
 from reconciler.sandbox.state import load_state
+from tests.harness import Ran, RunCli, Workspace
 
 STATE = load_state(SEED)
 
 
-def _seed(sandbox, *vendors: str) -> None:  # type: ignore[no-untyped-def]
+def _seed(sandbox: Sandbox, *vendors: str) -> None:
     for vendor in vendors:
         sandbox.state[vendor] = copy.deepcopy(STATE[vendor])
 
 
-def _export(cli, ws, alias: str, out, *extra: str):  # type: ignore[no-untyped-def]
+def _export(cli: RunCli, ws: Workspace, alias: str, out: Path, *extra: str) -> Ran:
     config = str(ws.root / "reconciler.yaml")
     return cli("export", "--config", config, "--provider", alias, "--out", str(out), *extra)
 
 
-def test_providers_add_their_files_to_one_directory(sandbox, ws, cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_providers_add_their_files_to_one_directory(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, tmp_path: Path
+) -> None:
     _seed(sandbox, "klipfolio", "salesforce")
     ws.config()
     out = tmp_path / "access"
@@ -46,7 +51,9 @@ def test_providers_add_their_files_to_one_directory(sandbox, ws, cli, tmp_path):
     assert sandbox.writes() == []
 
 
-def test_only_an_overwrite_is_refused_naming_the_file(sandbox, ws, cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_only_an_overwrite_is_refused_naming_the_file(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, tmp_path: Path
+) -> None:
     _seed(sandbox, "klipfolio")
     ws.config()
     out = tmp_path / "access"
@@ -68,7 +75,9 @@ def test_only_an_overwrite_is_refused_naming_the_file(sandbox, ws, cli, tmp_path
     assert (out / "KlipfolioRole.yaml").read_text() == roles
 
 
-def test_two_accounts_of_one_vendor_export_side_by_side(sandbox, ws, cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_two_accounts_of_one_vendor_export_side_by_side(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, tmp_path: Path
+) -> None:
     _seed(sandbox, "klipfolio")
     url = sandbox.base_urls()["klipfolio"]
     config = ws.write(
@@ -95,7 +104,9 @@ def test_two_accounts_of_one_vendor_export_side_by_side(sandbox, ws, cli, tmp_pa
     assert "provider: kf-eu" in (out / "kf-eu-KlipfolioRole.yaml").read_text()
 
 
-def test_groups_and_recipients_are_named_in_comments(sandbox, ws, cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_groups_and_recipients_are_named_in_comments(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, tmp_path: Path
+) -> None:
     _seed(sandbox, "klipfolio", "salesforce")
     ws.config()
     out = tmp_path / "access"
@@ -114,7 +125,7 @@ def test_groups_and_recipients_are_named_in_comments(sandbox, ws, cli, tmp_path)
             assert "#" not in repr(doc["spec"]), doc
 
 
-def test_export_is_stable(sandbox, ws, cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_export_is_stable(sandbox: Sandbox, ws: Workspace, cli: RunCli, tmp_path: Path) -> None:
     _seed(sandbox, "klipfolio", "salesforce", "bitsight")
     ws.config()
     first, second = tmp_path / "a", tmp_path / "b"

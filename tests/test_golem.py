@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.http import MAX_TRIES
 from reconciler.sandbox import Fault, Hook, Sandbox
+from tests.harness import RunCli, Workspace
 
 OWNER = "6f1c5a8e-3b7d-4c2a-9e10-2d4b8f0a1c11"
 SECOND = "2e8d4b6a-0c1f-4a3e-b5d7-9a1c3e5f7b22"
@@ -77,7 +78,9 @@ def share(sb: Sandbox, name: str, owner: str = OWNER) -> dict[str, Any]:
     return live[0]
 
 
-def test_update_patches_with_the_plans_revision_and_all_four_lists(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_update_patches_with_the_plans_revision_and_all_four_lists(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("s.yaml", manifest(grants=f'{{lowerPositive: ["{VIEW}", "{EDIT}"]}}'))
     plan = cli("plan", str(ws.root), "--no-color", "--out", str(ws.root / "plan.json"))
@@ -93,7 +96,9 @@ def test_update_patches_with_the_plans_revision_and_all_four_lists(seeded, ws, c
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_create_sends_all_four_lists_even_when_the_spec_names_one(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_create_sends_all_four_lists_even_when_the_spec_names_one(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("s.yaml", manifest(name="new", owner=SECOND, grants=f'{{lowerNegative: ["{DENY}"]}}'))
     assert cli("apply", str(ws.root), "--auto-approve").code == 0
@@ -103,7 +108,7 @@ def test_create_sends_all_four_lists_even_when_the_spec_names_one(seeded, ws, cl
     assert set(post.body["data"]) == set(KEYS)
 
 
-def test_grants_compare_as_sets(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_grants_compare_as_sets(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     seeded.state["golem"]["shares"][0]["data"] = data([VIEW, EDIT])
     ws.config()
     # Other order, a duplicate, and the empty lists left out: the same share.
@@ -113,7 +118,9 @@ def test_grants_compare_as_sets(seeded, ws, cli):  # type: ignore[no-untyped-def
     assert "No changes." in res.out
 
 
-def test_target_change_is_a_replace_delete_then_post(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_target_change_is_a_replace_delete_then_post(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("s.yaml", manifest(target=T2, grants=f'{{lowerPositive: ["{VIEW}"]}}'))
     plan = cli("plan", str(ws.root), "--no-color")
@@ -135,7 +142,9 @@ def test_target_change_is_a_replace_delete_then_post(seeded, ws, cli):  # type: 
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_replace_whose_create_fails_says_deleted_not_recreated(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_replace_whose_create_fails_says_deleted_not_recreated(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("s.yaml", manifest(target=T2))
     seeded.faults.append(Fault("500", "POST", times=MAX_TRIES))
@@ -147,7 +156,9 @@ def test_replace_whose_create_fails_says_deleted_not_recreated(seeded, ws, cli):
     assert sum(1 for r in seeded.log if r.path.endswith("/permission-shares/ops")) == MAX_TRIES
 
 
-def test_revision_conflict_is_reported_and_the_rest_still_applies(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_revision_conflict_is_reported_and_the_rest_still_applies(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("s.yaml", manifest(grants=f'{{lowerPositive: ["{EDIT}"]}}'))
     ws.write("t.yaml", manifest(name="new", owner=SECOND))
@@ -170,7 +181,7 @@ def test_revision_conflict_is_reported_and_the_rest_still_applies(seeded, ws, cl
     assert share(seeded, "new", SECOND)["targetAccountId"] == T1
 
 
-def test_stale_saved_plan_writes_nothing(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_stale_saved_plan_writes_nothing(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write("s.yaml", manifest(grants=f'{{lowerPositive: ["{EDIT}"]}}'))
     ws.write("t.yaml", manifest(name="new", owner=SECOND))
@@ -184,7 +195,9 @@ def test_stale_saved_plan_writes_nothing(seeded, ws, cli):  # type: ignore[no-un
     assert seeded.writes() == []
 
 
-def test_prune_needs_the_setting_and_stays_in_named_accounts(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_prune_needs_the_setting_and_stays_in_named_accounts(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("s.yaml", manifest(grants=f'{{lowerPositive: ["{VIEW}"]}}'))
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
@@ -200,7 +213,9 @@ def test_prune_needs_the_setting_and_stays_in_named_accounts(seeded, ws, cli):  
     assert share(seeded, "away", UNNAMED)["revision"] == 0
 
 
-def test_prune_delete_of_a_share_already_gone_is_done(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_prune_delete_of_a_share_already_gone_is_done(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config(providers="golem.prune: [permission_shares]")
     ws.write("s.yaml", manifest(grants=f'{{lowerPositive: ["{VIEW}"]}}'))
     seeded.hooks.append(Hook(lambda sb: share(sb, "old").update(deleted=True), method="DELETE"))
@@ -209,7 +224,7 @@ def test_prune_delete_of_a_share_already_gone_is_done(seeded, ws, cli):  # type:
     assert [r.status for r in seeded.writes()] == [404]
 
 
-def test_lost_post_response_makes_no_duplicate(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_lost_post_response_makes_no_duplicate(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write("s.yaml", manifest(name="new", owner=SECOND, grants=f"{{upperPositive: [{VIEW!r}]}}"))
     seeded.faults.append(Fault("commit-then-drop", "POST"))
@@ -222,7 +237,9 @@ def test_lost_post_response_makes_no_duplicate(seeded, ws, cli):  # type: ignore
     assert [r for r in seeded.log[n:] if r.is_write] == []
 
 
-def test_409_on_a_retried_post_is_resolved_by_name(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_409_on_a_retried_post_is_resolved_by_name(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("s.yaml", manifest(name="new", owner=SECOND))
 
@@ -241,7 +258,9 @@ def test_409_on_a_retried_post_is_resolved_by_name(seeded, ws, cli):  # type: ig
     assert share(seeded, "new", SECOND)["targetAccountId"] == T1
 
 
-def test_409_on_the_first_post_is_someone_elses_share(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_409_on_the_first_post_is_someone_elses_share(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("s.yaml", manifest(name="new", owner=SECOND))
 
@@ -257,7 +276,7 @@ def test_409_on_the_first_post_is_someone_elses_share(seeded, ws, cli):  # type:
     assert share(seeded, "new", SECOND)["targetAccountId"] == T2
 
 
-def test_lost_patch_response_counts_as_applied(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_lost_patch_response_counts_as_applied(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write("s.yaml", manifest(grants=f'{{lowerPositive: ["{EDIT}"]}}'))
     seeded.faults.append(Fault("commit-then-drop", "PATCH"))
@@ -271,7 +290,9 @@ def test_lost_patch_response_counts_as_applied(seeded, ws, cli):  # type: ignore
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_patch_that_never_landed_fails_without_conflict(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_patch_that_never_landed_fails_without_conflict(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("s.yaml", manifest(grants=f'{{lowerPositive: ["{EDIT}"]}}'))
     seeded.faults.append(Fault("503", "PATCH", times=5))
@@ -281,7 +302,7 @@ def test_patch_that_never_landed_fails_without_conflict(seeded, ws, cli):  # typ
     assert share(seeded, "ops")["revision"] == 5
 
 
-def test_offline_checks(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_offline_checks(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     path = ws.write("s.yaml", manifest(target=OWNER, grants='{lowerPositive: ["  "]}'))
     res = cli("validate", str(ws.root))
@@ -291,7 +312,7 @@ def test_offline_checks(seeded, ws, cli):  # type: ignore[no-untyped-def]
     assert seeded.log == []
 
 
-def test_export_needs_scopes_and_round_trips(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_export_needs_scopes_and_round_trips(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     config = str(ws.config())
     out = ws.root / "exported"
     res = cli("export", "--provider", "golem", "--config", config, "--out", str(out))

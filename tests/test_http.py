@@ -98,7 +98,7 @@ def test_response_is_immutable_with_case_insensitive_headers() -> None:
     assert response.headers["content-type"].startswith("text/plain")
     assert response.text == "é"
     with pytest.raises(AttributeError):
-        response.status_code = 500  # type: ignore[misc]
+        response.status_code = 500  # type: ignore[misc]  # frozen: the refused write is the test
     with pytest.raises(ValueError):
         response.json()
     assert json_or_none(response) is None

@@ -91,9 +91,13 @@ def _refuse(*args: object, **kwargs: object) -> None:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_invalid_workspace_fails_with_its_message_and_no_request(  # type: ignore[no-untyped-def]
-    name, sandbox, tmp_path, monkeypatch, capsys
-):
+def test_invalid_workspace_fails_with_its_message_and_no_request(
+    name: str,
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from reconciler.cli import _main
 
     root = tmp_path / name

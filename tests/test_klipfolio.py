@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.sandbox import Fault, Hook
+from reconciler.sandbox import Fault, Hook, Sandbox
+from tests.harness import RunCli, Workspace
 
 ACME = "5c0a7e1b9d2f4e6a8b3c1d0e9f8a7b6c"
 G_FIN, G_SALES, G_SUP = "a" * 32, "b" * 32, "c" * 32
 
 
 @pytest.fixture
-def seeded(sandbox):  # type: ignore[no-untyped-def]
+def seeded(sandbox: Sandbox) -> Sandbox:
     sandbox.state["klipfolio"] = {
         "groups": [
             {"id": G_FIN, "name": "Finance"},
@@ -61,7 +62,9 @@ spec:
 """
 
 
-def test_plan_apply_plan_converges_with_exact_calls(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_plan_apply_plan_converges_with_exact_calls(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("roles.yaml", ROLES)
     first = cli("plan", str(ws.root), "--detailed-exitcode")
@@ -92,7 +95,9 @@ def test_plan_apply_plan_converges_with_exact_calls(seeded, ws, cli):  # type: i
     assert [r for r in seeded.log[n:] if r.is_write] == []
 
 
-def test_update_is_a_full_put_and_permissions_ignore_order(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_update_is_a_full_put_and_permissions_ignore_order(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write(
         "r.yaml",
@@ -116,7 +121,9 @@ def test_update_is_a_full_put_and_permissions_ignore_order(seeded, ws, cli):  # 
     }
 
 
-def test_prune_deletes_undeclared_but_never_protected(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_prune_deletes_undeclared_but_never_protected(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config(providers="klipfolio.prune: [roles]")
     ws.write("r.yaml", ROLES)
     out = cli("plan", str(ws.root)).out
@@ -129,13 +136,15 @@ def test_prune_deletes_undeclared_but_never_protected(seeded, ws, cli):  # type:
     assert [d.path for d in deletes] == ["/klipfolio/api/1/roles/" + "2" * 32]
 
 
-def test_without_prune_undeclared_roles_stay(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_without_prune_undeclared_roles_stay(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write("r.yaml", ROLES)
     assert "Old" not in cli("plan", str(ws.root)).out
 
 
-def test_protected_role_is_managed_when_declared(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_protected_role_is_managed_when_declared(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config(providers="klipfolio.prune: [roles]")
     ws.write(
         "r.yaml",
@@ -161,7 +170,9 @@ spec:
 """
 
 
-def test_share_rights_authoritative_grants_before_revoking(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_share_rights_authoritative_grants_before_revoking(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("s.yaml", RIGHTS.format(mode="authoritative", sales=G_SALES))
     res = cli("apply", str(ws.root), "--auto-approve")
@@ -182,7 +193,7 @@ def test_share_rights_authoritative_grants_before_revoking(seeded, ws, cli):  # 
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_share_rights_additive_never_revokes(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_share_rights_additive_never_revokes(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write("s.yaml", RIGHTS.format(mode="additive", sales=G_SALES))
     assert cli("apply", str(ws.root), "--auto-approve").code == 0
@@ -192,7 +203,9 @@ def test_share_rights_additive_never_revokes(seeded, ws, cli):  # type: ignore[n
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_revoke_of_already_absent_group_counts_as_done(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_revoke_of_already_absent_group_counts_as_done(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("s.yaml", RIGHTS.format(mode="authoritative", sales=G_SALES))
     # Someone else revokes Support between our re-read and our DELETE: 403 = already absent.
@@ -207,7 +220,9 @@ def test_revoke_of_already_absent_group_counts_as_done(seeded, ws, cli):  # type
 @pytest.mark.parametrize(
     ("name", "message"), [("Nobody", "matches no group"), ("Twin", "matches 2 groups")]
 )
-def test_unknown_or_ambiguous_group_name_fails_before_any_write(seeded, ws, cli, name, message):  # type: ignore[no-untyped-def]
+def test_unknown_or_ambiguous_group_name_fails_before_any_write(
+    seeded: Sandbox, ws: Workspace, cli: RunCli, name: str, message: str
+) -> None:
     ws.config()
     path = ws.write(
         "s.yaml",
@@ -225,18 +240,20 @@ def test_unknown_or_ambiguous_group_name_fails_before_any_write(seeded, ws, cli,
     assert seeded.writes() == []
 
 
-def test_groups_are_read_once_per_plan(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_groups_are_read_once_per_plan(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write("s.yaml", RIGHTS.format(mode="authoritative", sales=G_SALES))
     cli("plan", str(ws.root))
     assert sum(1 for r in seeded.log if r.path.endswith("/groups")) == 1
 
 
-def test_change_between_plan_and_write_is_a_conflict(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_change_between_plan_and_write_is_a_conflict(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("r.yaml", ROLES)
 
-    def meddle(sb):  # type: ignore[no-untyped-def]
+    def meddle(sb: Sandbox) -> None:
         sb.state["klipfolio"]["roles"].append(
             {"id": "9" * 32, "name": "Analysts", "description": "theirs", "permissions": []}
         )
@@ -253,7 +270,7 @@ def test_change_between_plan_and_write_is_a_conflict(seeded, ws, cli):  # type: 
     ]
 
 
-def test_429_and_5xx_are_retried_to_success(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_429_and_5xx_are_retried_to_success(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write("r.yaml", ROLES)
     seeded.faults += [
@@ -266,7 +283,9 @@ def test_429_and_5xx_are_retried_to_success(seeded, ws, cli):  # type: ignore[no
     assert [r.status for r in seeded.log[:4]] == [429, 429, 503, 200]
 
 
-def test_lost_create_response_does_not_duplicate(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_lost_create_response_does_not_duplicate(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("r.yaml", ROLES)
     seeded.faults.append(Fault("commit-then-drop", "POST", times=2))
@@ -277,7 +296,9 @@ def test_lost_create_response_does_not_duplicate(seeded, ws, cli):  # type: igno
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_bad_key_stops_the_provider_naming_the_env_var(seeded, ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_bad_key_stops_the_provider_naming_the_env_var(
+    seeded: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ws.config()
     ws.write("r.yaml", ROLES)
     monkeypatch.setenv("KLIPFOLIO_API_KEY", "wrong-secret-value")
@@ -286,7 +307,9 @@ def test_bad_key_stops_the_provider_naming_the_env_var(seeded, ws, cli, monkeypa
     assert "KLIPFOLIO_API_KEY" in res.err and "wrong-secret-value" not in res.err + res.out
 
 
-def test_target_limits_plan_and_apply_to_named_objects(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_target_limits_plan_and_apply_to_named_objects(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config(providers="klipfolio.prune: [roles]")
     ws.write("r.yaml", ROLES)
     only = cli("plan", str(ws.root), "--target", "klipfolio/KlipfolioRole/Analysts")
@@ -303,7 +326,7 @@ def test_target_limits_plan_and_apply_to_named_objects(seeded, ws, cli):  # type
     assert "--target klipfolio/KlipfolioRole/Analysts2 matches no declared object" in typo.err
 
 
-def test_plan_names_groups_next_to_their_ids(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_plan_names_groups_next_to_their_ids(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write("s.yaml", RIGHTS.format(mode="authoritative", sales=G_SALES))
     out = cli("plan", str(ws.root), "--no-color").out

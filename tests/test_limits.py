@@ -6,14 +6,18 @@ import copy
 
 import pytest
 
+from reconciler.sandbox import Sandbox
 from reconciler.vendors.golem.contract import CASE as GOLEM
 from reconciler.vendors.salesforce.contract import CASE as SALESFORCE
+from tests.harness import RunCli, Workspace
 
 
 # Timing: about 3 s of waiting on the rate limit itself (run by `.ci/run`).
 @pytest.mark.slow
 @pytest.mark.vendor_limits
-def test_rate_limited_vendor_keeps_its_rate_and_does_not_block_others(sandbox, ws, cli):  # type: ignore[no-untyped-def]
+def test_rate_limited_vendor_keeps_its_rate_and_does_not_block_others(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     sandbox.state["klipfolio"] = {
         "roles": [
             {"id": f"{i:032x}", "name": f"Role {i:02d}", "description": "", "permissions": []}

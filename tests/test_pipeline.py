@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 
 from reconciler.model import Action, Change, LiveObject, Plan
 from reconciler.render.markdown import LIMIT, render_markdown
+from reconciler.sandbox import Sandbox
 from reconciler.schemas import SCHEMA_DIR
+from reconciler.testing import VendorCase
+from tests.harness import RunCli, Workspace
 from tests.test_contract import CASES
 from tests.test_klipfolio import ROLES
 
 
 @pytest.fixture
-def roles(sandbox, ws):  # type: ignore[no-untyped-def]
+def roles(sandbox: Sandbox, ws: Workspace) -> Sandbox:
     sandbox.state["klipfolio"] = {
         "roles": [
             {
@@ -33,7 +39,9 @@ def roles(sandbox, ws):  # type: ignore[no-untyped-def]
     return sandbox
 
 
-def test_saved_plan_applies_when_live_state_is_unchanged(roles, ws, cli):  # type: ignore[no-untyped-def]
+def test_saved_plan_applies_when_live_state_is_unchanged(
+    roles: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     out = ws.root / "plan.json"
     res = cli("plan", str(ws.root), "--out", str(out))
     assert res.code == 0 and out.is_file()
@@ -48,7 +56,9 @@ def test_saved_plan_applies_when_live_state_is_unchanged(roles, ws, cli):  # typ
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_saved_plan_is_refused_whole_after_an_out_of_band_change(roles, ws, cli):  # type: ignore[no-untyped-def]
+def test_saved_plan_is_refused_whole_after_an_out_of_band_change(
+    roles: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     out = ws.root / "plan.json"
     cli("plan", str(ws.root), "--out", str(out))
     roles.state["klipfolio"]["roles"][0]["description"] = "changed by hand"
@@ -71,7 +81,13 @@ def test_saved_plan_is_refused_whole_after_an_out_of_band_change(roles, ws, cli)
         (lambda d: d.update(format_version=99), "plan format 99 is not supported"),
     ],
 )
-def test_tampered_or_foreign_plan_is_refused(roles, ws, cli, edit, message):  # type: ignore[no-untyped-def]
+def test_tampered_or_foreign_plan_is_refused(
+    roles: Sandbox,
+    ws: Workspace,
+    cli: RunCli,
+    edit: Callable[[dict[str, Any]], object],
+    message: str,
+) -> None:
     out = ws.root / "plan.json"
     cli("plan", str(ws.root), "--out", str(out))
     doc = json.loads(out.read_text())
@@ -82,7 +98,7 @@ def test_tampered_or_foreign_plan_is_refused(roles, ws, cli, edit, message):  # 
     assert roles.writes() == []
 
 
-def test_corrupt_plan_file_is_refused(roles, ws, cli):  # type: ignore[no-untyped-def]
+def test_corrupt_plan_file_is_refused(roles: Sandbox, ws: Workspace, cli: RunCli) -> None:
     out = ws.root / "plan.json"
     out.write_text('{"format_version": 1, "changes": [')
     res = cli("apply", str(out))
@@ -90,7 +106,9 @@ def test_corrupt_plan_file_is_refused(roles, ws, cli):  # type: ignore[no-untype
     assert roles.log == []
 
 
-def test_plan_file_holds_no_credential(roles, ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_plan_file_holds_no_credential(
+    roles: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "s3cr3t-klipfolio-value-8472"
     roles.vendors["klipfolio"].state["credential"] = secret
     monkeypatch.setenv("KLIPFOLIO_API_KEY", secret)
@@ -101,7 +119,7 @@ def test_plan_file_holds_no_credential(roles, ws, cli, monkeypatch):  # type: ig
     assert "KLIPFOLIO_API_KEY" in out.read_text()
 
 
-def test_drift_exit_codes_and_json(roles, ws, cli):  # type: ignore[no-untyped-def]
+def test_drift_exit_codes_and_json(roles: Sandbox, ws: Workspace, cli: RunCli) -> None:
     drifted = cli("drift", str(ws.root), "--format", "json")
     assert drifted.code == 2
     report = json.loads(drifted.out)
@@ -144,7 +162,9 @@ def test_markdown_of_a_5000_change_plan_stays_under_the_cap() -> None:
     assert text.count("<details>") == text.count("</details>") > 10
 
 
-def test_markdown_plan_has_summary_table_and_sections(roles, ws, cli):  # type: ignore[no-untyped-def]
+def test_markdown_plan_has_summary_table_and_sections(
+    roles: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     res = cli("plan", str(ws.root), "--format", "markdown")
     assert res.code == 0
     assert "**Plan: 2 to create, 1 to update, 0 to replace, 0 to delete.**" in res.out
@@ -154,7 +174,9 @@ def test_markdown_plan_has_summary_table_and_sections(roles, ws, cli):  # type: 
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.vendor)
-def test_export_then_plan_is_empty(case, sandbox, ws, cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_export_then_plan_is_empty(
+    case: VendorCase, sandbox: Sandbox, ws: Workspace, cli: RunCli, tmp_path: Path
+) -> None:
     sandbox.state[case.vendor] = copy.deepcopy(case.state)
     ws.config(providers=case.config)
     out = tmp_path / "exported"

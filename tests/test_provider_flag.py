@@ -6,13 +6,15 @@ import json
 
 import pytest
 
+from reconciler.sandbox import Sandbox
+from tests.harness import RunCli, Workspace
 from tests.test_golem import OWNER, T1, T2, live, manifest
 
 ROLE = "apiVersion: reconciler/v1\nkind: KlipfolioRole\nspec: {name: Viewers, permissions: []}\n"
 
 
 @pytest.fixture
-def two(sandbox, ws):  # type: ignore[no-untyped-def]
+def two(sandbox: Sandbox, ws: Workspace) -> Sandbox:
     sandbox.state["golem"] = {
         "accounts": [OWNER, T1, T2],
         "shares": [live("11111111-1111-4111-8111-111111111111", OWNER, "ops", T2)],
@@ -24,12 +26,14 @@ def two(sandbox, ws):  # type: ignore[no-untyped-def]
     return sandbox
 
 
-def vendors(sandbox) -> set[str]:  # type: ignore[no-untyped-def]
+def vendors(sandbox: Sandbox) -> set[str]:
     return {r.path.split("/")[1] for r in sandbox.log}
 
 
 @pytest.mark.parametrize("command", ["plan", "drift"])
-def test_plan_and_drift_read_only_the_named_provider(two, ws, cli, command):  # type: ignore[no-untyped-def]
+def test_plan_and_drift_read_only_the_named_provider(
+    two: Sandbox, ws: Workspace, cli: RunCli, command: str
+) -> None:
     res = cli(command, str(ws.root), "--provider", "klipfolio", "--no-color")
     assert res.code in (0, 2), res.err
     assert "klipfolio/KlipfolioRole/Viewers" in res.out and "golem" not in res.out
@@ -38,7 +42,9 @@ def test_plan_and_drift_read_only_the_named_provider(two, ws, cli, command):  # 
     assert "golem/GolemPermissionShare" in both.out and "klipfolio/" in both.out
 
 
-def test_unknown_alias_is_an_error_naming_the_known_ones(two, ws, cli):  # type: ignore[no-untyped-def]
+def test_unknown_alias_is_an_error_naming_the_known_ones(
+    two: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     for command in (["plan"], ["drift"], ["apply", "--auto-approve"]):
         res = cli(*command, str(ws.root), "--provider", "klipfolo")
         assert res.code == 1, (command, res.out)
@@ -47,7 +53,7 @@ def test_unknown_alias_is_an_error_naming_the_known_ones(two, ws, cli):  # type:
     assert two.log == []
 
 
-def test_apply_writes_only_the_named_provider(two, ws, cli):  # type: ignore[no-untyped-def]
+def test_apply_writes_only_the_named_provider(two: Sandbox, ws: Workspace, cli: RunCli) -> None:
     res = cli("apply", str(ws.root), "--provider", "klipfolio", "--auto-approve", "--no-color")
     assert res.code == 0, res.err
     assert "Apply complete: 1 applied" in res.out
@@ -55,7 +61,9 @@ def test_apply_writes_only_the_named_provider(two, ws, cli):  # type: ignore[no-
     assert {r.path.split("/")[1] for r in two.writes()} == {"klipfolio"}
 
 
-def test_saved_plan_applies_only_the_named_providers_changes(two, ws, cli):  # type: ignore[no-untyped-def]
+def test_saved_plan_applies_only_the_named_providers_changes(
+    two: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     out = ws.root / "plan.json"
     assert cli("plan", str(ws.root), "--out", str(out)).code == 0
     doc = json.loads(out.read_text())

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from reconciler.sandbox import Fault, Sandbox
+from tests.harness import RunCli, Workspace
 
 ACME = "5c0a7e1b9d2f4e6a8b3c1d0e9f8a7b6c"
 
@@ -38,8 +39,8 @@ def _roles(n: int, prefix: str = "Role") -> str:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_during_apply_finishes_in_flight_writes_and_rerun_converges(
-    sandbox, ws, cli, sig
-):  # type: ignore[no-untyped-def]
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, sig: signal.Signals
+) -> None:
     sandbox.state["klipfolio"] = {"roles": []}
     sandbox.latency_ms = 150
     ws.config(providers="klipfolio.rate_limit_per_second: 0")
@@ -81,7 +82,9 @@ def test_interrupt_during_apply_finishes_in_flight_writes_and_rerun_converges(
 
 
 @pytest.mark.parametrize(("n_delete", "refused"), [(3, False), (4, True)])
-def test_delete_threshold_boundary(sandbox, ws, cli, n_delete, refused):  # type: ignore[no-untyped-def]
+def test_delete_threshold_boundary(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, n_delete: int, refused: bool
+) -> None:
     # 10 live roles, max_delete_percent 30: 3 deletes (30%) pass, 4 (40%) are refused.
     sandbox.state["klipfolio"] = {"roles": _live_roles(10)}
     ws.config(
@@ -102,7 +105,9 @@ def test_delete_threshold_boundary(sandbox, ws, cli, n_delete, refused):  # type
 
 
 @pytest.mark.parametrize(("n_update", "refused"), [(3, False), (4, True)])
-def test_update_threshold_boundary(sandbox, ws, cli, n_update, refused):  # type: ignore[no-untyped-def]
+def test_update_threshold_boundary(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, n_update: int, refused: bool
+) -> None:
     sandbox.state["klipfolio"] = {"roles": _live_roles(10)}
     ws.config(settings="safety: {max_update_percent: 30, min_existing: 10}")
     docs = _roles(10).split("\n---\n")
@@ -116,7 +121,9 @@ def test_update_threshold_boundary(sandbox, ws, cli, n_update, refused):  # type
         assert sandbox.writes() == []
 
 
-def test_thresholds_do_not_apply_below_min_existing(sandbox, ws, cli):  # type: ignore[no-untyped-def]
+def test_thresholds_do_not_apply_below_min_existing(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     sandbox.state["klipfolio"] = {
         "roles": [{"id": f"{i:032x}", "name": f"Role {i:03d}", "permissions": []} for i in range(9)]
     }
@@ -129,7 +136,9 @@ def test_thresholds_do_not_apply_below_min_existing(sandbox, ws, cli):  # type: 
     assert len([r for r in sandbox.writes() if r.method == "DELETE"]) == 9
 
 
-def test_redirect_to_another_host_is_not_followed(sandbox, ws, cli):  # type: ignore[no-untyped-def]
+def test_redirect_to_another_host_is_not_followed(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     sandbox.state["klipfolio"] = {"roles": []}
     with Sandbox() as elsewhere:
         sandbox.faults.append(
@@ -146,7 +155,9 @@ def test_redirect_to_another_host_is_not_followed(sandbox, ws, cli):  # type: ig
     assert sandbox.writes() == []
 
 
-def test_disallowed_host_gets_no_request_at_all(sandbox, ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_disallowed_host_gets_no_request_at_all(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("RECONCILER_ALLOW_HOSTS", raising=False)
     cfg = ws.root / "reconciler.yaml"
     ws.write(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from reconciler.sandbox import Fault, Hook, Sandbox
 from reconciler.vendors.salesforce.ids import to18
+from tests.harness import RunCli, Workspace
 
 API = "/salesforce/services/data/v60.0"
 REPORTS, BOARDS, LOCKED = "00l5e000001AbCdAAK", "00l5e000001XyZqAAK", "00l5e000001LoCkAAK"
@@ -34,7 +37,7 @@ def _folder(fid: str, shares: list[dict[str, str]] | None = None) -> dict[str, o
 
 
 @pytest.fixture
-def seeded(sandbox):  # type: ignore[no-untyped-def]
+def seeded(sandbox: Sandbox) -> Sandbox:
     sandbox.state["salesforce"] = {
         "org_id": ORG[:15],
         "folders": [
@@ -78,7 +81,9 @@ REPORTS_SHARES = f"""\
 """
 
 
-def test_plan_apply_uses_live_share_ids_and_converges(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_plan_apply_uses_live_share_ids_and_converges(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("f.yaml", _manifest(REPORTS, REPORTS_SHARES))
     plan = cli("plan", str(ws.root), "--detailed-exitcode")
@@ -128,7 +133,9 @@ def test_plan_apply_uses_live_share_ids_and_converges(seeded, ws, cli):  # type:
         (REPORTS.lower(), USER.lower()),  # 18-character forms survive case-folding tools
     ],
 )
-def test_other_spellings_of_an_id_are_the_same_id(seeded, ws, cli, folder, user):  # type: ignore[no-untyped-def]
+def test_other_spellings_of_an_id_are_the_same_id(
+    seeded: Sandbox, ws: Workspace, cli: RunCli, folder: str, user: str
+) -> None:
     ws.config()
     ws.write(
         "f.yaml",
@@ -146,7 +153,9 @@ def test_other_spellings_of_an_id_are_the_same_id(seeded, ws, cli, folder, user)
     assert "No changes." in res.out
 
 
-def test_same_member_in_15_and_18_characters_is_listed_twice(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_same_member_in_15_and_18_characters_is_listed_twice(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write(
         "f.yaml",
@@ -164,7 +173,9 @@ def test_same_member_in_15_and_18_characters_is_listed_twice(seeded, ws, cli):  
     assert "f.yaml:8:" in res.err and "line 7" in res.err
 
 
-def test_enums_are_case_insensitive_and_sent_lower_case(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_enums_are_case_insensitive_and_sent_lower_case(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write(
         "f.yaml",
@@ -189,7 +200,9 @@ def test_enums_are_case_insensitive_and_sent_lower_case(seeded, ws, cli):  # typ
     }
 
 
-def test_organization_share_is_identified_by_type_alone(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_organization_share_is_identified_by_type_alone(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config(settings=NO_EVERYONE_GUARD)
     org = "    - {share_type: organization, access_type: edit}\n"
     ws.write("f.yaml", _manifest(REPORTS, org, members="additive"))
@@ -203,7 +216,9 @@ def test_organization_share_is_identified_by_type_alone(seeded, ws, cli):  # typ
     assert _shares(seeded)[("organization", ORG)] == "edit"
 
 
-def test_organization_share_sends_the_org_id_the_manifest_gives(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_organization_share_sends_the_org_id_the_manifest_gives(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config(settings=NO_EVERYONE_GUARD)
     org = f"    - {{share_type: organization, shared_with_id: {ORG[:15]}, access_type: view}}\n"
     ws.write("f.yaml", _manifest(BOARDS, org))
@@ -216,7 +231,9 @@ def test_organization_share_sends_the_org_id_the_manifest_gives(seeded, ws, cli)
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_additive_adds_and_changes_but_never_removes(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_additive_adds_and_changes_but_never_removes(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("f.yaml", _manifest(REPORTS, REPORTS_SHARES, members="additive"))
     plan = cli("plan", str(ws.root))
@@ -228,7 +245,9 @@ def test_additive_adds_and_changes_but_never_removes(seeded, ws, cli):  # type: 
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_authoritative_empty_list_revokes_every_share(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_authoritative_empty_list_revokes_every_share(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("f.yaml", _manifest(REPORTS, "    []\n").replace("shares:\n    []", "shares: []"))
     assert cli("apply", str(ws.root), "--auto-approve").code == 0
@@ -238,7 +257,9 @@ def test_authoritative_empty_list_revokes_every_share(seeded, ws, cli):  # type:
     assert _shares(seeded) == {}
 
 
-def test_quota_error_stops_the_provider_with_no_further_calls(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_quota_error_stops_the_provider_with_no_further_calls(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     seeded.state["salesforce"]["daily_limit"] = 1000
     ws.config()
     grant = "    - {{share_type: group, shared_with_id: {g}, access_type: view}}\n"
@@ -257,7 +278,9 @@ def test_quota_error_stops_the_provider_with_no_further_calls(seeded, ws, cli): 
     assert refused is seeded.log[-1] and refused.method == "POST"
 
 
-def test_quota_error_while_reading_fails_the_plan(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_quota_error_while_reading_fails_the_plan(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     seeded.state["salesforce"].update(daily_limit=10, api_usage=10)
     ws.config()
     ws.write("a.yaml", _manifest(REPORTS, REPORTS_SHARES))
@@ -267,7 +290,9 @@ def test_quota_error_while_reading_fails_the_plan(seeded, ws, cli):  # type: ign
     assert len(seeded.log) == 1
 
 
-def test_other_403_fails_only_that_folder_quoting_salesforce(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_other_403_fails_only_that_folder_quoting_salesforce(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     grant = "    - {{share_type: group, shared_with_id: {g}, access_type: view}}\n"
     ws.write("a.yaml", _manifest(LOCKED, grant.format(g=GROUP)))
@@ -279,7 +304,9 @@ def test_other_403_fails_only_that_folder_quoting_salesforce(seeded, ws, cli):  
     assert _shares(seeded, BOARDS) == {("group", GROUP): "view"}
 
 
-def test_unknown_or_hidden_folder_fails_the_plan_naming_it(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_unknown_or_hidden_folder_fails_the_plan_naming_it(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     hidden = to18("00l5e000001HiDe")
     seeded.state["salesforce"]["folders"].append(_folder(hidden))
     seeded.state["salesforce"]["no_access"] = [hidden]
@@ -292,7 +319,9 @@ def test_unknown_or_hidden_folder_fails_the_plan_naming_it(seeded, ws, cli):  # 
     assert str(ws.root / "a.yaml") in res.err
 
 
-def test_delete_404_is_done_once_a_fresh_read_lacks_the_share(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_delete_404_is_done_once_a_fresh_read_lacks_the_share(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("f.yaml", _manifest(REPORTS, REPORTS_SHARES))
 
@@ -312,7 +341,9 @@ def test_delete_404_is_done_once_a_fresh_read_lacks_the_share(seeded, ws, cli): 
     )
 
 
-def test_delete_404_from_lost_access_is_not_counted_as_done(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_delete_404_from_lost_access_is_not_counted_as_done(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("f.yaml", _manifest(REPORTS, REPORTS_SHARES))
     seeded.hooks.append(
@@ -324,7 +355,9 @@ def test_delete_404_from_lost_access_is_not_counted_as_done(seeded, ws, cli):  #
     assert ("group", GROUP) in _shares(seeded)
 
 
-def test_unclear_post_reposts_only_the_missing_shares(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_unclear_post_reposts_only_the_missing_shares(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     ws.write("f.yaml", _manifest(REPORTS, REPORTS_SHARES))
 
@@ -344,7 +377,7 @@ def test_unclear_post_reposts_only_the_missing_shares(seeded, ws, cli):  # type:
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
 
 
-def test_lost_post_response_does_not_duplicate(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_lost_post_response_does_not_duplicate(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write("f.yaml", _manifest(REPORTS, REPORTS_SHARES))
     seeded.faults.append(Fault("commit-then-drop", "POST"))
@@ -354,7 +387,9 @@ def test_lost_post_response_does_not_duplicate(seeded, ws, cli):  # type: ignore
     assert len(seeded.state["salesforce"]["folders"][0]["shares"]) == 4
 
 
-def test_duplicate_value_after_an_unclear_post_is_resolved_by_reading(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_duplicate_value_after_an_unclear_post_is_resolved_by_reading(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config()
     grant = f"    - {{share_type: group, shared_with_id: {GROUP}, access_type: view}}\n"
     ws.write("f.yaml", _manifest(BOARDS, grant))
@@ -382,7 +417,7 @@ def test_duplicate_value_after_an_unclear_post_is_resolved_by_reading(seeded, ws
     assert seeded.log[4].body == seeded.log[2].body
 
 
-def test_saved_plan_applies(seeded, ws, cli):  # type: ignore[no-untyped-def]
+def test_saved_plan_applies(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
     ws.config()
     ws.write("f.yaml", _manifest(REPORTS, REPORTS_SHARES))
     out = ws.root / "plan.json"
@@ -400,7 +435,9 @@ def test_saved_plan_applies(seeded, ws, cli):  # type: ignore[no-untyped-def]
         (f"{{share_type: user, shared_with_id: {USER}, access_type: admin}}", "access_type"),
     ],
 )
-def test_invalid_shares_are_reported_offline(sandbox, ws, cli, share, message):  # type: ignore[no-untyped-def]
+def test_invalid_shares_are_reported_offline(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, share: str, message: str
+) -> None:
     ws.config()
     path = ws.write("f.yaml", _manifest(REPORTS, f"    - {share}\n"))
     res = cli("validate", str(ws.root))
@@ -409,7 +446,9 @@ def test_invalid_shares_are_reported_offline(sandbox, ws, cli, share, message): 
     assert sandbox.log == []
 
 
-def test_export_reads_every_page_of_folders_and_round_trips(sandbox, ws, cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_export_reads_every_page_of_folders_and_round_trips(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, tmp_path: Path
+) -> None:
     folders = []
     for i in range(25):
         fid = to18(f"00l5e00000{i:05d}")
@@ -434,7 +473,9 @@ def test_export_reads_every_page_of_folders_and_round_trips(sandbox, ws, cli, tm
     assert sandbox.writes() == []
 
 
-def test_bad_token_stops_the_provider_naming_the_env_var(seeded, ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_bad_token_stops_the_provider_naming_the_env_var(
+    seeded: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ws.config()
     ws.write("f.yaml", _manifest(REPORTS, REPORTS_SHARES))
     monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", "00Dwrong!session")

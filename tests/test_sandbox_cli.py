@@ -31,7 +31,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def elsewhere(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty current directory, far from the checkout's examples/."""
     where = tmp_path / "elsewhere"
     where.mkdir()
@@ -40,7 +40,7 @@ def elsewhere(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def copy_of_examples(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def copy_of_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(EXAMPLES, tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -54,7 +54,7 @@ def test_one_seed_shipped_with_the_package_and_linked_from_examples() -> None:
     assert '"reconciler.sandbox" = ["sandbox-state.yaml"]' in pyproject
 
 
-def test_seed_rule(tmp_path, elsewhere) -> None:  # type: ignore[no-untyped-def]
+def test_seed_rule(tmp_path: Path, elsewhere: Path) -> None:
     assert state_file(None, []) == SEED
     assert state_file(None, [str(tmp_path)]) == SEED
     own = tmp_path / "sandbox-state.yaml"
@@ -77,7 +77,7 @@ def _serve(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], dict[str, str]
     return proc, urls
 
 
-def test_serve_without_state_starts_from_the_seed_from_any_directory(tmp_path):  # type: ignore[no-untyped-def]
+def test_serve_without_state_starts_from_the_seed_from_any_directory(tmp_path: Path) -> None:
     dump = tmp_path / "final.yaml"
     proc, urls = _serve("--dump", str(dump), cwd=tmp_path)
     try:
@@ -99,7 +99,7 @@ def test_serve_without_state_starts_from_the_seed_from_any_directory(tmp_path): 
     assert ids[0] == ids[1]
 
 
-def test_serve_help_says_what_it_prints(capsys):  # type: ignore[no-untyped-def]
+def test_serve_help_says_what_it_prints(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "sandbox", "serve", "--help")
     assert code == 0
     flat = " ".join(out.split())
@@ -110,7 +110,9 @@ def test_serve_help_says_what_it_prints(capsys):  # type: ignore[no-untyped-def]
     assert "examples/sandbox-state.yaml" in "".join(out.split())
 
 
-def test_apply_saved_plan_with_sandbox(copy_of_examples, capsys):  # type: ignore[no-untyped-def]
+def test_apply_saved_plan_with_sandbox(
+    copy_of_examples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(capsys, "plan", "examples/", "--sandbox", "--out", "p.json")
     assert code == 0, err
     assert "Plan: " in out
@@ -130,7 +132,9 @@ def test_apply_saved_plan_with_sandbox(copy_of_examples, capsys):  # type: ignor
     assert code == 1 and "plan is stale" in err
 
 
-def test_saved_sandbox_plan_without_sandbox_is_still_refused(copy_of_examples, capsys, monkeypatch):  # type: ignore[no-untyped-def]
+def test_saved_sandbox_plan_without_sandbox_is_still_refused(
+    copy_of_examples: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RECONCILER_ALLOW_HOSTS", "acme.my.salesforce.com")
     code, _, err = run(capsys, "plan", "examples/", "--sandbox", "--out", "p.json")
     assert code == 0, err
@@ -140,7 +144,9 @@ def test_saved_sandbox_plan_without_sandbox_is_still_refused(copy_of_examples, c
     assert not (copy_of_examples / ".reconciler").exists()
 
 
-def test_export_sandbox_from_any_directory_finds_the_seed(elsewhere, capsys):  # type: ignore[no-untyped-def]
+def test_export_sandbox_from_any_directory_finds_the_seed(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(capsys, "export", "--provider", "klipfolio", "--out", "out", "--sandbox")
     assert code == 0, err
     roles = (elsewhere / "out" / "KlipfolioRole.yaml").read_text()
@@ -149,7 +155,9 @@ def test_export_sandbox_from_any_directory_finds_the_seed(elsewhere, capsys):  #
     assert "# Finance" in rights
 
 
-def test_export_sandbox_says_why_when_the_seed_has_nothing(elsewhere, capsys):  # type: ignore[no-untyped-def]
+def test_export_sandbox_says_why_when_the_seed_has_nothing(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     seed = elsewhere / "golem-only.yaml"
     seed.write_text("apiVersion: reconciler/v1\nkind: SandboxState\ngolem: {shares: []}\n")
     code, _, err = run(

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import copy
 import logging
+from pathlib import Path
 
 import pytest
 
 from reconciler.http import REDACT, register_secret
-from tests.harness import ENV
+from reconciler.model import LiveObject, Resource
+from reconciler.provider import Provider
+from reconciler.sandbox import Sandbox
+from reconciler.testing import VendorCase
+from tests.harness import ENV, RunCli, Workspace
 from tests.test_contract import CASES
 
 
@@ -17,7 +22,9 @@ def _secret(vendor: str) -> str:
 
 
 @pytest.fixture(params=CASES, ids=lambda c: c.vendor)
-def secret_case(request, sandbox, ws, monkeypatch):  # type: ignore[no-untyped-def]
+def secret_case(
+    request: pytest.FixtureRequest, sandbox: Sandbox, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> VendorCase:
     case = request.param
     sandbox.state[case.vendor] = copy.deepcopy(case.state)
     for vendor, env in ENV.items():
@@ -35,7 +42,9 @@ def _no_secret(*texts: str) -> None:
             assert _secret(vendor)[:20] not in text
 
 
-def test_every_command_keeps_secrets_out(secret_case, sandbox, ws, cli, tmp_path):  # type: ignore[no-untyped-def]
+def test_every_command_keeps_secrets_out(
+    secret_case: VendorCase, sandbox: Sandbox, ws: Workspace, cli: RunCli, tmp_path: Path
+) -> None:
     plan_file = tmp_path / "plan.json"
     outputs = []
     for args in (
@@ -54,7 +63,13 @@ def test_every_command_keeps_secrets_out(secret_case, sandbox, ws, cli, tmp_path
     _no_secret(*outputs, plan_file.read_text())
 
 
-def test_401_names_the_env_var_not_the_secret(secret_case, sandbox, ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_401_names_the_env_var_not_the_secret(
+    secret_case: VendorCase,
+    sandbox: Sandbox,
+    ws: Workspace,
+    cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     wrong = _secret(secret_case.vendor) + "-but-wrong"
     monkeypatch.setenv(ENV[secret_case.vendor], wrong)
     res = cli("plan", str(ws.root), "-v")
@@ -64,12 +79,20 @@ def test_401_names_the_env_var_not_the_secret(secret_case, sandbox, ws, cli, mon
     _no_secret(res.out, res.err)
 
 
-def test_exception_inside_a_provider_shows_no_secret(secret_case, sandbox, ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_exception_inside_a_provider_shows_no_secret(
+    secret_case: VendorCase,
+    sandbox: Sandbox,
+    ws: Workspace,
+    cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from reconciler.registry import PROVIDERS
 
     cls = PROVIDERS[secret_case.vendor]
 
-    async def broken(self, kind, resources, prune):  # type: ignore[no-untyped-def]
+    async def broken(
+        self: Provider, kind: str, resources: list[Resource], prune: bool
+    ) -> list[LiveObject]:
         raise RuntimeError(f"provider blew up talking to {self.http.base_url}")
 
     monkeypatch.setattr(cls, "read", broken)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.render import planfile
+from reconciler.sandbox import Sandbox
+from tests.harness import RunCli, Workspace
 
 VIEWERS = """
 apiVersion: reconciler/v1
@@ -21,7 +23,9 @@ spec: {name: Editors, description: edits, permissions: [klip.edit]}
 
 
 @pytest.fixture
-def saved(sandbox, ws, cli, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def saved(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, str]:
     """A plan saved by `plan --out` (one update, one create); then the current directory
     has no config and no credential is set, and the sandbox log is empty."""
     sandbox.state["klipfolio"] = {
@@ -40,7 +44,9 @@ def saved(sandbox, ws, cli, tmp_path, monkeypatch):  # type: ignore[no-untyped-d
     return path, res.out
 
 
-def test_text_shows_the_plan_as_plan_did(saved, cli, sandbox):  # type: ignore[no-untyped-def]
+def test_text_shows_the_plan_as_plan_did(
+    saved: tuple[Path, str], cli: RunCli, sandbox: Sandbox
+) -> None:
     path, planned = saved
     res = cli("show", str(path))
     assert res.code == 0, res.err
@@ -51,7 +57,7 @@ def test_text_shows_the_plan_as_plan_did(saved, cli, sandbox):  # type: ignore[n
     assert sandbox.log == []
 
 
-def test_json_is_the_plan_file(saved, cli, sandbox):  # type: ignore[no-untyped-def]
+def test_json_is_the_plan_file(saved: tuple[Path, str], cli: RunCli, sandbox: Sandbox) -> None:
     path, _ = saved
     res = cli("show", str(path), "--format", "json")
     assert res.code == 0, res.err
@@ -59,7 +65,9 @@ def test_json_is_the_plan_file(saved, cli, sandbox):  # type: ignore[no-untyped-
     assert sandbox.log == []
 
 
-def test_markdown_is_for_a_pull_request(saved, cli, sandbox):  # type: ignore[no-untyped-def]
+def test_markdown_is_for_a_pull_request(
+    saved: tuple[Path, str], cli: RunCli, sandbox: Sandbox
+) -> None:
     path, _ = saved
     res = cli("show", str(path), "--format", "markdown")
     assert res.code == 0, res.err
@@ -77,9 +85,9 @@ def test_markdown_is_for_a_pull_request(saved, cli, sandbox):  # type: ignore[no
         ("\udcff", "not a plan file (not UTF-8"),
     ],
 )
-def test_a_malformed_plan_is_one_line_naming_the_file(  # type: ignore[no-untyped-def]
-    saved, cli, sandbox, content, says
-):
+def test_a_malformed_plan_is_one_line_naming_the_file(
+    saved: tuple[Path, str], cli: RunCli, sandbox: Sandbox, content: str, says: str | None
+) -> None:
     path, _ = saved
     if content == "edited":
         doc = json.loads(path.read_text())
@@ -98,13 +106,13 @@ def test_a_malformed_plan_is_one_line_naming_the_file(  # type: ignore[no-untype
     assert sandbox.log == []
 
 
-def test_a_missing_plan_file_is_named(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_plan_file_is_named(tmp_path: Path, cli: RunCli) -> None:
     res = cli("show", str(tmp_path / "nope.json"))
     assert res.code == 1
     assert res.err.startswith(f"Error: {tmp_path / 'nope.json'}: cannot read the plan file")
 
 
-def test_a_plan_loaded_back_renders_like_the_one_written(saved) -> None:  # type: ignore[no-untyped-def]
+def test_a_plan_loaded_back_renders_like_the_one_written(saved: tuple[Path, str]) -> None:
     path, _ = saved
     plan = planfile.loads(path.read_text(), str(path))
     assert planfile.dumps(plan) == path.read_text()

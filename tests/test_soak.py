@@ -5,10 +5,13 @@ from __future__ import annotations
 import random
 
 from reconciler.sandbox import Sandbox
+from tests.harness import RunCli, Workspace
 from tests.perf.estate import make
 
 
-def test_apply_converges_under_faults_without_duplicates(sandbox: Sandbox, ws, cli):  # type: ignore[no-untyped-def]
+def test_apply_converges_under_faults_without_duplicates(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     estate = make("S", change_every=3)
     sandbox.state.update(estate.state)
     ws.config()  # vendor limits lifted (tests/harness.py): faults are the subject

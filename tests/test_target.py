@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.sandbox import Sandbox
+from tests.harness import RunCli, Workspace
 from tests.test_klipfolio import ACME
 from tests.test_salesforce import ADDR, BOARDS, REPORTS, USER, _folder, _manifest, _share
 
@@ -11,7 +13,7 @@ SHARES = f"    - {{share_type: user, shared_with_id: {USER}, access_type: edit}}
 
 
 @pytest.fixture
-def folders(sandbox, ws):  # type: ignore[no-untyped-def]
+def folders(sandbox: Sandbox, ws: Workspace) -> Sandbox:
     sandbox.state["salesforce"] = {
         "org_id": "00D5e000000OrGz",
         "folders": [
@@ -26,7 +28,9 @@ def folders(sandbox, ws):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("spelling", [REPORTS[:15], REPORTS, REPORTS.lower()])
-def test_a_salesforce_id_matches_in_any_spelling_validation_accepts(folders, ws, cli, spelling):  # type: ignore[no-untyped-def]
+def test_a_salesforce_id_matches_in_any_spelling_validation_accepts(
+    folders: Sandbox, ws: Workspace, cli: RunCli, spelling: str
+) -> None:
     res = cli(
         "plan", str(ws.root), "--no-color", "--target", f"{ADDR.rsplit('/', 1)[0]}/{spelling}"
     )
@@ -36,7 +40,9 @@ def test_a_salesforce_id_matches_in_any_spelling_validation_accepts(folders, ws,
     assert "Targeted plan: only 1 of 2 objects were compared." in res.out
 
 
-def test_targeted_plan_without_changes_says_it_is_partial(folders, ws, cli):  # type: ignore[no-untyped-def]
+def test_targeted_plan_without_changes_says_it_is_partial(
+    folders: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     target = f"salesforce/SalesforceFolderShares/{BOARDS[:15]}"
     res = cli("plan", str(ws.root), "--no-color", "--target", target, "--detailed-exitcode")
     assert res.code == 0, res.err
@@ -50,20 +56,24 @@ def test_targeted_plan_without_changes_says_it_is_partial(folders, ws, cli):  # 
     assert "Targeted plan" not in untargeted.out
 
 
-def test_apply_target_by_15_character_id_writes_only_that_folder(folders, ws, cli):  # type: ignore[no-untyped-def]
+def test_apply_target_by_15_character_id_writes_only_that_folder(
+    folders: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     target = f"salesforce/SalesforceFolderShares/{REPORTS[:15]}"
     res = cli("apply", str(ws.root), "--auto-approve", "--target", target, "--no-color")
     assert res.code == 0, res.err
     assert {w.path.split("/folders/")[1].split("/")[0] for w in folders.writes()} == {REPORTS}
 
 
-def test_unknown_target_is_named_as_given(folders, ws, cli):  # type: ignore[no-untyped-def]
+def test_unknown_target_is_named_as_given(folders: Sandbox, ws: Workspace, cli: RunCli) -> None:
     res = cli("plan", str(ws.root), "--target", "salesforce/SalesforceFolderShares/00l5e000009Zzzz")
     assert res.code == 1
     assert "--target salesforce/SalesforceFolderShares/00l5e000009Zzzz matches no" in res.err
 
 
-def test_company_and_client_roles_are_targeted_by_their_addresses(sandbox, ws, cli):  # type: ignore[no-untyped-def]
+def test_company_and_client_roles_are_targeted_by_their_addresses(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     sandbox.state["klipfolio"] = {"roles": [], "clients": [{"id": ACME, "name": "Acme"}]}
     ws.config()
     ws.write(

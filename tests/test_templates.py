@@ -14,7 +14,7 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import yaml
@@ -329,8 +329,25 @@ class Step:
         return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
 
 
+class RunStep(Protocol):
+    """The `run_step` fixture: run the action's run step with stubbed `reconciler` and `gh`."""
+
+    def __call__(
+        self,
+        command: str,
+        *,
+        code: int = 0,
+        out: str = "",
+        paths: str = "access/",
+        args: str = "",
+        pr: int | None = None,
+        existing: str = "",
+        extra: dict[str, str] | None = None,
+    ) -> Step: ...
+
+
 @pytest.fixture
-def run_step(tmp_path: Path):  # type: ignore[no-untyped-def]
+def run_step(tmp_path: Path) -> RunStep:
     if BASH is None:
         pytest.fail("bash is required to test the action's run step")
     bindir = tmp_path / "bin"
@@ -427,7 +444,9 @@ def run_step(tmp_path: Path):  # type: ignore[no-untyped-def]
         ("show", "", 4, False),
     ],
 )
-def test_exit_code_rules(run_step, command: str, args: str, code: int, passes: bool) -> None:  # type: ignore[no-untyped-def]
+def test_exit_code_rules(
+    run_step: RunStep, command: str, args: str, code: int, passes: bool
+) -> None:
     step = run_step(command, code=code, args=args, out="some output")
     assert (step.code == 0) is passes, step.log
     assert step.outputs["exitcode"] == str(code)
@@ -437,13 +456,13 @@ def test_exit_code_rules(run_step, command: str, args: str, code: int, passes: b
             assert step.code == code, "the step fails with the tool's own code"
 
 
-def test_exit_code_is_exact_with_lots_of_output(run_step) -> None:  # type: ignore[no-untyped-def]
+def test_exit_code_is_exact_with_lots_of_output(run_step: RunStep) -> None:
     step = run_step("apply", code=3, out="x" * 200_000)
     assert step.code == 3 and step.outputs["exitcode"] == "3"
     assert "internal error" in step.log
 
 
-def test_output_goes_to_the_log_summary_and_a_file(run_step) -> None:  # type: ignore[no-untyped-def]
+def test_output_goes_to_the_log_summary_and_a_file(run_step: RunStep) -> None:
     step = run_step("plan", code=2, args="--detailed-exitcode", out="Plan: 1 to create")
     assert "Plan: 1 to create" in step.log
     assert "Plan: 1 to create" in step.summary and "~~~~" in step.summary
@@ -454,7 +473,9 @@ def test_output_goes_to_the_log_summary_and_a_file(run_step) -> None:  # type: i
     assert not (off.root / "summary.md").exists()
 
 
-def test_arguments_are_split_like_a_shell_without_evaluation(run_step, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_arguments_are_split_like_a_shell_without_evaluation(
+    run_step: RunStep, tmp_path: Path
+) -> None:
     pwned = tmp_path / "pwned"
     step = run_step(
         "plan",
@@ -477,13 +498,13 @@ def test_arguments_are_split_like_a_shell_without_evaluation(run_step, tmp_path)
 
 
 @pytest.mark.parametrize("command", ["", "rm", "plan; rm -rf /", "--help"])
-def test_unknown_command_fails(run_step, command: str) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_command_fails(run_step: RunStep, command: str) -> None:
     step = run_step(command)
     assert step.code == 1 and "::error" in step.log
     assert not (step.root / "argv").exists(), "reconciler was not run"
 
 
-def test_unbalanced_quotes_fail(run_step) -> None:  # type: ignore[no-untyped-def]
+def test_unbalanced_quotes_fail(run_step: RunStep) -> None:
     step = run_step("plan", args='--target "unclosed')
     assert step.code == 1 and "cannot parse input 'args'" in step.log
 
@@ -491,7 +512,7 @@ def test_unbalanced_quotes_fail(run_step) -> None:  # type: ignore[no-untyped-de
 PLAN_MD = "### Plan\n\n| action | count |\n|---|---|\n| create | 1 |"
 
 
-def test_plan_comment_is_created_once(run_step) -> None:  # type: ignore[no-untyped-def]
+def test_plan_comment_is_created_once(run_step: RunStep) -> None:
     step = run_step("plan", code=2, args="--format markdown --detailed-exitcode", out=PLAN_MD, pr=7)
     assert step.code == 0, step.log
     listing, create = step.gh_calls
@@ -505,7 +526,7 @@ def test_plan_comment_is_created_once(run_step) -> None:  # type: ignore[no-unty
     assert create["input"]["body"] == f"{MARKER}\n{PLAN_MD}\n"
 
 
-def test_plan_comment_is_updated_in_place(run_step) -> None:  # type: ignore[no-untyped-def]
+def test_plan_comment_is_updated_in_place(run_step: RunStep) -> None:
     step = run_step(
         "plan", code=0, args="--format markdown", out=PLAN_MD, pr=7, existing="42\n43\n"
     )
@@ -516,7 +537,7 @@ def test_plan_comment_is_updated_in_place(run_step) -> None:  # type: ignore[no-
 
 
 @pytest.mark.parametrize(("code", "out"), [(1, ""), (3, ""), (3, "partial"), (0, ""), (2, " \n")])
-def test_plan_comment_is_never_empty(run_step, code: int, out: str) -> None:  # type: ignore[no-untyped-def]
+def test_plan_comment_is_never_empty(run_step: RunStep, code: int, out: str) -> None:
     step = run_step(
         "plan",
         code=code,
@@ -534,7 +555,7 @@ def test_plan_comment_is_never_empty(run_step, code: int, out: str) -> None:  # 
     assert "partial" not in body
 
 
-def test_no_comment_outside_pull_requests_or_for_other_formats(run_step) -> None:  # type: ignore[no-untyped-def]
+def test_no_comment_outside_pull_requests_or_for_other_formats(run_step: RunStep) -> None:
     assert run_step("plan", args="--format markdown", out=PLAN_MD).gh_calls == []
     assert run_step("plan", args="--format text", out="x", pr=7).gh_calls == []
     assert run_step("drift", args="--format markdown", out=PLAN_MD, pr=7).gh_calls == []
@@ -546,7 +567,7 @@ def test_no_comment_outside_pull_requests_or_for_other_formats(run_step) -> None
     assert len(on.gh_calls) == 2
 
 
-def test_a_failed_comment_warns_but_keeps_the_plan_result(run_step) -> None:  # type: ignore[no-untyped-def]
+def test_a_failed_comment_warns_but_keeps_the_plan_result(run_step: RunStep) -> None:
     step = run_step(
         "plan", code=0, args="--format markdown", out=PLAN_MD, pr=7, extra={"STUB_GH_CODE": "1"}
     )
@@ -557,7 +578,7 @@ def test_a_failed_comment_warns_but_keeps_the_plan_result(run_step) -> None:  # 
     assert failed.code == 3
 
 
-def test_oversized_comment_is_truncated(run_step) -> None:  # type: ignore[no-untyped-def]
+def test_oversized_comment_is_truncated(run_step: RunStep) -> None:
     step = run_step("plan", args="--format markdown", out="y" * 70_000, pr=7)
     body = step.gh_calls[1]["input"]["body"]
     assert body.startswith(MARKER) and len(body) <= 65_000 and "truncated" in body
@@ -644,7 +665,7 @@ def test_template_allows_the_configured_salesforce_host(path: Path) -> None:
         assert job["env"]["RECONCILER_ALLOW_HOSTS"] == host
 
 
-def test_run_step_with_the_real_cli_on_the_sandbox(run_step, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_run_step_with_the_real_cli_on_the_sandbox(run_step: RunStep, tmp_path: Path) -> None:
     """The action's run step drives the real CLI: a plan with changes passes (exit 2)."""
     import sys
 

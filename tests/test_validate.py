@@ -7,7 +7,8 @@ import json
 import aiohttp
 import pytest
 
-from tests.harness import ENV
+from reconciler.sandbox import Sandbox
+from tests.harness import ENV, RunCli, Workspace
 
 ROLE = """
 apiVersion: reconciler/v1
@@ -76,17 +77,17 @@ spec:
 
 
 @pytest.fixture
-def no_network(monkeypatch):  # type: ignore[no-untyped-def]
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test on any HTTP request, whoever makes it."""
 
-    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("validate made an HTTP request")
 
     monkeypatch.setattr(aiohttp.ClientSession, "_request", refuse)
 
 
 @pytest.fixture
-def broken(ws, monkeypatch):  # type: ignore[no-untyped-def]
+def broken(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     ws.config()
     ws.write("roles.yaml", ROLE_TYPO)
     ws.write("rights, acme.yaml", RIGHTS_TYPO)
@@ -94,7 +95,9 @@ def broken(ws, monkeypatch):  # type: ignore[no-untyped-def]
     return ws
 
 
-def test_text_format_prints_one_line_per_problem_and_a_summary(broken, cli, sandbox):  # type: ignore[no-untyped-def]
+def test_text_format_prints_one_line_per_problem_and_a_summary(
+    broken: Workspace, cli: RunCli, sandbox: Sandbox
+) -> None:
     res = cli("validate", ".")
     assert res.code == 1
     assert res.out == ""
@@ -107,7 +110,9 @@ def test_text_format_prints_one_line_per_problem_and_a_summary(broken, cli, sand
     assert sandbox.log == []
 
 
-def test_json_format_lists_file_line_column_message_and_rule(broken, cli, sandbox):  # type: ignore[no-untyped-def]
+def test_json_format_lists_file_line_column_message_and_rule(
+    broken: Workspace, cli: RunCli, sandbox: Sandbox
+) -> None:
     res = cli("validate", ".", "--format", "json")
     assert res.code == 1
     problems = json.loads(res.out)
@@ -134,7 +139,9 @@ def test_json_format_lists_file_line_column_message_and_rule(broken, cli, sandbo
     assert sandbox.log == []
 
 
-def test_github_format_prints_workflow_commands_then_the_summary(broken, cli, sandbox):  # type: ignore[no-untyped-def]
+def test_github_format_prints_workflow_commands_then_the_summary(
+    broken: Workspace, cli: RunCli, sandbox: Sandbox
+) -> None:
     res = cli("validate", ".", "--format", "github")
     assert res.code == 1
     assert res.out.splitlines() == [
@@ -149,7 +156,9 @@ def test_github_format_prints_workflow_commands_then_the_summary(broken, cli, sa
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "github"])
-def test_valid_workspace_exits_0_without_a_request(ws, cli, sandbox, fmt, no_network):  # type: ignore[no-untyped-def]
+def test_valid_workspace_exits_0_without_a_request(
+    ws: Workspace, cli: RunCli, sandbox: Sandbox, fmt: str, no_network: None
+) -> None:
     ws.config()
     ws.write("all.yaml", EVERY_KIND)
     res = cli("validate", str(ws.root), "--format", fmt)
@@ -161,7 +170,9 @@ def test_valid_workspace_exits_0_without_a_request(ws, cli, sandbox, fmt, no_net
     assert sandbox.log == []
 
 
-def test_validate_needs_no_credential_and_no_reachable_host(ws, cli, monkeypatch, no_network):  # type: ignore[no-untyped-def]
+def test_validate_needs_no_credential_and_no_reachable_host(
+    ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch, no_network: None
+) -> None:
     ws.write(
         "reconciler.yaml",
         """
@@ -182,7 +193,7 @@ def test_validate_needs_no_credential_and_no_reachable_host(ws, cli, monkeypatch
     assert "Valid: 5 objects in 1 files." in res.out
 
 
-def _config(ws, vendor: str, url: str) -> None:  # type: ignore[no-untyped-def]
+def _config(ws: Workspace, vendor: str, url: str) -> None:
     ws.write(
         "reconciler.yaml",
         f"""
@@ -219,13 +230,17 @@ KINDS = {
         ("salesforce", "http://[::1]:8123"),
     ],
 )
-def test_vendor_domains_over_https_and_loopback_are_accepted(ws, cli, no_network, vendor, url):  # type: ignore[no-untyped-def]
+def test_vendor_domains_over_https_and_loopback_are_accepted(
+    ws: Workspace, cli: RunCli, no_network: None, vendor: str, url: str
+) -> None:
     _config(ws, vendor, url)
     res = cli("validate", str(ws.root))
     assert res.code == 0, res.err
 
 
-def test_a_host_in_reconciler_allow_hosts_is_accepted(ws, cli, monkeypatch, no_network):  # type: ignore[no-untyped-def]
+def test_a_host_in_reconciler_allow_hosts_is_accepted(
+    ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch, no_network: None
+) -> None:
     monkeypatch.setenv(
         "RECONCILER_ALLOW_HOSTS", "egress.acme.internal, Klipfolio-Proxy.acme.internal"
     )
@@ -271,9 +286,15 @@ def test_a_host_in_reconciler_allow_hosts_is_accepted(ws, cli, monkeypatch, no_n
         ("bitsight", "https://127.0.0.1.nip.io", "host '127.0.0.1.nip.io' is not allowed"),
     ],
 )
-def test_other_hosts_are_refused_naming_the_host_and_the_rule(  # type: ignore[no-untyped-def]
-    ws, cli, monkeypatch, no_network, vendor, url, message
-):
+def test_other_hosts_are_refused_naming_the_host_and_the_rule(
+    ws: Workspace,
+    cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    no_network: None,
+    vendor: str,
+    url: str,
+    message: str,
+) -> None:
     monkeypatch.setenv("RECONCILER_ALLOW_HOSTS", "egress.acme.internal")
     _config(ws, vendor, url)
     res = cli("validate", str(ws.root))

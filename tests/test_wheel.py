@@ -9,12 +9,7 @@ import venv
 import zipfile
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
-
-# Builds a wheel and a venv (about 5 s): behind the `slow` marker, run by `.ci/run`.
-pytestmark = pytest.mark.slow
 
 
 def test_wheel_installs_in_a_fresh_venv_and_validates_the_examples(tmp_path: Path) -> None:

@@ -26,11 +26,14 @@ from reconciler import clock
 FORMAT_VERSION = 1
 """`format_version` of the JSON document; bump when a key changes meaning or goes away."""
 
-Access = Literal["view", "edit", "manage"]
+Access = Literal["view", "edit", "manage", "grant"]
 Status = Literal["in-sync", "live-only", "declared-only", "expired"]
 By = Literal["principal", "person", "object"]
 
-ACCESS: tuple[Access, ...] = ("view", "edit", "manage")
+ACCESS: tuple[Access, ...] = ("view", "edit", "manage", "grant")
+"""`view`, `edit`, `manage` rank a share's level; `grant` is a Golem permission share, whose
+grant strings are opaque (SPEC.md §6: "Golem `grant`"): the strings themselves are the
+row's `detail`."""
 STATUSES: tuple[Status, ...] = ("in-sync", "live-only", "declared-only", "expired")
 DRIFTED: frozenset[str] = frozenset({"live-only", "expired"})
 """Statuses that mean live state differs from the manifests in a way that grants too much:
@@ -91,6 +94,7 @@ class Row:
     object_label: str
     """The object's name as a person reads it."""
     access: Access
+    """`view`, `edit`, `manage`, or `grant` (a Golem share: see `detail`)."""
     detail: str
     """Vendor words that say more (the Golem grant strings, BitSight flags); may be empty."""
     status: Status
@@ -132,8 +136,8 @@ class Row:
         return marks
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON object of the row, keys in `COLUMNS` order."""
-        return asdict(self)
+        """The JSON object of the row, keys in `COLUMNS` order (every value is a scalar)."""
+        return {name: getattr(self, name) for name in COLUMNS}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Row:

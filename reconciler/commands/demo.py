@@ -1,23 +1,25 @@
-"""`reconciler demo`: plan, apply, an out-of-band change and drift, narrated, on a sandbox."""
+"""`reconciler demo`: plan, apply, an expiry, an out-of-band change and drift, narrated, on a
+sandbox."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler import registry, workflow
+from reconciler import clock, expiry, registry, warnings, workflow
 from reconciler.commands.options import Options, common, echo
 from reconciler.commands.progress import progress
 from reconciler.commands.session import start
 from reconciler.config import sandboxed
 from reconciler.engine import SandboxTarget
 from reconciler.errors import ReconcilerError
-from reconciler.model import Outcome
-from reconciler.render import text
-from reconciler.render.drift import render_drift
+from reconciler.manifest import load_workspace
+from reconciler.model import Outcome, Plan
+from reconciler.render import drift, text
 
 if TYPE_CHECKING:
     from reconciler.sandbox import Sandbox
@@ -53,41 +55,91 @@ def _how(opts: Options, target: SandboxTarget) -> dict[str, Any]:
     return {"config_file": opts.config, "parallelism": opts.parallelism, "sandbox": target}
 
 
+def _next_lapse(paths: list[str], opts: Options) -> expiry.Grant | None:
+    """The soonest grant the manifests give that is still in force now (any vendor)."""
+    now = clock.now()
+    resources = load_workspace(paths, opts.config).resources
+    return next((g for g in expiry.grants(resources) if g.when > now), None)
+
+
+def _apply(opts: Options, plan: Plan, config: Any, target: SandboxTarget) -> None:
+    results = workflow.apply_plan(
+        plan, config, sandbox=target, bar=functools.partial(progress, True)
+    )
+    echo(text.render_results(results), opts)
+    if any(r.outcome is not Outcome.APPLIED for r in results):
+        raise ReconcilerError("demo: apply did not converge")
+
+
+def _expire(
+    opts: Options, paths: list[str], target: SandboxTarget, grant: expiry.Grant | None
+) -> None:
+    """Step 3, run with the clock at `grant`'s expiry (as `--at` sets it): the plan revokes
+    the grant, the apply writes that, and drift at that time is clean."""
+    if grant is None:
+        _say(opts, "3/5 expiry", "no declared grant lapses after today: nothing to show")
+        return
+    when = clock.show(grant.when)
+    where = Path(grant.source.file)
+    with contextlib.suppress(ValueError):
+        where = where.relative_to(Path(paths[0]).resolve())
+    whose = f"{grant.member}'s access to " if grant.member is not None else ""
+    _say(
+        opts,
+        "3/5 expiry",
+        f"time passes: on {when} {whose}{grant.address} ends (`expires:` at "
+        f"{where}:{grant.source.line}); `reconciler plan --at {when}` revokes it:",
+    )
+    plan, config = workflow.plan_workspace(paths, **_how(opts, target))
+    echo(text.render_plan(plan), opts)
+    _apply(opts, plan, config, target)
+    after, _ = workflow.plan_workspace(paths, **_how(opts, target), drift=True)
+    echo(drift.summary(after), opts)
+
+
 @click.command()
 @common
 @sandboxed()
 def demo(opts: Options) -> int:
-    """A guided tour on the built-in sandbox: plan, apply, an out-of-band change, drift."""
+    """A guided tour on the built-in sandbox: plan, apply, an expiry, an out-of-band change,
+    drift."""
     root = examples_dir()
     paths = [str(root)]
     opts.config = opts.config or str(root / "reconciler.yaml")
     sb = start(root / "sandbox-state.yaml")
     target = SandboxTarget(sb.start(), sb.credentials())
     try:
-        _say(opts, "1/4 plan", f"manifests in {root} vs. a fresh sandbox of the vendor APIs")
+        _say(opts, "1/5 plan", f"manifests in {root} vs. a fresh sandbox of the vendor APIs")
         plan, config = workflow.plan_workspace(paths, **_how(opts, target))
         echo(text.render_plan(plan), opts)
 
-        _say(opts, "2/4 apply", "each write is guarded: re-read, compare, then write")
-        results = workflow.apply_plan(
-            plan, config, sandbox=target, bar=functools.partial(progress, True)
-        )
-        echo(text.render_results(results), opts)
-        if any(r.outcome is not Outcome.APPLIED for r in results):
-            raise ReconcilerError("demo: apply did not converge")
+        _say(opts, "2/5 apply", "each write is guarded: re-read, compare, then write")
+        _apply(opts, plan, config, target)
         again, _ = workflow.plan_workspace(paths, **_how(opts, target))
         echo(text.summary(again), opts)
 
-        _say(opts, "3/4 out-of-band change", "someone edits access by hand in the vendor's UI:")
-        echo("  " + _meddle(sb), opts)
+        # From here on the demo runs at the soonest expiry's time, as `--at` would.
+        grant = _next_lapse(paths, opts)
+        later = grant.when if grant is not None else None
+        earlier = warnings.pending()
+        with clock.frozen(later) if later is not None else contextlib.nullcontext():
+            _expire(opts, paths, target, grant)
 
-        _say(opts, "4/4 drift", "the cron job's `reconciler drift` finds it (exit code 2):")
-        drifted, _ = workflow.plan_workspace(paths, **_how(opts, target), drift=True)
-        echo(render_drift(drifted), opts)
+            _say(opts, "4/5 out-of-band change", "someone edits access by hand in the vendor's UI:")
+            echo("  " + _meddle(sb), opts)
+
+            _say(opts, "5/5 drift", "the cron job's `reconciler drift` finds it (exit code 2):")
+            drifted, _ = workflow.plan_workspace(paths, **_how(opts, target), drift=True)
+            echo(drift.render_drift(drifted), opts)
+        # What was said about the later time (an expiry now past) is not a warning for today.
+        warnings.clear()
+        for problem in earlier:
+            warnings.add(problem)
         echo("", opts)
         echo(
             "Drift detected: `reconciler apply` would put it back. "
-            "Try it yourself: reconciler plan examples/ --sandbox",
+            "Try it yourself: reconciler plan examples/ --sandbox"
+            + (f" (and --at {clock.show(later)})" if later is not None else ""),
             opts,
         )
     finally:

@@ -78,13 +78,15 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
         )
     clients, right_docs = [], []
     for c in range(n["clients"]):
-        live = [{"group_id": groups[(c + k) % 8]["id"], "can_manage": k == 0} for k in range(3)]
-        want = [dict(r) for r in live]
+        live_rights: list[dict[str, Any]] = [
+            {"group_id": groups[(c + k) % 8]["id"], "can_manage": k == 0} for k in range(3)
+        ]
+        want_rights = [dict(r) for r in live_rights]
         if changed(c):
-            want[1]["can_manage"] = True
-        clients.append({"id": _hex("c", c), "name": f"Client {c}", "share_rights": live})
+            want_rights[1]["can_manage"] = True
+        clients.append({"id": _hex("c", c), "name": f"Client {c}", "share_rights": live_rights})
         right_docs.append(
-            _doc("KlipfolioClientShareRights", {"client_id": _hex("c", c), "groups": want})
+            _doc("KlipfolioClientShareRights", {"client_id": _hex("c", c), "groups": want_rights})
         )
     est.state["klipfolio"] = {"groups": groups, "clients": clients, "roles": roles}
 
@@ -99,9 +101,9 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
             }
             for k in range(3)
         ]
-        want = [dict(u) for u in users]
+        want_users: list[dict[str, Any]] = [dict(u) for u in users]
         if changed(f):
-            want.append(
+            want_users.append(
                 {
                     "email": f"new{f}@example.com",
                     "can_edit_folder_contents": False,
@@ -127,7 +129,7 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
         folder_docs.append(
             _doc(
                 "BitsightFolderSharing",
-                {"folder_guid": guid, "is_shared": True, "shared_with_users": want},
+                {"folder_guid": guid, "is_shared": True, "shared_with_users": want_users},
             )
         )
     est.state["bitsight"] = {"folders": folders}
@@ -144,9 +146,9 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
             "upperPositive": [],
             "upperNegative": [],
         }
-        want = {k: list(v) for k, v in data.items()}
+        want_data = {k: list(v) for k, v in data.items()}
         if changed(s):
-            want["lowerPositive"].append(f"application(o{s}/app2) @ t : view :")
+            want_data["lowerPositive"].append(f"application(o{s}/app2) @ t : view :")
         if s % 7 == 3:  # created
             share_docs.append(
                 _doc(
@@ -155,7 +157,7 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
                         "owner_account_id": owner,
                         "name": f"share-{s:04d}",
                         "target_account_id": target,
-                        "data": want,
+                        "data": want_data,
                     },
                 )
             )
@@ -178,7 +180,7 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
                     "owner_account_id": owner,
                     "name": f"share-{s:04d}",
                     "target_account_id": target,
-                    "data": want,
+                    "data": want_data,
                 },
             )
         )
@@ -188,7 +190,7 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
     sf_folders, sf_docs = [], []
     for f in range(n["sf"]):
         fid = _sf("00l", f)
-        live = [
+        live_shares = [
             {
                 "shareId": _sf("004", f * 10 + k),
                 "accessType": "view",
@@ -198,13 +200,13 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
             }
             for k in range(2)
         ]
-        want = [
+        want_shares = [
             {"share_type": "user", "shared_with_id": s["sharedWithId"], "access_type": "view"}
-            for s in live
+            for s in live_shares
         ]
         if changed(f):
-            want[0]["access_type"] = "edit"
-            want.append(
+            want_shares[0]["access_type"] = "edit"
+            want_shares.append(
                 {
                     "share_type": "user",
                     "shared_with_id": _sf("005", 900000 + f),
@@ -217,10 +219,10 @@ def make(size: str = "S", change_every: int = 5) -> Estate:
                 "label": f"Folder {f}",
                 "name": f"Folder_{f}",
                 "type": "report",
-                "shares": live,
+                "shares": live_shares,
             }
         )
-        sf_docs.append(_doc("SalesforceFolderShares", {"folder_id": fid, "shares": want}))
+        sf_docs.append(_doc("SalesforceFolderShares", {"folder_id": fid, "shares": want_shares}))
     est.state["salesforce"] = {"folders": sf_folders}
 
     est.docs = {

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.sandbox import Sandbox
+from tests.harness import RunCli, Workspace
 from tests.plans import saved_plan, write
 from tests.security.fake import FakeServer
 
@@ -43,7 +45,9 @@ spec:
     ],
     ids=["deep", "int", "timestamp", "implicit-date", "float", "bool", "binary", "huge-int"],
 )
-def test_bad_yaml_values_are_problems_at_their_place(ws, cli, sandbox, value, expected):  # type: ignore[no-untyped-def]
+def test_bad_yaml_values_are_problems_at_their_place(
+    ws: Workspace, cli: RunCli, sandbox: Sandbox, value: str, expected: str
+) -> None:
     ws.config()
     ws.write("roles.yaml", ROLE.replace("Build and share finance dashboards", value))
     for command in ("validate", "plan"):
@@ -55,7 +59,7 @@ def test_bad_yaml_values_are_problems_at_their_place(ws, cli, sandbox, value, ex
     assert sandbox.log == []
 
 
-def _plan_file(ws, doc: Any) -> None:  # type: ignore[no-untyped-def]
+def _plan_file(ws: Workspace, doc: Any) -> None:
     ws.config()
     ws.write("roles.yaml", ROLE)
     if isinstance(doc, str):
@@ -112,7 +116,9 @@ def _edited(edit: Any) -> Any:
         "changes-an-object",
     ],
 )
-def test_a_malformed_plan_file_is_refused_in_one_line(ws, cli, sandbox, doc, expected):  # type: ignore[no-untyped-def]
+def test_a_malformed_plan_file_is_refused_in_one_line(
+    ws: Workspace, cli: RunCli, sandbox: Sandbox, doc: Any, expected: str
+) -> None:
     _plan_file(ws, doc)
     ran = cli("apply", str(ws.root / "plan.json"))
     assert ran.code == 1, ran.out + ran.err
@@ -194,7 +200,9 @@ ANSWERS = {
 
 
 @pytest.mark.parametrize("vendor", list(ANSWERS))
-def test_a_wrong_typed_vendor_answer_names_the_provider_and_the_call(ws, cli, vendor):  # type: ignore[no-untyped-def]
+def test_a_wrong_typed_vendor_answer_names_the_provider_and_the_call(
+    ws: Workspace, cli: RunCli, vendor: str
+) -> None:
     suffix, answer, manifest, expected, prefix = ANSWERS[vendor]
     with FakeServer() as fake:
         fake.route(suffix, answer)
@@ -243,8 +251,13 @@ def test_the_answer_helper_reports_each_shape() -> None:
     ids=["trailing-newline", "trailing-space", "non-ascii", "control"],
 )
 def test_a_flawed_credential_is_named_not_shown_and_nothing_is_sent(
-    ws, cli, sandbox, monkeypatch, flaw, why
-):  # type: ignore[no-untyped-def]
+    ws: Workspace,
+    cli: RunCli,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    flaw: str,
+    why: str,
+) -> None:
     secret = sandbox.credentials()["klipfolio"]
     monkeypatch.setenv("KLIPFOLIO_API_KEY", secret[:8] + flaw + secret[8:] + flaw)
     ws.config()
@@ -261,7 +274,9 @@ def test_a_flawed_credential_is_named_not_shown_and_nothing_is_sent(
     assert sandbox.log == []
 
 
-def test_the_plan_schema_accepts_what_plan_writes(ws, cli, sandbox, monkeypatch):  # type: ignore[no-untyped-def]
+def test_the_plan_schema_accepts_what_plan_writes(
+    ws: Workspace, cli: RunCli, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ws.root)
     sandbox.state["klipfolio"] = {"roles": []}
     ws.config()

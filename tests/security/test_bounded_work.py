@@ -21,6 +21,7 @@ import pytest
 
 from reconciler import http
 from reconciler.yamlload import load_text
+from tests.harness import RunCli, Workspace
 from tests.security.fake import FakeServer, Handler
 
 ROLE = """\
@@ -33,7 +34,7 @@ spec:
 """
 
 
-def _config(ws, url: str) -> None:  # type: ignore[no-untyped-def]
+def _config(ws: Workspace, url: str) -> None:
     ws.write(
         "reconciler.yaml",
         f"""\
@@ -48,9 +49,12 @@ def _config(ws, url: str) -> None:  # type: ignore[no-untyped-def]
     ws.write("roles.yaml", ROLE)
 
 
-def _small_http(monkeypatch: pytest.MonkeyPatch, **limits: float) -> None:
+def _small_http(
+    monkeypatch: pytest.MonkeyPatch, deadline: float | None = None, max_body: int = http.MAX_BODY
+) -> None:
     """Providers build their Http with small limits; retries back off briefly."""
-    monkeypatch.setattr("reconciler.provider.Http", functools.partial(http.Http, **limits))
+    small = functools.partial(http.Http, deadline=deadline, max_body=max_body)
+    monkeypatch.setattr("reconciler.provider.Http", small)
     monkeypatch.setattr(http, "BACKOFF_BASE", 0.01)
 
 
@@ -63,7 +67,9 @@ def _trickle(handler: Handler) -> None:
     handler.stream(chunks(), {})
 
 
-def test_a_trickling_server_fails_like_a_timeout_within_the_deadline(ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_a_trickling_server_fails_like_a_timeout_within_the_deadline(
+    ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _small_http(monkeypatch, deadline=0.3)
     with FakeServer() as fake:
         fake.route("/roles", _trickle)
@@ -81,8 +87,12 @@ def test_a_trickling_server_fails_like_a_timeout_within_the_deadline(ws, cli, mo
         assert fake.writes() == []
 
 
+def _no_parser(response: http.Response) -> tuple[str | None, str]:
+    return None, ""
+
+
 def test_the_deadline_defaults_to_the_timeout_and_the_cap_to_50_mb() -> None:
-    client = http.Http("klipfolio", "http://127.0.0.1:9", {}, http.Limits(), None, "X")  # type: ignore[arg-type]
+    client = http.Http("klipfolio", "http://127.0.0.1:9", {}, http.Limits(), _no_parser, "X")
     assert client.deadline == 30.0 and client.max_body == 50 * 1024 * 1024
     assert (
         http.Http(
@@ -90,9 +100,9 @@ def test_the_deadline_defaults_to_the_timeout_and_the_cap_to_50_mb() -> None:
             "http://127.0.0.1:9",
             {},
             http.Limits(),
-            None,
+            _no_parser,
             "X",
-            timeout=7,  # type: ignore[arg-type]
+            timeout=7,
         ).deadline
         == 7
     )
@@ -112,8 +122,8 @@ def _bomb(size: int, encoding: str = "gzip") -> object:
 
 
 def test_a_gzip_bomb_is_refused_once_decompressed_past_the_cap_with_memory_bounded(
-    ws, cli, monkeypatch
-):  # type: ignore[no-untyped-def]
+    ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cap = 4 * 1024 * 1024
     _small_http(monkeypatch, max_body=cap)
     with FakeServer() as fake:
@@ -134,7 +144,9 @@ def test_a_gzip_bomb_is_refused_once_decompressed_past_the_cap_with_memory_bound
         assert fake.log == [("GET", "/api/1/roles")]
 
 
-def test_nested_content_encodings_are_refused(ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_nested_content_encodings_are_refused(
+    ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _small_http(monkeypatch, max_body=4 * 1024 * 1024)
     with FakeServer() as fake:
         fake.route("/roles", _bomb(1024 * 1024, "gzip, gzip"))
@@ -146,7 +158,9 @@ def test_nested_content_encodings_are_refused(ws, cli, monkeypatch):  # type: ig
         ]
 
 
-def test_an_ordinary_gzip_answer_still_reads(ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_an_ordinary_gzip_answer_still_reads(
+    ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     body = gzip.compress(b'{"meta": {"success": true}, "data": {"roles": []}}')
 
     def answer(handler: Handler) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.sandbox import Sandbox
+from tests.harness import RunCli, Workspace
 
 ROLES = 40
 SLACK = 0.1
@@ -50,7 +51,7 @@ def _gets(sandbox: Sandbox) -> int:
 
 
 @pytest.fixture
-def slow_roles(sandbox, ws):  # type: ignore[no-untyped-def]
+def slow_roles(sandbox: Sandbox, ws: Workspace) -> Sandbox:
     """40 roles to create through an API that takes 0.3 s per request, no rate limit."""
     sandbox.state["klipfolio"] = {"roles": []}
     ws.config(providers="klipfolio.rate_limit_per_second: 0")
@@ -89,7 +90,7 @@ def _check_stopped(proc: subprocess.Popen[str], sandbox: Sandbox, sent: float) -
     return out, err
 
 
-def test_sigint_during_pre_write_reads_starts_no_write(slow_roles, ws):  # type: ignore[no-untyped-def]
+def test_sigint_during_pre_write_reads_starts_no_write(slow_roles: Sandbox, ws: Workspace) -> None:
     # At parallelism 20, twenty pre-write reads are in flight when the signal arrives:
     # none of them may be followed by its write.
     proc = _start("apply", str(ws.root), "--auto-approve", "--parallelism", "20")
@@ -98,7 +99,9 @@ def test_sigint_during_pre_write_reads_starts_no_write(slow_roles, ws):  # type:
     assert slow_roles.writes() == []
 
 
-def test_sigint_with_writes_in_flight_reports_them_and_starts_no_more(slow_roles, ws):  # type: ignore[no-untyped-def]
+def test_sigint_with_writes_in_flight_reports_them_and_starts_no_more(
+    slow_roles: Sandbox, ws: Workspace
+) -> None:
     proc = _start("apply", str(ws.root), "--auto-approve", "--parallelism", "20")
     sent = _signal_after_plan(proc, slow_roles, lambda: bool(slow_roles.writes()))
     out, _ = _check_stopped(proc, slow_roles, sent)
@@ -107,7 +110,9 @@ def test_sigint_with_writes_in_flight_reports_them_and_starts_no_more(slow_roles
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_signal_during_the_read_phase_exits_130(slow_roles, ws, sig):  # type: ignore[no-untyped-def]
+def test_signal_during_the_read_phase_exits_130(
+    slow_roles: Sandbox, ws: Workspace, sig: signal.Signals
+) -> None:
     proc = _start("apply", str(ws.root), "--auto-approve", "--parallelism", "20")
     _wait(lambda: _gets(slow_roles) >= 1, "plan never read")
     proc.send_signal(sig)
@@ -117,7 +122,9 @@ def test_signal_during_the_read_phase_exits_130(slow_roles, ws, sig):  # type: i
     assert slow_roles.writes() == []
 
 
-def test_signal_during_the_stale_check_of_a_saved_plan_exits_130(slow_roles, ws, cli):  # type: ignore[no-untyped-def]
+def test_signal_during_the_stale_check_of_a_saved_plan_exits_130(
+    slow_roles: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     slow_roles.latency_ms = 0
     plan = ws.root / "plan.json"
     assert cli("plan", str(ws.root), "--out", str(plan)).code == 0
@@ -133,7 +140,9 @@ def test_signal_during_the_stale_check_of_a_saved_plan_exits_130(slow_roles, ws,
     assert slow_roles.writes() == []
 
 
-def test_sigterm_at_the_confirmation_exits_130(slow_roles, ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_sigterm_at_the_confirmation_exits_130(
+    slow_roles: Sandbox, ws: Workspace, tmp_path: Path
+) -> None:
     import pexpect
 
     slow_roles.latency_ms = 0

@@ -12,6 +12,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from aiohttp import web
+
+from reconciler.model import LiveObject, Resource
+from reconciler.provider import Provider
+from reconciler.sandbox import Sandbox
+from reconciler.sandbox.core import VendorApp
+from tests.harness import RunCli, Workspace
 
 EVIL = {
     "command": "Evil\n::warning file=README.md::pwned",
@@ -32,7 +39,7 @@ def _roles() -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def evil_roles(sandbox, ws):  # type: ignore[no-untyped-def]
+def evil_roles(sandbox: Sandbox, ws: Workspace) -> Workspace:
     """Live Klipfolio roles with hostile names, pruned: each one is a planned deletion."""
     sandbox.state["klipfolio"] = {"roles": _roles(), "groups": [], "clients": []}
     ws.config(providers="klipfolio.prune: [roles]\nklipfolio.rate_limit_per_second: 0")
@@ -75,7 +82,7 @@ def _no_forged_lines(*texts: str) -> None:
             assert not line.startswith("**No changes"), line
 
 
-def test_text_plan_shows_hostile_names_escaped(evil_roles, cli):  # type: ignore[no-untyped-def]
+def test_text_plan_shows_hostile_names_escaped(evil_roles: Workspace, cli: RunCli) -> None:
     res = cli("plan", str(evil_roles.root), "--no-color")
     assert res.code == 0, res.err
     _no_forged_lines(res.out, res.err)
@@ -87,7 +94,9 @@ def test_text_plan_shows_hostile_names_escaped(evil_roles, cli):  # type: ignore
     assert "Plan: 1 to create, 0 to update, 0 to replace, 7 to delete." in res.out
 
 
-def test_apply_results_and_drift_show_hostile_names_escaped(evil_roles, cli):  # type: ignore[no-untyped-def]
+def test_apply_results_and_drift_show_hostile_names_escaped(
+    evil_roles: Workspace, cli: RunCli
+) -> None:
     drift = cli("drift", str(evil_roles.root), "--no-color")
     assert drift.code == 2, drift.err
     applied = cli("apply", str(evil_roles.root), "--auto-approve", "--no-color")
@@ -96,7 +105,9 @@ def test_apply_results_and_drift_show_hostile_names_escaped(evil_roles, cli):  #
     assert r"applied  klipfolio/KlipfolioRole/Erase\x1b[1A\x1b[2K" in applied.out
 
 
-def test_markdown_plan_keeps_each_hostile_name_in_its_section(evil_roles, cli):  # type: ignore[no-untyped-def]
+def test_markdown_plan_keeps_each_hostile_name_in_its_section(
+    evil_roles: Workspace, cli: RunCli
+) -> None:
     res = cli("plan", str(evil_roles.root), "--format", "markdown")
     assert res.code == 0, res.err
     md = res.out
@@ -132,7 +143,9 @@ def test_markdown_table_cells_escape_pipes_and_markup() -> None:
     assert "\n" not in cell and "<" not in cell and "**" not in cell and "](" not in cell
 
 
-def test_an_error_line_quoting_a_vendor_message_is_escaped(sandbox, ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_an_error_line_quoting_a_vendor_message_is_escaped(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sandbox.state["klipfolio"] = {"roles": [], "groups": [], "clients": []}
     ws.config()
     ws.write(
@@ -145,7 +158,7 @@ def test_an_error_line_quoting_a_vendor_message_is_escaped(sandbox, ws, cli, mon
     )
     app = sandbox.vendors["klipfolio"]
 
-    def admit(self, headers, path):  # type: ignore[no-untyped-def]
+    def admit(self: VendorApp, headers: dict[str, str], path: str) -> web.Response | None:
         return self.error(401, "nope\n::warning file=x::pwned\x1b[2K\r::error::again")
 
     monkeypatch.setattr(type(app), "admit", admit)
@@ -156,7 +169,9 @@ def test_an_error_line_quoting_a_vendor_message_is_escaped(sandbox, ws, cli, mon
         assert r"nope\n::warning file=x::pwned\x1b[2K\r::error::again" in res.err
 
 
-def test_an_internal_error_message_cannot_forge_a_line(sandbox, ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_an_internal_error_message_cannot_forge_a_line(
+    sandbox: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from reconciler.registry import PROVIDERS
 
     ws.config()
@@ -169,7 +184,9 @@ def test_an_internal_error_message_cannot_forge_a_line(sandbox, ws, cli, monkeyp
         """,
     )
 
-    async def broken(self, kind, resources, prune):  # type: ignore[no-untyped-def]
+    async def broken(
+        self: Provider, kind: str, resources: list[Resource], prune: bool
+    ) -> list[LiveObject]:
         raise RuntimeError("boom\n::warning file=x::pwned\x1b[1A\x1b[2K")
 
     monkeypatch.setattr(PROVIDERS["klipfolio"], "read", broken)
@@ -191,13 +208,15 @@ spec:
 
 
 @pytest.fixture
-def hostile_file(ws):  # type: ignore[no-untyped-def]
+def hostile_file(ws: Workspace) -> Workspace:
     ws.config()
     (ws.root / HOSTILE_FILE).write_text(BAD_DOC)
     return ws
 
 
-def test_validate_text_never_starts_a_line_with_a_command(hostile_file, cli):  # type: ignore[no-untyped-def]
+def test_validate_text_never_starts_a_line_with_a_command(
+    hostile_file: Workspace, cli: RunCli
+) -> None:
     res = cli("validate", str(hostile_file.root))
     assert res.code == 1
     assert HOSTILE_FILE in res.out + res.err, "the problems name the file"
@@ -207,7 +226,9 @@ def test_validate_text_never_starts_a_line_with_a_command(hostile_file, cli):  #
     _no_forged_lines(rel.out, rel.err)
 
 
-def test_validate_github_escapes_properties_and_data(hostile_file, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_validate_github_escapes_properties_and_data(
+    hostile_file: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(hostile_file.root)
     res = cli("validate", HOSTILE_FILE, "--format", "github")
     assert res.code == 1

@@ -15,9 +15,14 @@ import sys
 import urllib.parse
 
 import pytest
+from aiohttp import web
 
+from reconciler.model import LiveObject, Resource
+from reconciler.provider import Provider
 from reconciler.registry import PROVIDERS
-from tests.harness import ENV
+from reconciler.sandbox import Sandbox
+from reconciler.sandbox.core import VendorApp
+from tests.harness import ENV, RunCli, Workspace
 from tests.test_contract import CASES
 
 BY_VENDOR = {c.vendor: c for c in CASES}
@@ -48,7 +53,7 @@ def _assert_clean(*texts: str) -> None:
 
 
 @pytest.fixture
-def workspace(sandbox, ws, monkeypatch):  # type: ignore[no-untyped-def]
+def workspace(sandbox: Sandbox, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """Every vendor's sandbox seeded; each credential a known secret."""
     for case in CASES:
         sandbox.state[case.vendor] = copy.deepcopy(case.state)
@@ -59,12 +64,12 @@ def workspace(sandbox, ws, monkeypatch):  # type: ignore[no-untyped-def]
     return ws
 
 
-def _echoing_401(sandbox, monkeypatch, vendor: str) -> None:  # type: ignore[no-untyped-def]
+def _echoing_401(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, vendor: str) -> None:
     """The vendor answers 401 with a body that quotes what the client sent, whole and cut
     short, and BitSight's Basic token in both base64 spellings."""
     app = sandbox.vendors[vendor]
 
-    def admit(self, headers, path):  # type: ignore[no-untyped-def]
+    def admit(self: VendorApp, headers: dict[str, str], path: str) -> web.Response | None:
         sent = headers.get("authorization") or headers.get("kf-api-key") or ""
         token = _secret(vendor)
         message = (
@@ -78,9 +83,14 @@ def _echoing_401(sandbox, monkeypatch, vendor: str) -> None:  # type: ignore[no-
 
 @pytest.mark.parametrize("verbose", ["-v", "-vv"])
 @pytest.mark.parametrize("vendor", sorted(PROVIDERS))
-def test_a_401_body_that_echoes_the_credential_is_redacted(  # type: ignore[no-untyped-def]
-    workspace, sandbox, cli, monkeypatch, vendor, verbose
-):
+def test_a_401_body_that_echoes_the_credential_is_redacted(
+    workspace: Workspace,
+    sandbox: Sandbox,
+    cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    vendor: str,
+    verbose: str,
+) -> None:
     workspace.write("m.yaml", BY_VENDOR[vendor].manifests)
     _echoing_401(sandbox, monkeypatch, vendor)
     res = cli("plan", str(workspace.root), verbose)
@@ -91,7 +101,9 @@ def test_a_401_body_that_echoes_the_credential_is_redacted(  # type: ignore[no-u
     _assert_clean(res.out, res.err)
 
 
-def test_the_basic_header_bitsight_sends_is_redacted(workspace, sandbox, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_the_basic_header_bitsight_sends_is_redacted(
+    workspace: Workspace, sandbox: Sandbox, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     workspace.write("m.yaml", BY_VENDOR["bitsight"].manifests)
     _echoing_401(sandbox, monkeypatch, "bitsight")
     res = cli("plan", str(workspace.root))
@@ -103,12 +115,16 @@ def test_the_basic_header_bitsight_sends_is_redacted(workspace, sandbox, cli, mo
 
 
 @pytest.mark.parametrize("verbose", ["-v", "-vv"])
-def test_the_traceback_of_a_bug_is_redacted(workspace, cli, monkeypatch, verbose):  # type: ignore[no-untyped-def]
+def test_the_traceback_of_a_bug_is_redacted(
+    workspace: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch, verbose: str
+) -> None:
     workspace.write("m.yaml", BY_VENDOR["golem"].manifests)
     secret = _secret("golem")
     basic = base64.b64encode(f"{_secret('bitsight')}:".encode()).decode()
 
-    async def broken(self, kind, resources, prune):  # type: ignore[no-untyped-def]
+    async def broken(
+        self: Provider, kind: str, resources: list[Resource], prune: bool
+    ) -> list[LiveObject]:
         token = secret  # a local the traceback could show
         raise RuntimeError(f"sent Authorization: Bearer {token} and Basic {basic}")
 
@@ -120,7 +136,7 @@ def test_the_traceback_of_a_bug_is_redacted(workspace, cli, monkeypatch, verbose
     _assert_clean(res.out, res.err)
 
 
-def test_log_records_and_their_tracebacks_are_redacted(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_log_records_and_their_tracebacks_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     from reconciler.redact import RedactingFormatter, register
 
     secret = "hunter2-correct-horse-battery"

@@ -13,6 +13,7 @@ import pytest
 from reconciler.model import Action, Change, LiveObject
 from reconciler.render import planfile
 from reconciler.sandbox import Sandbox
+from tests.harness import Ran, RunCli, Workspace
 from tests.plans import write
 
 ADMIN_ID = "1" * 32
@@ -28,7 +29,7 @@ spec: {name: Viewers, description: new, permissions: [klip.email]}
 
 
 @pytest.fixture
-def live(sandbox, ws, monkeypatch):  # type: ignore[no-untyped-def]
+def live(sandbox: Sandbox, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     """Admin (protected), Viewers (declared, to update) and Old (undeclared); the config
     lives in the current directory, as in a pipeline."""
     sandbox.state["klipfolio"] = {
@@ -44,7 +45,7 @@ def live(sandbox, ws, monkeypatch):  # type: ignore[no-untyped-def]
     return sandbox
 
 
-def _plan(ws, cli, prune: bool = False) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _plan(ws: Workspace, cli: RunCli, prune: bool = False) -> dict[str, Any]:
     ws.config(providers="klipfolio.prune: [roles]" if prune else "")
     res = cli("plan", str(ws.root), "--out", str(ws.root / "plan.json"))
     assert res.code == 0, res.err
@@ -70,7 +71,7 @@ def _delete(name: str, rid: str, state: dict[str, Any]) -> Change:
     )
 
 
-def _refused(res, sandbox: Sandbox, *words: str) -> None:  # type: ignore[no-untyped-def]
+def _refused(res: Ran, sandbox: Sandbox, *words: str) -> None:
     assert res.code == 1, res.out + res.err
     for word in words:
         assert word in res.err, res.err
@@ -82,7 +83,9 @@ ADMIN_STATE = {"description": "all", "permissions": ["admin"]}
 
 
 @pytest.mark.parametrize("force", [False, True], ids=["", "even-with-force"])
-def test_forged_delete_of_the_protected_admin_role_is_refused(live, ws, cli, force):  # type: ignore[no-untyped-def]
+def test_forged_delete_of_the_protected_admin_role_is_refused(
+    live: Sandbox, ws: Workspace, cli: RunCli, force: bool
+) -> None:
     doc = _plan(ws, cli, prune=True)
     plan = _forge(doc, _delete("Admin", ADMIN_ID, ADMIN_STATE))
     res = cli("apply", str(plan), *(["--force"] if force else []))
@@ -91,7 +94,9 @@ def test_forged_delete_of_the_protected_admin_role_is_refused(live, ws, cli, for
     assert live.log == [], "refused before any request"
 
 
-def test_forged_update_of_the_protected_admin_role_is_refused(live, ws, cli):  # type: ignore[no-untyped-def]
+def test_forged_update_of_the_protected_admin_role_is_refused(
+    live: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     doc = _plan(ws, cli)
     admin = _role("Admin", ADMIN_ID, ADMIN_STATE)
     change = Change(
@@ -107,7 +112,9 @@ def test_forged_update_of_the_protected_admin_role_is_refused(live, ws, cli):  #
     _refused(res, live, "klipfolio/KlipfolioRole/Admin", "protected")
 
 
-def test_a_delete_naming_one_role_by_the_vendor_id_of_another_is_refused(live, ws, cli):  # type: ignore[no-untyped-def]
+def test_a_delete_naming_one_role_by_the_vendor_id_of_another_is_refused(
+    live: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     # "Old" may be pruned, but the id the plan gives for it is the Admin role's.
     doc = _plan(ws, cli, prune=True)
     res = cli("apply", str(_forge(doc, _delete("Old", ADMIN_ID, ADMIN_STATE))))
@@ -162,16 +169,18 @@ def test_a_delete_naming_one_role_by_the_vendor_id_of_another_is_refused(live, w
     ],
     ids=["kind-not-pruned", "share-list-kind", "kind-of-another-vendor", "identity-shape"],
 )
-def test_forged_change_the_config_does_not_allow_is_refused(live, ws, cli, change, words):  # type: ignore[no-untyped-def]
+def test_forged_change_the_config_does_not_allow_is_refused(
+    live: Sandbox, ws: Workspace, cli: RunCli, change: Change, words: list[str]
+) -> None:
     doc = _plan(ws, cli)  # no prune in the current config
     res = cli("apply", str(_forge(doc, change)), "--force")
     _refused(res, live, *words)
     assert len(live.state["klipfolio"]["roles"]) == 3
 
 
-def test_credential_env_swapped_to_another_vendors_variable_is_refused(  # type: ignore[no-untyped-def]
-    live, ws, cli, monkeypatch
-):
+def test_credential_env_swapped_to_another_vendors_variable_is_refused(
+    live: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     golem_token = "golem-admin-token-that-must-stay-home-5521"
     monkeypatch.setenv("GOLEM_TOKEN", golem_token)
     doc = _plan(ws, cli)
@@ -182,7 +191,9 @@ def test_credential_env_swapped_to_another_vendors_variable_is_refused(  # type:
     assert not any(golem_token in str(r.headers) for r in live.log)
 
 
-def test_base_url_changed_to_another_server_is_refused(live, ws, cli):  # type: ignore[no-untyped-def]
+def test_base_url_changed_to_another_server_is_refused(
+    live: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     doc = _plan(ws, cli)
     with Sandbox() as elsewhere:  # a loopback server the pull request controls
         doc["providers"][0]["base_url"] = elsewhere.base_urls()["klipfolio"]
@@ -191,7 +202,9 @@ def test_base_url_changed_to_another_server_is_refused(live, ws, cli):  # type: 
     _refused(res, live, "provider 'klipfolio'", "base_url")
 
 
-def test_the_config_beside_the_plan_is_not_the_current_config(live, ws, cli, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+def test_the_config_beside_the_plan_is_not_the_current_config(
+    live: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     doc = _plan(ws, cli)
     monkeypatch.chdir(tmp_path)  # no reconciler.yaml here: the defaults apply
     write(tmp_path, doc)
@@ -199,7 +212,9 @@ def test_the_config_beside_the_plan_is_not_the_current_config(live, ws, cli, mon
     _refused(res, live, "provider 'klipfolio'", "app.klipfolio.com")
 
 
-def test_a_plan_without_its_live_counts_still_meets_the_safety_thresholds(live, ws, cli):  # type: ignore[no-untyped-def]
+def test_a_plan_without_its_live_counts_still_meets_the_safety_thresholds(
+    live: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
     ws.config(
         providers="klipfolio.prune: [roles]\nklipfolio.protected_roles: []",
         settings="safety: {max_delete_percent: 30, max_update_percent: 30, min_existing: 1}",
@@ -218,7 +233,9 @@ def test_a_plan_without_its_live_counts_still_meets_the_safety_thresholds(live, 
 
 
 @pytest.mark.parametrize("prune", [False, True], ids=["update", "update-and-prune"])
-def test_an_honest_plan_still_applies(live, ws, cli, prune):  # type: ignore[no-untyped-def]
+def test_an_honest_plan_still_applies(
+    live: Sandbox, ws: Workspace, cli: RunCli, prune: bool
+) -> None:
     _plan(ws, cli, prune=prune)
     res = cli("apply", "plan.json")
     assert res.code == 0, res.out + res.err

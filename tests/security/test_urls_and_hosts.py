@@ -19,7 +19,9 @@ import pytest
 from reconciler.http import _outside
 from reconciler.ids import path_id, path_text
 from reconciler.registry import PROVIDERS
+from reconciler.sandbox import Sandbox
 from reconciler.schemas import schema_path
+from tests.harness import RunCli, Workspace
 
 ADMIN = "1" * 32
 CLIENT = "5c0a7e1b9d2f4e6a8b3c1d0e9f8a7b6c"
@@ -119,7 +121,9 @@ def _problem_lines(err: str) -> list[str]:
 # -- 1. ids in URL paths -------------------------------------------------------------------
 
 
-def test_klipfolio_client_id_path_injection_is_refused_at_validate(ws, cli, sandbox):  # type: ignore[no-untyped-def]
+def test_klipfolio_client_id_path_injection_is_refused_at_validate(
+    ws: Workspace, cli: RunCli, sandbox: Sandbox
+) -> None:
     """`client_id: "../roles/<Admin id>#"` once sent PUT /roles/<id>#/share-rights."""
     sandbox.state["klipfolio"] = {
         "groups": [{"id": GROUP, "name": "Finance"}],
@@ -183,9 +187,9 @@ def test_klipfolio_client_id_path_injection_is_refused_at_validate(ws, cli, sand
         ),
     ],
 )
-def test_ids_that_go_into_url_paths_are_checked_at_validate(  # type: ignore[no-untyped-def]
-    ws, cli, sandbox, kind, spec, where, message
-):
+def test_ids_that_go_into_url_paths_are_checked_at_validate(
+    ws: Workspace, cli: RunCli, sandbox: Sandbox, kind: str, spec: str, where: str, message: str
+) -> None:
     ws.config()
     ws.write("doc.yaml", f"apiVersion: reconciler/v1\nkind: {kind}\nspec:\n  {spec}\n")
     for command in ("validate", "plan"):
@@ -195,7 +199,9 @@ def test_ids_that_go_into_url_paths_are_checked_at_validate(  # type: ignore[no-
     assert sandbox.log == []
 
 
-def test_a_bad_role_id_from_the_api_is_refused_before_any_request(ws, cli, sandbox):  # type: ignore[no-untyped-def]
+def test_a_bad_role_id_from_the_api_is_refused_before_any_request(
+    ws: Workspace, cli: RunCli, sandbox: Sandbox
+) -> None:
     """Role ids come from API answers: `../clients/<id>/share-rights` never becomes a path."""
     evil = f"../clients/{CLIENT}/share-rights"
     sandbox.state["klipfolio"] = {
@@ -220,7 +226,9 @@ def test_a_bad_role_id_from_the_api_is_refused_before_any_request(ws, cli, sandb
     assert sandbox.writes() == []
 
 
-def test_a_bad_share_id_from_the_api_is_refused_before_any_write(ws, cli, sandbox):  # type: ignore[no-untyped-def]
+def test_a_bad_share_id_from_the_api_is_refused_before_any_write(
+    ws: Workspace, cli: RunCli, sandbox: Sandbox
+) -> None:
     share = {
         "id": "../../accounts/x",
         "revision": 0,
@@ -301,7 +309,9 @@ def _first_page(next_url: str) -> dict[str, Any]:
     return {"/services/data/v60.0/folders": page}
 
 
-def test_pagination_link_to_another_port_is_refused(ws, cli, monkeypatch, servers):  # type: ignore[no-untyped-def]
+def test_pagination_link_to_another_port_is_refused(
+    ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch, servers: list[_Recorder]
+) -> None:
     """`0/services/...` string-joined to http://127.0.0.1:P became port P0."""
     port, other = _free_pair()
     servers.append(_serve("127.0.0.1", port, _first_page("0/services/data/v60.0/folders")))
@@ -323,9 +333,9 @@ def test_pagination_link_to_another_port_is_refused(ws, cli, monkeypatch, server
         "/services/data/v60.0/../../../other?page=2",
     ],
 )
-def test_pagination_link_to_another_host_or_path_is_refused(  # type: ignore[no-untyped-def]
-    ws, cli, monkeypatch, servers, link
-):
+def test_pagination_link_to_another_host_or_path_is_refused(
+    ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch, servers: list[_Recorder], link: str
+) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.2", 0))
         other = s.getsockname()[1]
@@ -341,7 +351,9 @@ def test_pagination_link_to_another_host_or_path_is_refused(  # type: ignore[no-
     assert all(TOKEN not in str(r[2]) for r in attacker.log)
 
 
-def test_pagination_inside_the_api_is_followed(ws, cli, monkeypatch, servers):  # type: ignore[no-untyped-def]
+def test_pagination_inside_the_api_is_followed(
+    ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch, servers: list[_Recorder]
+) -> None:
     servers.append(server := _serve("127.0.0.1", 0))
     server.answers = _first_page("/services/data/v60.0/folders?page=2") | {
         "/services/data/v60.0/folders?page=2": {"folders": [], "totalSize": 5},
@@ -426,9 +438,15 @@ def test_http_refuses_every_url_off_the_base(url: str, refused: str | None) -> N
         ),
     ],
 )
-def test_base_urls_off_the_vendor_api_are_refused(  # type: ignore[no-untyped-def]
-    ws, cli, sandbox, monkeypatch, vendor, url, message
-):
+def test_base_urls_off_the_vendor_api_are_refused(
+    ws: Workspace,
+    cli: RunCli,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    vendor: str,
+    url: str,
+    message: str,
+) -> None:
     monkeypatch.delenv("RECONCILER_ALLOW_HOSTS", raising=False)
     monkeypatch.delenv("RECONCILER_SALESFORCE_BASE_URL", raising=False)
     _config(ws, vendor, url)
@@ -440,7 +458,9 @@ def test_base_urls_off_the_vendor_api_are_refused(  # type: ignore[no-untyped-de
     assert sandbox.log == []
 
 
-def test_an_apex_rest_path_on_an_allowed_org_is_refused(ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_an_apex_rest_path_on_an_allowed_org_is_refused(
+    ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RECONCILER_ALLOW_HOSTS", "acme.my.salesforce.com")
     _config(ws, "salesforce", "https://acme.my.salesforce.com/services/apexrest/steal")
     res = cli("validate", ".")
@@ -470,9 +490,14 @@ def test_an_apex_rest_path_on_an_allowed_org_is_refused(ws, cli, monkeypatch):  
         ("bitsight", "http://localhost:1/any/path", {}),
     ],
 )
-def test_hosts_the_operator_allows_are_accepted(  # type: ignore[no-untyped-def]
-    ws, cli, monkeypatch, vendor, url, env
-):
+def test_hosts_the_operator_allows_are_accepted(
+    ws: Workspace,
+    cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    vendor: str,
+    url: str,
+    env: dict[str, str],
+) -> None:
     monkeypatch.delenv("RECONCILER_ALLOW_HOSTS", raising=False)
     for var, value in env.items():
         monkeypatch.setenv(var, value)
@@ -481,7 +506,7 @@ def test_hosts_the_operator_allows_are_accepted(  # type: ignore[no-untyped-def]
     assert res.code == 0, res.err
 
 
-def test_credential_env_names_must_be_upper_case(ws, cli):  # type: ignore[no-untyped-def]
+def test_credential_env_names_must_be_upper_case(ws: Workspace, cli: RunCli) -> None:
     _config(ws, "golem", "https://release.api.golem.cloud", "    token_env: path\n")
     res = cli("validate", ".")
     assert res.code == 1
@@ -491,7 +516,9 @@ def test_credential_env_names_must_be_upper_case(ws, cli):  # type: ignore[no-un
     ]
 
 
-def test_an_allowed_host_is_still_reached_over_https_only(ws, cli, monkeypatch):  # type: ignore[no-untyped-def]
+def test_an_allowed_host_is_still_reached_over_https_only(
+    ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RECONCILER_ALLOW_HOSTS", "proxy.acme.example")
     _config(ws, "bitsight", "http://proxy.acme.example")
     res = cli("validate", ".")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.answers import reading, records
@@ -10,7 +11,7 @@ from reconciler.config import VendorDefaults
 from reconciler.errors import ProviderError
 from reconciler.http import Response, json_or_none
 from reconciler.model import Change, KindSpec, LiveObject, Resource, State
-from reconciler.provider import MemberListHandler, Provider
+from reconciler.provider import Grant, GrantAccess, MemberListHandler, Provider
 from reconciler.vendors.bitsight.vocab import FLAGS, ID, USER_FLAGS
 
 SHARING = "BitsightFolderSharing"
@@ -60,6 +61,42 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
 
     def openness(self, state: State) -> dict[str, int]:
         return {"shared_with_all_users": int(bool(state.get("shared_with_all_users")))}
+
+    # -- the access report ------------------------------------------------------------
+
+    EVERYONE = "bitsight-all-users"
+    """The principal of `shared_with_all_users`: every user of the BitSight account."""
+
+    def grants(self, state: State, labels: Mapping[str, str]) -> list[Grant] | None:
+        # An unshared folder reaches nobody but its owner; a state that does not say (a
+        # manifest that leaves `is_shared` out, read offline) is taken as shared.
+        if not state.get("is_shared", True):
+            return []
+        out = []
+        users = state.get(USERS)
+        for key, user in sorted((users if isinstance(users, dict) else {}).items()):
+            if not isinstance(user, dict):
+                continue
+            access, detail = _level(
+                user.get("can_edit_folder_contents"), user.get("can_edit_folder_properties")
+            )
+            email = str(user.get("email") or key)
+            out.append(Grant(f"email:{key.lower()}", email, access, detail, member=key))
+        if self.openness(state).get("shared_with_all_users"):
+            access, detail = _level(state.get("group_can_edit_contents"), False)
+            out.append(
+                Grant(
+                    self.EVERYONE,
+                    "every user of the BitSight account",
+                    access,
+                    ", ".join(filter(None, ["shared_with_all_users", detail])),
+                    privileged=True,
+                )
+            )
+        return out
+
+    def claims(self, person: Mapping[str, Any]) -> set[str]:
+        return {f"email:{str(e).lower()}" for e in person.get("emails") or []}
 
     # -- online -------------------------------------------------------------------------
 
@@ -160,6 +197,15 @@ class BitsightProvider(Provider):
         return records(self.alias, f"GET {FOLDERS}", folders, "folders", guid=str)
 
 
+def _level(contents: Any, properties: Any) -> tuple[GrantAccess, str]:
+    """Folder properties is manage, contents edit, else view (SPEC §6), and the rights."""
+    if properties:
+        return "manage", "properties" + (", contents" if contents else "")
+    if contents:
+        return "edit", "contents"
+    return "view", ""
+
+
 def _member(user: dict[str, Any]) -> dict[str, Any]:
     """One user as the state holds it: its email spelling and both rights (missing = false)."""
     return {"email": str(user["email"]), **{f: bool(user.get(f, False)) for f in USER_FLAGS}}
@@ -182,4 +228,4 @@ def _live(folder: dict[str, Any], spellings: Spellings) -> LiveObject:
     state: State = {flag: bool(options.get(flag, False)) for flag in FLAGS}
     state[USERS] = members
     guid = str(folder["guid"])
-    return LiveObject((guid,), state, scope=guid)
+    return LiveObject((guid,), state, scope=guid, title=str(folder.get("name") or ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.answers import kind_of, reading
@@ -11,7 +12,7 @@ from reconciler.errors import ConflictError, ProviderError, ReconcilerError, Unc
 from reconciler.http import Response, json_or_none
 from reconciler.ids import path_text
 from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.provider import KindHandler, Provider
+from reconciler.provider import Grant, KindHandler, Provider
 from reconciler.vendors.golem.vocab import DATA_KEYS, ID
 
 SHARE = "GolemPermissionShare"
@@ -54,6 +55,24 @@ class PermissionShares(KindHandler["GolemProvider"]):
                 if not grant.strip():
                     problems.append((("data", key, i), "a grant must not be blank"))
         return problems
+
+    # -- the access report ------------------------------------------------------------
+
+    def grants(self, state: State, labels: Mapping[str, str]) -> list[Grant] | None:
+        # Grant strings are opaque: the access is `grant`, the strings are the detail.
+        target = str(state.get("target_account_id") or "")
+        if not target:
+            return []
+        data = state.get("data")
+        lists = data if isinstance(data, dict) else {}
+        detail = "; ".join(
+            f"{key}: {grant}" for key in DATA_KEYS for grant in _strings(lists.get(key))
+        )
+        key = f"golem-account:{target.lower()}"
+        return [Grant(key, labels.get(target) or target, "grant", detail)]
+
+    def claims(self, person: Mapping[str, Any]) -> set[str]:
+        return {f"golem-account:{str(a).lower()}" for a in person.get("golem_accounts") or []}
 
     # -- online -------------------------------------------------------------------------
 
@@ -297,6 +316,10 @@ def _share(acc: str, share: dict[str, Any]) -> LiveObject:
         revision=_revision(share["revision"]),
         scope=acc,
     )
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def _revision(value: Any) -> int:

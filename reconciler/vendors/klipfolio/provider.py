@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.answers import reading, records
@@ -10,7 +11,7 @@ from reconciler.config import VendorDefaults
 from reconciler.errors import Problem, ProviderError
 from reconciler.http import Response, json_or_none
 from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.provider import NOTE, KindHandler, MemberListHandler, Provider
+from reconciler.provider import NOTE, Grant, KindHandler, MemberListHandler, Provider, RoleGrant
 from reconciler.vendors.klipfolio.vocab import ADMIN_PERMISSIONS, ID, PERMISSIONS
 
 ROLE = "KlipfolioRole"
@@ -42,6 +43,18 @@ class Roles(KindHandler["KlipfolioProvider"]):
 
     def admin_vocabulary(self) -> frozenset[str]:
         return frozenset(PERMISSIONS)
+
+    def role(
+        self, identity: tuple[str, ...], state: State, admin_permissions: frozenset[str] | None
+    ) -> RoleGrant | None:
+        admin = ADMIN_PERMISSIONS if admin_permissions is None else admin_permissions
+        permissions = tuple(sorted(set(_strings(state.get("permissions")))))
+        client = identity[0] if identity else ""
+        return RoleGrant(
+            scope=f"client {client}" if client else "company",
+            permissions=permissions,
+            privileged=tuple(p for p in permissions if p in admin),
+        )
 
     async def read(
         self, p: KlipfolioProvider, resources: list[Resource], prune: bool
@@ -152,6 +165,37 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
         if not isinstance(groups, dict):
             return set()
         return {g for g, a in groups.items() if isinstance(a, dict) and a.get("can_manage")}
+
+    def grants(self, state: State, labels: Mapping[str, str]) -> list[Grant] | None:
+        groups = state.get("groups")
+        out = []
+        for key, attrs in sorted((groups if isinstance(groups, dict) else {}).items()):
+            manage = isinstance(attrs, dict) and bool(attrs.get("can_manage"))
+            names: tuple[str, ...]
+            if key.startswith("name:"):  # not resolved to an id: offline (`access --desired`)
+                principal, label, names = f"{GROUP}{key}", key[5:], ()
+            else:
+                label = labels.get(key) or key
+                principal = GROUP + key.lower()
+                names = (f"{GROUP}name:{labels[key]}",) if labels.get(key) else ()
+            out.append(
+                Grant(
+                    principal,
+                    label,
+                    "manage" if manage else "view",
+                    "can_manage" if manage else "",
+                    member=key,
+                    names=names,
+                )
+            )
+        return out
+
+    def claims(self, person: Mapping[str, Any]) -> set[str]:
+        found = set()
+        for group in person.get("klipfolio_groups") or []:
+            text = str(group)
+            found.add(GROUP + (text.lower() if ID.matches(text) else f"name:{text}"))
+        return found
 
     def member_key(self, member: dict[str, Any]) -> str:
         if member.get("group_id"):
@@ -326,6 +370,10 @@ class KlipfolioProvider(Provider):
         groups = {g["group_id"]: {"can_manage": bool(g.get("can_manage"))} for g in rights}
         names = {g["group_id"]: g.get("group_name") or "" for g in rights}
         return LiveObject((client,), {"groups": groups}, scope=client, labels=names)
+
+
+GROUP = "klipfolio-group:"
+"""The access report's principal prefix for a group."""
 
 
 def _strings(value: Any) -> list[str]:

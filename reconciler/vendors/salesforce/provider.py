@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 from urllib.parse import urljoin
 
 from reconciler.answers import records
@@ -12,7 +13,7 @@ from reconciler.config import ProviderConfig, VendorDefaults
 from reconciler.errors import ConflictError, ProviderError, ProviderStopped
 from reconciler.http import Response, json_or_none
 from reconciler.model import Change, KindSpec, LiveObject, MemberChange, Resource, State
-from reconciler.provider import NOTE, MemberListHandler, Provider, option
+from reconciler.provider import NOTE, Grant, GrantAccess, MemberListHandler, Provider, option
 from reconciler.vendors.salesforce.ids import canonical, canonical_or_raw
 from reconciler.vendors.salesforce.vocab import ACCESS_TYPES, ID, ORG_WIDE
 
@@ -76,6 +77,36 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
                 rank = 1  # an org-wide share of an unknown access opens the folder all the same
             levels[f"{share_type} share"] = rank
         return levels
+
+    # -- the access report ------------------------------------------------------------
+
+    def grants(self, state: State, labels: Mapping[str, str]) -> list[Grant] | None:
+        shares = state.get("shares")
+        open_to = {a for a, level in self.openness(state).items() if level}
+        out = []
+        for key, attrs in sorted((shares if isinstance(shares, dict) else {}).items()):
+            access = _access(attrs)
+            if access not in ACCESS_TYPES:
+                continue
+            share_type, _, who = key.partition(":")
+            principal = f"salesforce-{share_type}" + (f":{who}" if who else "")
+            out.append(
+                Grant(
+                    principal,
+                    labels.get(key) or (who or share_type),
+                    cast(GrantAccess, access),
+                    share_type,
+                    privileged=f"{key} share" in open_to,
+                    member=key,
+                )
+            )
+        return out
+
+    def claims(self, person: Mapping[str, Any]) -> set[str]:
+        return {
+            f"salesforce-user:{canonical_or_raw(str(u))}"
+            for u in person.get("salesforce_users") or []
+        }
 
     def check(
         self, spec: dict[str, Any], path: tuple[Any, ...]

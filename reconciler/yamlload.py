@@ -304,16 +304,24 @@ def _too_deep(text: str, name: str) -> Problem | None:
     """The first place where `text` nests past MAX_DEPTH, found without composing it (the
     composer recurses in C, and thousands of levels would crash the process)."""
     depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
-        kind = type(event)
-        if kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
-            depth += 1
-            if depth > MAX_DEPTH + 1:
-                mark = event.start_mark
-                line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-                return _deep(name, line, col)
-        elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            kind = type(event)
+            if kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+                depth += 1
+                if depth > MAX_DEPTH + 1:
+                    mark = event.start_mark
+                    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                    return _deep(name, line, col)
+            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        # Newer libyaml refuses deep nesting itself, scanning ahead of the events above:
+        # the same problem, reported in our words at the place it names.
+        if "nesting depth" not in str(exc.problem or ""):
+            raise
+        mark = exc.problem_mark
+        return _deep(name, *((mark.line + 1, mark.column + 1) if mark else (1, 1)))
     return None
 
 

@@ -218,7 +218,10 @@ def test_a_million_levels_of_nesting_is_an_error_not_a_crash(tmp_path: Path) -> 
         timeout=60,
     )
     assert proc.returncode == 1, proc.stderr
-    assert proc.stderr.splitlines()[0] == (
-        f"{tmp_path / 'roles.yaml'}:5:115: lists and mappings nest more than 100 levels deep "
-        "here; refusing to load it"
+    # The column is where the check saw it: level 101 here, or where a newer libyaml's own
+    # limit stopped its scanner first.
+    first = proc.stderr.splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'roles.yaml'}:5:"), first
+    assert first.endswith(
+        ": lists and mappings nest more than 100 levels deep here; refusing to load it"
     )

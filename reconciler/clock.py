@@ -15,7 +15,12 @@ _fixed: datetime | None = None
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$")
-_SPAN = re.compile(r"^(\d+)\s*([dhw])$")
+_SPAN = re.compile(r"^([0-9]+) ?([dhw])$")
+MAX_SPAN = timedelta(days=36500)
+"""The longest `--within` window: a hundred years."""
+AT_YEARS = (1970, 9000)
+"""The years `--at` may name: any later and a window or limit added to it leaves the
+calendar."""
 
 
 def now() -> datetime:
@@ -44,7 +49,10 @@ def parse_when(value: object) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("a timestamp needs a zone (Z or +hh:mm)")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"{value.isoformat()!r} is out of the calendar's range") from None
     if isinstance(value, date):
         return datetime.combine(value, time(0), UTC)
     if not isinstance(value, str):
@@ -57,6 +65,8 @@ def parse_when(value: object) -> datetime:
             return datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00")).astimezone(
                 UTC
             )
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of the calendar's range") from None
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a valid date: {exc}") from None
     if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}", text):
@@ -70,7 +80,19 @@ def parse_span(value: str) -> timedelta:
     if not match:
         raise ValueError(f"{value!r} is not a duration such as 30d, 12h or 2w")
     n, unit = int(match.group(1)), match.group(2)
-    return {"d": timedelta(days=n), "h": timedelta(hours=n), "w": timedelta(weeks=n)}[unit]
+    hours = n * {"h": 1, "d": 24, "w": 24 * 7}[unit]
+    if hours > MAX_SPAN.days * 24:
+        raise ValueError(f"{value.strip()!r} is longer than {MAX_SPAN.days} days")
+    return timedelta(hours=hours)
+
+
+def parse_at(value: object) -> datetime:
+    """`--at`: a `parse_when` value in the years AT_YEARS."""
+    when = parse_when(value)
+    low, high = AT_YEARS
+    if not low <= when.year <= high:
+        raise ValueError(f"{value!r} is not between the years {low} and {high}")
+    return when
 
 
 def show(when: datetime) -> str:

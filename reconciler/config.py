@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from reconciler.endpoints import host_allowed
 from reconciler.errors import ManifestError, Problem
 from reconciler.ignores import Ignore
 from reconciler.ignores import load as load_ignores
@@ -219,97 +218,6 @@ def _provider(alias: str, raw: dict[str, Any], d: VendorDefaults, base: str) -> 
         rate_limit_per_second=float(raw.get("rate_limit_per_second", d.rate_limit_per_second)),
         max_concurrency=int(raw.get("max_concurrency", d.max_concurrency)),
     )
-
-
-def host_allowed(url: str, vendor: VendorDefaults | tuple[str, ...]) -> str | None:
-    """None when a credential may be sent to `url`; otherwise why not (SPEC §1.1).
-
-    `vendor` is the provider type's defaults (or, for older callers, its `vendor_hosts`).
-    Allowed: https to the vendor's exact API host; a loopback address (http too, any
-    path); a host listed in RECONCILER_ALLOW_HOSTS; the host of the vendor's base URL
-    variable (`required_base_url_env`). Never user info, a query or a fragment,
-    and off loopback no path beyond the vendor's fixed API prefix.
-    """
-    d = vendor if isinstance(vendor, VendorDefaults) else _defaults_for(tuple(vendor))
-    parts, host = _split(url)
-    if parts is None or not host or parts.scheme not in ("http", "https"):
-        return f"base_url {url!r} is not an http(s) URL"
-    if "@" in parts.netloc:
-        return f"base_url for host {host!r} must not hold user info (credentials come from env)"
-    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
-        return f"base_url for host {host!r} must not hold a query or a fragment"
-    if _is_loopback(host):
-        return None
-    trusted = set(_env_hosts("RECONCILER_ALLOW_HOSTS"))
-    if d.required_base_url_env:
-        _, env_host = _split(os.environ.get(d.required_base_url_env, ""))
-        if env_host:
-            trusted.add(env_host)
-    if host not in d.vendor_hosts and host not in trusted:
-        if d.required_base_url_env:
-            return (
-                f"host {host!r} is not allowed: no wildcard vendor domain is trusted, so an "
-                f"org host must be listed in RECONCILER_ALLOW_HOSTS or be the host of "
-                f"{d.required_base_url_env} (or be a loopback address)"
-            )
-        return (
-            f"host {host!r} is not allowed: a provider may only reach its vendor's API host "
-            f"({', '.join(d.vendor_hosts)}), a loopback address, or a host listed in "
-            "RECONCILER_ALLOW_HOSTS"
-        )
-    if parts.scheme != "https":
-        # Off loopback a credential never travels in clear text, allow-listed or not.
-        return f"host {host!r} must be reached over https"
-    if parts.path.rstrip("/") not in d.api_paths:
-        prefixes = " or ".join(p for p in d.api_paths if p)
-        rule = f"only the vendor's API prefix {prefixes}" if prefixes else "no path"
-        return (
-            f"base_url for host {host!r} has the path {parts.path or '/'!r}: {rule} may "
-            "follow the host"
-        )
-    return None
-
-
-def _split(url: str) -> tuple[Any, str]:
-    """urlsplit and the lower-cased host; (None, "") for what is not a plain URL (spaces,
-    control characters, backslashes, a bad port, or a host other parsers read otherwise)."""
-    if not url or any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "\\" for c in url):
-        return None, ""
-    from yarl import URL  # here, not at the top: start-up time
-
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-        host = (parts.hostname or "").lower()
-        if host and (URL(url).host or "").lower() != host.strip("[]"):
-            return None, ""
-    except (ValueError, TypeError):
-        return None, ""
-    return parts, host
-
-
-def _env_hosts(var: str) -> list[str]:
-    return [h.strip().lower() for h in os.environ.get(var, "").split(",") if h.strip()]
-
-
-def _defaults_for(vendor_hosts: tuple[str, ...]) -> VendorDefaults:
-    """The defaults of the provider type with these vendor hosts (for callers that pass
-    only the hosts)."""
-    from reconciler.registry import defaults  # the registry imports this module
-
-    for d in defaults().values():
-        if d.vendor_hosts == vendor_hosts:
-            return d
-    return VendorDefaults("", "", "", vendor_hosts=vendor_hosts)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 @contextlib.contextmanager

@@ -6,9 +6,11 @@
 Every kind of every built-in vendor (`reconciler/vendors/<name>/`), with the schemas as
 validation composes them (`reconciler.schemas.schema`, vocabularies filled in) and what the
 registry knows of the kind (identity, share list, prune word, fields that force a replace,
-id format). A vendor installed as a separate package is left out, so the file does not
-depend on what else is installed. To change a field's text, edit its `description` in the
-schema and run this again; tests/test_docs.py fails while the file is stale.
+id format), then the kind's example manifest from the vendor's `examples/` (read from the
+checkout: the wheel does not ship them). A vendor installed as a separate package is left
+out, so the file does not depend on what else is installed. To change a field's text, edit
+its `description` in the schema (or the example) and run this again; tests/test_docs.py
+fails while the file is stale.
 """
 
 from __future__ import annotations
@@ -260,7 +262,17 @@ def _kind_section(vendor: registry.Vendor, kind: str) -> list[str]:
     rows = [(f"spec.{p}", n, r) for p, n, r in _fields(spec_node)]
     lines += _table(rows, long_lists)
     lines += _long_lists(long_lists)
+    lines += _example(vendor, kind)
     return lines
+
+
+def _example(vendor: registry.Vendor, kind: str) -> list[str]:
+    """The kind's example manifest from the vendor's examples folder, when it has one."""
+    path = vendor.example(kind)
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8").strip("\n")
+    return ["", f"Example (`{_rel(path)}`):", "", "```yaml", text, "```"]
 
 
 def core_kinds() -> list[str]:

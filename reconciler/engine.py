@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +10,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from reconciler import expiry
-from reconciler.config import Config, Safety, host_allowed
+from reconciler.config import Config, ProviderConfig, Safety, VendorDefaults
+from reconciler.endpoints import host_allowed
 from reconciler.errors import (
     ConflictError,
     ManifestError,
@@ -40,8 +40,6 @@ from reconciler.model import (
 from reconciler.provider import Provider
 from reconciler.registry import PROVIDERS, kind_spec
 
-log = logging.getLogger(__name__)
-
 Progress = Callable[[str, int], None]
 """Called with ("read" | "write", n) as work completes; the CLI may draw it."""
 
@@ -68,42 +66,33 @@ def connect(
             pconf.base_url = sandbox.urls[pconf.type]
             credential = sandbox.credentials[pconf.type]
         else:
-            why = host_allowed(pconf.base_url, cls.DEFAULTS)
             credential = os.environ.get(pconf.credential_env, "")
-            file, line, col = pconf.source
-            if why:
-                problems.append(Problem(file, line, col, why, "endpoint-safety"))
-                continue
-            if not credential:
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        col,
-                        f"provider {alias!r} needs its credential in the environment variable "
-                        f"{pconf.credential_env}, which is not set",
-                        "credential",
-                    )
-                )
-                continue
-            flaw = credential_flaw(credential)
-            if flaw:
-                # Named, never shown: the value is a secret even when it is wrong.
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        col,
-                        f"provider {alias!r}: the credential in the environment variable "
-                        f"{pconf.credential_env} {flaw}; nothing was sent",
-                        "credential",
-                    )
-                )
+            problem = _unusable(alias, pconf, cls.DEFAULTS, credential)
+            if problem is not None:
+                problems.append(problem)
                 continue
         providers[alias] = cls(pconf, credential, limits)
     if problems:
         raise ManifestError(problems)
     return providers
+
+
+def _unusable(
+    alias: str, pconf: ProviderConfig, defaults: VendorDefaults, credential: str
+) -> Problem | None:
+    """Why provider `alias` must not be built (its host, its credential), at its config entry."""
+    why = host_allowed(pconf.base_url, defaults)
+    if why:
+        return Problem(*pconf.source, why, "endpoint-safety")
+    env = pconf.credential_env
+    if not credential:
+        why = f"provider {alias!r} needs its credential in the environment variable {env}, "
+        why += "which is not set"
+    elif flaw := credential_flaw(credential):
+        # Named, never shown: the value is a secret even when it is wrong.
+        why = f"provider {alias!r}: the credential in the environment variable {env} {flaw}"
+        why += "; nothing was sent"
+    return Problem(*pconf.source, why, "credential") if why else None
 
 
 def credential_flaw(value: str) -> str | None:
@@ -373,8 +362,6 @@ async def apply(
     sem = asyncio.Semaphore(max(1, parallelism))
 
     async def one(change: Change) -> Result:
-        if stop is not None and stop.is_set():
-            return Result(change, Outcome.SKIPPED, NOT_STARTED)
         async with sem:
             result = await _apply_one(change, providers[change.provider], stop)
         if progress and result.outcome is not Outcome.SKIPPED:

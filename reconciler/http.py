@@ -17,9 +17,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import unquote, urlencode, urljoin, urlsplit
+from urllib.parse import urlencode, urljoin
 
 from reconciler import __version__
+from reconciler.endpoints import outside
 from reconciler.errors import AuthError, ProviderError, ProviderStopped, UnclearOutcome
 from reconciler.redact import REDACT, install, register
 
@@ -376,7 +377,7 @@ class Http:
             url = self.base_url + path
         else:
             url = urljoin(self.base_url + "/", path)
-        why = _outside(url, self.base_url)
+        why = outside(url, self.base_url)
         if why:
             raise ProviderError(self.alias, f"{method} {why}; nothing was sent")
         return url
@@ -559,42 +560,6 @@ class _Inflate:
             self.may_be_raw = False
             self.z = zlib.decompressobj(-zlib.MAX_WBITS)
             yield from self.feed(data)
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _outside(url: str, base_url: str) -> str | None:
-    """Why `url` is not on the API at `base_url` (SPEC §1.1), or None when it is. Hosts and
-    ports as aiohttp's own URL parser (yarl) reads them, so the check is on what is sent."""
-    if any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "\\" for c in url):
-        return "refused: the URL holds a space, a control character or a backslash"
-    from yarl import URL
-
-    try:
-        target, base = URL(url), URL(base_url)
-        raw = urlsplit(url)
-    except (ValueError, TypeError):
-        return "refused: not a valid URL"
-    where = f"{target.host}:{target.port or _DEFAULT_PORTS.get(target.scheme, '?')}"
-    own = f"{base.host}:{base.port or _DEFAULT_PORTS.get(base.scheme, '?')}"
-    if not target.host or (target.scheme, where) != (base.scheme, own):
-        return (
-            f"to host {target.scheme}://{where} refused: this provider only talks to "
-            f"{base.scheme}://{own}"
-        )
-    if target.user is not None or target.password is not None or "@" in raw.netloc:
-        return "refused: the URL holds user info or a fragment"
-    if raw.fragment or "#" in url:
-        return "refused: the URL holds user info or a fragment"
-    # Dot segments, plain or percent-encoded, could climb out of the API's path.
-    if any(unquote(s) in (".", "..") for s in raw.path.split("/")):
-        return f"to {where} refused: the path climbs out of {base.path or '/'}"
-    prefix = urlsplit(base_url).path.rstrip("/")
-    path = raw.path
-    if prefix and not (path == prefix or path.startswith(prefix + "/")):
-        return f"to {where}{path} refused: outside this provider's API path {prefix}"
-    return None
 
 
 def _delay(tries: int, exc: _Retryable) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import expiry, guards, people
-from reconciler.config import DEFAULT_SOURCE, Config, find_config, load_config
+from reconciler.config import CONFIG_NAMES, DEFAULT_SOURCE, Config, find_config, load_config
 from reconciler.errors import ManifestError, Problem
 from reconciler.model import Resource, Source
 from reconciler.registry import KIND_TYPES, PROVIDERS, cached, defaults
@@ -50,12 +50,8 @@ def discover(paths: list[str], config_file: str | None) -> tuple[list[Path], lis
                     found.append(candidate)
         else:
             problems.append(Problem(raw, 1, 1, "no such file or directory", "path"))
-    unique = []
-    for f in found:
-        if f.resolve() != skip and f.name not in ("reconciler.yaml", "reconciler.yml"):
-            if f not in unique:
-                unique.append(f)
-    return unique, problems
+    kept = (f for f in found if f.name not in CONFIG_NAMES and f.resolve() != skip)
+    return list(dict.fromkeys(kept)), problems
 
 
 IGNORE_FILE = ".reconcilerignore"

@@ -241,9 +241,9 @@ class Plan:
     targeted: tuple[int, int] | None = None
     """For a `--target` run: (objects targeted, objects in the workspace)."""
     ignored: list[Ignored] = field(default_factory=list)
+    """Differences active drift ignores left out (`settings.ignore`; see ignores.py)."""
     protected: list[str] = field(default_factory=list)
     """Addresses of undeclared live objects `settings.protect` kept from prune."""
-    """Differences active drift ignores left out (`settings.ignore`; see ignores.py)."""
 
     def __post_init__(self) -> None:
         self.changes.sort(key=lambda c: c.address)

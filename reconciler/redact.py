@@ -79,13 +79,6 @@ def redact(text: str) -> str:
     return text
 
 
-def _clear() -> None:
-    """Forget every credential (tests only)."""
-    global _forms
-    with _lock:
-        _forms = ()
-
-
 class RedactFilter(logging.Filter):
     """Masks credentials in a record's message and traceback before any handler sees it."""
 

@@ -57,6 +57,9 @@ class Vendor:
     """Its out-of-band change for `reconciler demo` (optional): a function that edits the
     vendor's sandbox state in place and says what it did, or returns None when the state
     has nothing to change."""
+    examples: Path | None = None
+    """The folder of its example manifests: one small, commented `<Kind>.yaml` per kind,
+    shown in the manifest reference. Default: `examples/` beside the `schemas` folder."""
 
     def provider_class(self) -> type[Provider]:
         cls: type[Provider] = _load(self.provider)
@@ -76,6 +79,10 @@ class Vendor:
 
     def kind_schema(self, kind: str) -> Path:
         return self.schemas / f"{kind}.schema.json"
+
+    def example(self, kind: str) -> Path:
+        """The example manifest of one kind (may be absent)."""
+        return (self.examples or self.schemas.parent / "examples") / f"{kind}.yaml"
 
     def settings_schema(self) -> Path:
         """The schema of the settings only this vendor's providers have (may be absent)."""

@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 
 from reconciler import expiry, guards, protect
 from reconciler.config import Config, find_config, load_config
-from reconciler.errors import ManifestError, Problem
+from reconciler.endpoints import host_allowed
+from reconciler.errors import ManifestError, Problem, ReconcilerError
 from reconciler.model import Action, Change, LiveObject, Plan
 from reconciler.provider import Provider
-from reconciler.registry import PROVIDERS, defaults
+from reconciler.registry import KIND_TYPES, PROVIDERS, defaults
 
 
 def current_config(explicit: str | None) -> Config:
@@ -23,6 +24,23 @@ def current_config(explicit: str | None) -> Config:
     never a config beside the plan file, which came with the plan."""
     path = find_config(explicit, [])
     return load_config(path, defaults())
+
+
+def check_endpoints(plan: Plan, path: str, sandboxed: bool = False) -> None:
+    """Refuse, before the config is read, a plan whose base URLs no credential may go to
+    (SPEC §1.1); `sandboxed` (every provider pointed at the sandbox) checks only the types."""
+    problems = []
+    for info in plan.providers:
+        cls = PROVIDERS.get(info.type)
+        if cls is None:
+            raise ReconcilerError(f"{path}: unknown provider type {info.type!r}")
+        why = None if sandboxed else host_allowed(info.base_url, cls.DEFAULTS)
+        if why:
+            problems.append(
+                Problem(path, 1, 1, f"provider {info.alias!r}: {why}", "endpoint-safety")
+            )
+    if problems:
+        raise ManifestError(problems)
 
 
 def _where(url: str) -> tuple[str, str, int | None, str] | None:
@@ -52,7 +70,8 @@ def config_for(plan: Plan, current: Config, path: str, sandboxed: bool = False) 
         else:
             if info.type != own.type:
                 differs.append(f"type {own.type!r}, not {info.type!r}")
-            moved = _where(info.base_url) is None or _where(info.base_url) != _where(own.base_url)
+            planned = _where(info.base_url)
+            moved = planned is None or planned != _where(own.base_url)
             if moved and not sandboxed:
                 differs.append(f"base_url {own.base_url!r}, not {info.base_url!r}")
             if info.credential_env != own.credential_env:
@@ -175,8 +194,8 @@ def existing_at_least(plan: Plan) -> dict[tuple[str, str], int]:
     floor: dict[tuple[str, str], int] = {}
     for c in plan.changes:
         key = (c.provider, c.kind)
-        cls = next((p for p in PROVIDERS.values() if c.kind in p.KINDS), None)
-        spec = cls.KINDS[c.kind] if cls else None
+        vtype = KIND_TYPES.get(c.kind)
+        spec = PROVIDERS[vtype].KINDS[c.kind] if vtype else None
         if spec is not None and spec.members_field and c.live is not None:
             members = c.live.state.get(spec.members_field)
             n = len(members) if isinstance(members, dict) else 0

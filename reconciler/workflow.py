@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from reconciler import guards, ignores, protect, savedplan
-from reconciler.config import Config, host_allowed
+from reconciler.config import Config
 from reconciler.engine import (
     Progress,
     SandboxTarget,
@@ -25,16 +25,9 @@ from reconciler.engine import (
     make_plan,
     stale_objects,
 )
-from reconciler.errors import (
-    ManifestError,
-    PlanFileError,
-    Problem,
-    ReconcilerError,
-    StalePlanError,
-)
+from reconciler.errors import ManifestError, PlanFileError, ReconcilerError, StalePlanError
 from reconciler.manifest import Workspace, load_workspace
 from reconciler.model import LiveObject, Plan, Resource, Result
-from reconciler.registry import PROVIDERS
 from reconciler.render import planfile
 from reconciler.runner import run, writing
 
@@ -66,8 +59,6 @@ def plan_workspace(
     # Governance (SPEC §5.1, §5.4): protected objects leave the plan, then guards run on
     # what is left, before anything could be written.
     protect.keep(plan, resources, ws.config.protect)
-    for u in plan.unmanaged:  # drift with prune off: protected the same way
-        u.protected = u.protected or protect.matches(u.address, ws.config.protect) is not None
     guards.attach(plan, resources, ws.config.guards)
     return plan, ws.config
 
@@ -198,18 +189,7 @@ def apply_saved(
             providers=[p for p in saved.providers if p.alias in only],
             existing={k: n for k, n in saved.existing.items() if k[0] in only},
         )
-    problems = []
-    for info in saved.providers:
-        cls = PROVIDERS.get(info.type)
-        if cls is None:
-            raise ReconcilerError(f"{name}: unknown provider type {info.type!r}")
-        why = None if sandbox else host_allowed(info.base_url, cls.DEFAULTS.vendor_hosts)
-        if why:
-            problems.append(
-                Problem(name, 1, 1, f"provider {info.alias!r}: {why}", "endpoint-safety")
-            )
-    if problems:
-        raise ManifestError(problems)
+    savedplan.check_endpoints(saved, name, sandboxed=sandbox is not None)
     # The plan proves nothing (SPEC §4.1): hosts, credential variables, limits, prune and
     # protection come from the config in force now, and the plan must agree with it.
     config = savedplan.config_for(

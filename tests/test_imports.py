@@ -19,9 +19,6 @@ LAZY = {
     ("reconciler.registry", "reconciler.vendors"): (
         "vendor discovery walks the package's folders on first use, not at import"
     ),
-    ("reconciler.config", "reconciler.registry"): (
-        "no cycle (the registry imports config only for type checking): may move to the top"
-    ),
     # The sandbox server (aiohttp's web server) loads only for --sandbox, `sandbox serve`
     # and the demo: every other command starts without it.
     ("reconciler.commands.session", "reconciler.sandbox"): "start-up time",

@@ -13,6 +13,7 @@ import pytest
 from reconciler import registry
 from reconciler.cli import _main
 from reconciler.sandbox import Sandbox
+from tests.test_vendor_examples import check_examples
 
 PLUGIN = Path(__file__).parent / "plugin_vendor"
 CORE = Path(registry.__file__).parent
@@ -87,6 +88,14 @@ def test_the_plugin_is_found_only_through_its_entry_point(installed: Path) -> No
         for f in CORE.rglob("*")
         if f.suffix in (".py", ".json")
     ), "a vendor touches only its own folder"
+
+
+def test_plugin_examples_folder_holds_a_valid_example_per_kind(
+    installed: Path, tmp_path: Path
+) -> None:
+    vendor = registry.vendors()["noteboard"]
+    assert vendor.examples == PLUGIN / "examples"
+    check_examples(vendor, tmp_path)
 
 
 def test_plugin_vendor_validates_plans_and_applies_against_its_sandbox(

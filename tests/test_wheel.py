@@ -35,6 +35,8 @@ def test_wheel_installs_in_a_fresh_venv_and_validates_the_examples(tmp_path: Pat
     assert "reconciler/_schemas/config.schema.json" in names
     assert "reconciler/vendors/klipfolio/schemas/KlipfolioRole.schema.json" in names
     assert not [n for n in names if n.startswith("tests/")], "tests must not ship"
+    # The vendors' example manifests are documentation (docgen reads them from the checkout).
+    assert not [n for n in names if "/examples/" in n], "example manifests must not ship"
 
     # The dependencies come from this interpreter's site-packages (no network); the package
     # itself only from the wheel, which the venv's own site-packages puts first.

@@ -8,7 +8,10 @@ set -euo pipefail
 version="${RECONCILER_VERSION:-}"
 # An exact release only: no ranges, URLs, paths or extra pip options.
 if ! [[ "$version" =~ ^[0-9]+(\.[0-9]+){1,3}((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?$ ]]; then
-  echo "::error title=reconciler action::input 'version' must be an exact release such as 0.2.0, got '${version}'"
+  shown="${version//'%'/%25}"
+  shown="${shown//$'\r'/%0D}"
+  shown="${shown//$'\n'/%0A}"
+  echo "::error title=reconciler action::input 'version' must be an exact release such as 0.2.0, got '${shown}'"
   exit 1
 fi
 

@@ -45,6 +45,22 @@ words "${RECONCILER_ARGS:-}" >"$split_file" || fail "cannot parse input 'args'"
 mapfile -d '' -t args <"$split_file"
 rm -f "$split_file"
 
+# A path that looks like an option (`--config=...`, a file the pull request named so) is
+# passed as `./-...`: paths name files, never flags.
+for ((i = 0; i < ${#paths[@]}; i++)); do
+  [[ "${paths[i]}" == -* ]] && paths[i]="./${paths[i]}"
+done
+
+# A value inside a workflow command (after `::`): GitHub's escaping, so that a newline in
+# an input cannot start a command of its own.
+command_data() {
+  local s="$1"
+  s="${s//'%'/%25}"
+  s="${s//$'\r'/%0D}"
+  s="${s//$'\n'/%0A}"
+  printf '%s' "$s"
+}
+
 format=text
 allow2=false
 [ "$command" = drift ] && allow2=true
@@ -59,7 +75,7 @@ done
 # Run it. stdout is copied to a file and to the log; PIPESTATUS[0] is the tool's own
 # exit code, whatever tee does (a bare `reconciler ... | tee` would report tee's).
 out="$(mktemp "$tmp/reconciler-${command}.XXXXXX")"
-echo "::group::reconciler ${command} ${paths[*]} ${args[*]}"
+echo "::group::$(command_data "reconciler ${command} ${paths[*]} ${args[*]}")"
 "$bin" "$command" "${paths[@]}" "${args[@]}" | tee "$out"
 code="${PIPESTATUS[0]}"
 echo "::endgroup::"
@@ -89,11 +105,16 @@ if [ "${RECONCILER_SUMMARY:-true}" = true ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]
     elif [ "$format" = markdown ]; then
       cat "$out"
     else
+      # A fence longer than any run of tildes the output holds, so that no line of it
+      # (a name read from a vendor) can close the block and be read as markdown.
+      fence="$("$python" -I -c 'import re, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+print("~" * max([8] + [len(run) + 1 for run in re.findall("~+", text)]))' "$out")" || fence='~~~~~~~~'
       echo "**reconciler ${command}**: exit ${code} (${meaning})"
       echo
-      echo '~~~~~~~~text'
+      echo "${fence}text"
       cat "$out"
-      echo '~~~~~~~~'
+      echo "$fence"
     fi
     echo
   } >>"$GITHUB_STEP_SUMMARY"

@@ -23,6 +23,7 @@ from reconciler.commands.options import (
 from reconciler.commands.progress import progress
 from reconciler.commands.session import maybe_sandbox
 from reconciler.errors import ReconcilerError
+from reconciler.render.escape import surrogates
 
 
 @click.command()
@@ -85,7 +86,7 @@ def access(
     text = render(report, cast(Format, fmt), cast(By, by))
     if out:
         try:
-            Path(out).write_text(text, encoding="utf-8", newline="")
+            Path(out).write_text(surrogates(text), encoding="utf-8", newline="")
         except OSError as exc:
             raise ReconcilerError(f"--out {out}: cannot write ({exc.strerror})") from None
         click.echo(f"Wrote the access report to {out} ({len(report.rows)} rows).", err=True)

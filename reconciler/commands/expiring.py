@@ -115,7 +115,9 @@ def expiring(
     now = clock.now()
     found = expiry.due(ws.resources, span)
     render = render_json if fmt == "json" else render_text
-    echo(render(found, now, within.strip()), opts)
+    # The window as parsed, never the raw value (whitespace and all) echoed back.
+    shown = "".join(within.split())
+    echo(render(found, now, shown), opts)
     return EXIT_CHANGES if detailed_exitcode and found else EXIT_OK
 
 

@@ -34,6 +34,11 @@ def _scalar(value: Any) -> str:
     return str(flow.strip()[1:-1])
 
 
+_NOT_IN_COMMENT = re.compile(
+    "[^\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+    "|[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+)
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _TOKEN = f"reconciler-note-{os.urandom(6).hex()}-"
 
 
@@ -52,7 +57,9 @@ def _with_notes(node: Any, notes: dict[str, str]) -> Any:
         if note and isinstance(value, str | int) and not isinstance(value, bool):
             token = f"{_TOKEN}{len(notes)}"
             # One line of plain text (a comment ends at any YAML line break), kept short.
-            plain = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", str(note))
+            # Anything YAML cannot hold in a comment (a line break, a control character, a
+            # lone surrogate, U+FFFE/U+FFFF) becomes a space.
+            plain = _NOT_IN_COMMENT.sub(" ", str(note))
             words = " ".join(plain.split())[:200]
             notes[token] = f"{_scalar(value)}  # {words}"
             out[key] = token
@@ -136,7 +143,14 @@ async def _export(
 def file_name(alias: str, vtype: str, kind: str) -> str:
     """`KIND.yaml`; `ALIAS-KIND.yaml` for an alias other than its type's name, so that two
     accounts of one vendor export side by side into one directory."""
-    return f"{kind}.yaml" if alias == vtype else f"{alias}-{kind}.yaml"
+    name = f"{kind}.yaml" if alias == vtype else f"{alias}-{kind}.yaml"
+    # The alias comes from reconciler.yaml: a file name of its own, never a path.
+    if not _FILE_NAME.fullmatch(name):
+        raise ReconcilerError(
+            f"cannot export provider {alias!r} to a file of its own: its alias makes the file "
+            f"name {name!r}; use an alias of letters, digits, '_', '.' and '-'"
+        )
+    return name
 
 
 @click.command()
@@ -175,9 +189,14 @@ def export(
     target_dir = Path(out)
     with maybe_sandbox(sandbox, sandbox_state, [], opts) as target:
         files = run(_export(opts, alias, list(kinds), list(scopes), target, target_dir, force))
-    target_dir.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        (target_dir / name).write_text(text, encoding="utf-8")
+        try:
+            target_dir.mkdir(parents=True, exist_ok=True)
+            (target_dir / name).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ReconcilerError(
+                f"--out {target_dir / name}: cannot write ({exc.strerror})"
+            ) from None
         echo(f"wrote {target_dir / name}", opts)
     return 0
 

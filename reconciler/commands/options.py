@@ -17,7 +17,7 @@ from reconciler.http import install_redaction
 from reconciler.model import Plan
 from reconciler.redact import RedactingFormatter, redact
 from reconciler.render import planfile, text
-from reconciler.render.escape import no_commands
+from reconciler.render.escape import no_commands, surrogates
 from reconciler.render.markdown import render_markdown
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -87,7 +87,7 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> date
     if value is None:
         return None
     try:
-        return clock.parse_when(value)
+        return clock.parse_at(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), ctx, param) from None
 
@@ -131,7 +131,7 @@ def echo(text: str, opts: Options, err: bool = False, annotations: bool = False)
     """Print rendered output: never a credential, and no line GitHub would run as a
     workflow command unless `annotations` (validate --format github, whose data is
     escaped by the renderer)."""
-    text = redact(text)
+    text = surrogates(redact(text))
     click.echo(text if annotations else no_commands(text), color=opts.color, err=err)
 
 

@@ -10,6 +10,7 @@ import click
 
 from reconciler.commands.options import Options, common, echo
 from reconciler.commands.session import start, state_file
+from reconciler.errors import ReconcilerError
 
 
 @click.group()
@@ -59,6 +60,8 @@ def serve(
     workspace's `base_url`s at those lines (docs/sandbox.md). With --dump, the final state
     is written on exit.
     """
+    if dump and not Path(dump).resolve().parent.is_dir():
+        raise ReconcilerError(f"--dump {dump}: its directory does not exist")
     seed = state_file(state, [])
     sb = start(seed, latency_ms=latency_ms, fault_rate=fault_rate)
     urls = sb.start(port=port)
@@ -83,7 +86,10 @@ def serve(
         if dump:
             from reconciler.sandbox.state import dump_state
 
-            dump_state(sb.state, Path(dump))
+            try:
+                dump_state(sb.state, Path(dump))
+            except OSError as exc:
+                raise ReconcilerError(f"--dump {dump}: cannot write ({exc.strerror})") from None
             echo(f"state written to {dump}", opts, err=True)
     return 0
 

@@ -17,11 +17,14 @@ import re
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # C0, DEL, C1; zero-width and bidi marks, bidi embeddings, overrides and isolates;
-# line/paragraph separators; the BOM.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-_CONTROL_BUT_NEWLINE = re.compile(
-    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]"
+# line/paragraph separators; the BOM; lone surrogates (JSON can carry them, no output can).
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
 )
+_CONTROL_BUT_NEWLINE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:@$])")
 # What GitHub's runner takes as a line break, then the whitespace it trims.
 _COMMAND = re.compile("(?:^|(?<=[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]))(\\s*):(?=:)")
@@ -56,6 +59,12 @@ def markdown(value: object) -> str:
     """For markdown text (table cells, paragraphs): no value can be markup or a new line."""
     escaped = _MARKDOWN.sub(r"\\\1", text(value))
     return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def surrogates(block: str) -> str:
+    """Lone surrogates (which no encoding can write) as `\\ud800`: the same character to
+    a JSON reader, readable text to anyone else; everything else kept as is."""
+    return _SURROGATE.sub(_one, block)
 
 
 def github_data(value: object) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import click
 
@@ -24,6 +25,17 @@ def _section(lines: list[str], lang: str = "diff") -> str:
         f"<details><summary><code>{escape.html(head)}</code></summary>\n\n"
         f"{fence}{lang}\n{text}\n{fence}\n</details>\n"
     )
+
+
+def _capped(text: str, sections: Iterable[str]) -> tuple[str, int]:
+    """`text` followed by as many `sections` as stay under the comment limit, and how many."""
+    shown = 0
+    for section in sections:
+        if len(text) + len(section) > LIMIT - _RESERVE:
+            break
+        text += section
+        shown += 1
+    return text, shown
 
 
 def ignored_section(plan: Plan) -> str:
@@ -89,14 +101,7 @@ def _render_markdown(plan: Plan, title: str) -> str:
             cells += f" | {_guard_cell(by_kind[(provider, kind)])}"
         out.append(f"| {escape.markdown(provider)} | {escape.markdown(kind)} | {cells} |")
     out.append("")
-    text = "\n".join(out) + "\n"
-    shown = 0
-    for change in plan.changes:
-        section = _section(render_change(change))
-        if len(text) + len(section) > LIMIT - _RESERVE:
-            break
-        text += section
-        shown += 1
+    text, shown = _capped("\n".join(out) + "\n", (_section(render_change(c)) for c in plan.changes))
     left = len(plan.changes) - shown
     if left:
         actions = {a: 0 for a in Action}
@@ -136,14 +141,9 @@ def _render_drift_markdown(plan: Plan) -> str:
         cells = " | ".join(str(row[s]) for s in sorts)
         out.append(f"| {escape.markdown(provider)} | {escape.markdown(kind)} | {cells} |")
     out.append("")
-    text = "\n".join(out) + "\n"
-    shown = 0
-    for d in objects:
-        section = _section(drift.render_object(d), "text")
-        if len(text) + len(section) > LIMIT - _RESERVE:
-            break
-        text += section
-        shown += 1
+    text, shown = _capped(
+        "\n".join(out) + "\n", (_section(drift.render_object(d), "text") for d in objects)
+    )
     left = len(objects) - shown
     if left:
         text += (

@@ -19,6 +19,7 @@ from reconciler.model import (
     ProviderInfo,
     Source,
 )
+from reconciler.render.escape import surrogates
 from reconciler.schemas import describe, validator
 
 FORMAT_VERSION = 1
@@ -43,7 +44,8 @@ def to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def dumps(plan: Plan) -> str:
-    return json.dumps(to_dict(plan), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    text = json.dumps(to_dict(plan), indent=2, sort_keys=False, ensure_ascii=False)
+    return surrogates(text) + "\n"  # as JSON escapes: a file no encoding refuses
 
 
 def _change(c: Change) -> dict[str, Any]:
@@ -82,7 +84,8 @@ def _member(m: MemberChange) -> dict[str, Any]:
 def _checksum(doc: dict[str, Any]) -> str:
     body = {k: v for k, v in doc.items() if k != "checksum"}
     blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+    # A lone surrogate (a vendor's JSON can hold one) is hashed as is, not a crash.
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def loads(text: str, name: str) -> Plan:

@@ -29,6 +29,7 @@ from reconciler.registry import vendors
 from reconciler.runner import run
 
 FAULT_STATUSES = (429, 500, 502, 503)
+_FAULT_ACTIONS = tuple(str(s) for s in FAULT_STATUSES)
 
 Response = web.Response
 """What a vendor handler answers."""
@@ -205,11 +206,7 @@ class VendorApp:
             # Starlette's redirect_slashes: the same path with or without a trailing slash.
             other = path.rstrip("/") if path.endswith("/") else path + "/"
             if any(route.regex.match(other) for route in self._routes):
-                query = request.raw.rel_url.raw_query_string
-                location = f"{request.raw.scheme}://{request.raw.host}{prefix}{other}"
-                return web.Response(
-                    status=307, headers={"location": location + (f"?{query}" if query else "")}
-                )
+                return _slash_redirect(request, prefix + other)
         raise HTTPError(404)
 
 
@@ -227,6 +224,22 @@ class Sandbox:
         self.state: dict[str, Any] = state if state is not None else {}
         self._initial = copy.deepcopy(self.state)
         self._knobs = (latency_ms, fault_rate, retry_after, seed)
+        self._fresh()
+        self.vendors = {t: v.sandbox_class()(self) for t, v in vendors().items()}
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self.port = 0
+        self.host = "127.0.0.1"
+
+    def reset(self, state: dict[str, Any] | None = None) -> None:
+        """Back to a fresh sandbox on the same server: a copy of the seed state (or `state`),
+        an empty log, no faults or hooks, counters at zero, the constructor's knobs."""
+        self.state = copy.deepcopy(state if state is not None else self._initial)
+        self._fresh()
+
+    def _fresh(self) -> None:
+        latency_ms, fault_rate, retry_after, seed = self._knobs
         self.latency_ms = latency_ms
         self.fault_rate = fault_rate
         self.retry_after = retry_after
@@ -234,27 +247,6 @@ class Sandbox:
         self.log: list[Record] = []
         self.faults: list[Fault] = []
         self.hooks: list[Hook] = []
-        self.count = 0
-        self.vendors = {t: v.sandbox_class()(self) for t, v in vendors().items()}
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self.port = 0
-        self.host = "127.0.0.1"
-        self.ids = 0
-
-    def reset(self, state: dict[str, Any] | None = None) -> None:
-        """Back to a fresh sandbox on the same server: a copy of the seed state (or `state`),
-        an empty log, no faults or hooks, counters at zero, the constructor's knobs."""
-        latency_ms, fault_rate, retry_after, seed = self._knobs
-        self.state = copy.deepcopy(state if state is not None else self._initial)
-        self.latency_ms = latency_ms
-        self.fault_rate = fault_rate
-        self.retry_after = retry_after
-        self.random = random.Random(seed)
-        self.log = []
-        self.faults = []
-        self.hooks = []
         self.count = 0
         self.ids = 0
 
@@ -388,7 +380,7 @@ class Sandbox:
         )
         self.log.append(record)
         response: web.StreamResponse
-        if fault in ("429", "500", "502", "503") and vendor is not None:
+        if fault in _FAULT_ACTIONS and vendor is not None:
             status = int(fault)
             response = vendor.error(
                 status, "Rate Limit Reached" if status == 429 else "sandbox fault injected"
@@ -421,11 +413,7 @@ class Sandbox:
         for vendor in self.vendors.values():
             if path in vendor.prefixes:
                 # Starlette's redirect_slashes at the top: a mount point without its slash.
-                query = request.raw.rel_url.raw_query_string
-                location = f"{request.raw.scheme}://{request.raw.host}{path}/"
-                return web.Response(
-                    status=307, headers={"location": location + (f"?{query}" if query else "")}
-                )
+                return _slash_redirect(request, path + "/")
         return web.Response(text="Not Found", status=404)
 
     def _pick_fault(self, method: str, path: str) -> str | None:
@@ -434,8 +422,15 @@ class Sandbox:
                 f.times -= 1
                 return f.action
         if self.fault_rate and self.random.random() < self.fault_rate:
-            return self.random.choice(["429", "500", "502", "503", "drop"])
+            return self.random.choice([*_FAULT_ACTIONS, "drop"])
         return None
+
+
+def _slash_redirect(request: Request, path: str) -> Response:
+    """307 to the same URL (query kept) at `path`: Starlette's `redirect_slashes`."""
+    query = request.raw.rel_url.raw_query_string
+    location = f"{request.raw.scheme}://{request.raw.host}{path}"
+    return web.Response(status=307, headers={"location": location + (f"?{query}" if query else "")})
 
 
 async def _until(due: float) -> None:

@@ -8,22 +8,21 @@ from typing import Any
 import yaml
 
 from reconciler.errors import ManifestError, Problem
+from reconciler.yamlload import load_file
 
 
 def load_state(path: Path) -> dict[str, Any]:
-    """The vendor state slices of a SandboxState file."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+    """The vendor state slices of a SandboxState file. Read as manifests are (yamlload:
+    size, nesting and alias budgets), since a seed beside the manifests or a session file
+    in `.reconciler/` may come with a pull request."""
+    docs, problems = load_file(path)
+    if problems:
+        raise ManifestError(problems)
+    if len(docs) != 1:
         raise ManifestError(
-            [Problem(str(path), 1, 1, f"cannot read sandbox state: {exc}")]
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise ManifestError(
-            [Problem(str(path), line, col, "sandbox state is not valid YAML")]
-        ) from None
+            [Problem(str(path), 1, 1, "sandbox state must be one document of kind SandboxState")]
+        )
+    raw = docs[0].value
     if not isinstance(raw, dict) or raw.get("kind") != "SandboxState":
         raise ManifestError(
             [Problem(str(path), 1, 1, "sandbox state must be a document of kind SandboxState")]

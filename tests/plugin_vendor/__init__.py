@@ -11,4 +11,5 @@ VENDOR = Vendor(
     sandbox="tests.plugin_vendor.sandbox:NoteboardSandbox",
     schemas=Path(__file__).parent / "schemas",
     vocabulary="tests.plugin_vendor.vocab:VOCABULARY",
+    examples=Path(__file__).parent / "examples",
 )

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.http import _outside
+from reconciler.endpoints import outside as _outside
 from reconciler.ids import path_id, path_text
 from reconciler.registry import PROVIDERS
 from reconciler.sandbox import Sandbox

@@ -1,4 +1,4 @@
-"""The Bitsight vendor: provider, sandbox app, schemas, vocabulary, contract case."""
+"""The Bitsight vendor: provider, sandbox app, schemas, vocabulary, contract case, examples."""
 
 from pathlib import Path
 

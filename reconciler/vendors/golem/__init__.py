@@ -1,4 +1,4 @@
-"""The Golem vendor: provider, sandbox app, schemas, vocabulary, contract case."""
+"""The Golem vendor: provider, sandbox app, schemas, vocabulary, contract case, examples."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The Klipfolio vendor: provider, sandbox app, schemas, vocabulary, contract case."""
+"""The Klipfolio vendor: provider, sandbox app, schemas, vocabulary, contract case, examples."""
 
 from pathlib import Path
 

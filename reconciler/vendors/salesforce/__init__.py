@@ -1,4 +1,4 @@
-"""The Salesforce vendor: provider, sandbox app, schemas, vocabulary, contract case."""
+"""The Salesforce vendor: provider, sandbox app, schemas, vocabulary, contract case, examples."""
 
 from pathlib import Path
 

@@ -223,9 +223,9 @@ async def make_plan(
         known = {r.address for r in resources} | {c.address for c in changes}
         unknown = sorted(set(targets) - known)
         if unknown:
-            raise ReconcilerError(
-                f"--target {spelled[unknown[0]]} matches no declared object and nothing to prune"
-            )
+            # The value is the user's: one line, whatever it holds.
+            shown = spelled[unknown[0]].encode("unicode_escape").decode("ascii")
+            raise ReconcilerError(f"--target {shown} matches no declared object and nothing to prune")
     infos = [
         ProviderInfo(
             a, p.config.type, p.config.base_url, p.config.credential_env, dict(p.config.options)

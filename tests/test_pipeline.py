@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reconciler.model import Action, Change, LiveObject, Plan
+from reconciler.model import Action, Change, Ignored, LiveObject, Plan
 from reconciler.render.markdown import LIMIT, render_markdown
 from reconciler.sandbox import Sandbox
 from reconciler.schemas import SCHEMA_DIR
@@ -195,3 +195,30 @@ def test_export_then_plan_is_empty(
     refused = cli(*args, "--out", str(out))
     assert refused.code == 1 and "would overwrite" in refused.err
     assert cli(*args, "--out", str(out), "--force").code == 0
+
+
+def test_markdown_stays_under_the_cap_with_long_ignored_and_protected_lists() -> None:
+    changes = [
+        Change(
+            Action.CREATE,
+            "KlipfolioRole",
+            "klipfolio",
+            ("", f"role-{i:05d}"),
+            {"description": "new " * 10, "permissions": ["klip.edit"]},
+            None,
+            ["description", "permissions"],
+        )
+        for i in range(3000)
+    ]
+    plan = Plan(changes, [], "d")
+    plan.ignored = [
+        Ignored(
+            f"klipfolio/KlipfolioRole/r{i}", "object (update)", "o@x", "why " * 20, "2027-01-01"
+        )
+        for i in range(2000)
+    ]
+    plan.protected = [f"golem/GolemPermissionShare/o/break-glass-{i}" for i in range(2000)]
+    text = render_markdown(plan, "Plan")
+    assert len(text) < LIMIT
+    assert "**Ignored: 2000 entries not shown**" in text
+    assert "**Protected from prune: 2000 entries not shown**" in text

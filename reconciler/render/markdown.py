@@ -69,7 +69,26 @@ def _guard_cell(changes: list[Change]) -> str:
 
 
 def render_markdown(plan: Plan, title: str = "Plan") -> str:
-    return _render_markdown(plan, title) + ignored_section(plan) + protected_section(plan)
+    return _with_lists(_render_markdown(plan, title), plan, protected=True)
+
+
+def _with_lists(text: str, plan: Plan, protected: bool) -> str:
+    """`text` and the ignored (and protected) lists, each only while the comment stays
+    under LIMIT; a list that does not fit is named instead, so nothing passes the cap."""
+    lists = [("Ignored", len(plan.ignored), ignored_section(plan))]
+    if protected:
+        lists.append(("Protected from prune", len(plan.protected), protected_section(plan)))
+    for name, count, section in lists:
+        if not section:
+            continue
+        if len(text) + len(section) <= LIMIT:
+            text += section
+        else:
+            text += (
+                f"\n> **{name}: {count} entries not shown** to stay under GitHub's comment "
+                "size; run `reconciler plan` for the full list.\n"
+            )
+    return text
 
 
 def _render_markdown(plan: Plan, title: str) -> str:
@@ -118,7 +137,7 @@ def _render_markdown(plan: Plan, title: str) -> str:
 def render_drift_markdown(plan: Plan) -> str:
     """Drift for an issue or PR comment, from the live side (render/drift.py): a summary,
     a table per provider and kind, then each drifted object folded; capped like a plan."""
-    return _render_drift_markdown(plan) + ignored_section(plan)
+    return _with_lists(_render_drift_markdown(plan), plan, protected=False)
 
 
 def _render_drift_markdown(plan: Plan) -> str:

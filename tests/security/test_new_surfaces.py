@@ -327,3 +327,22 @@ def test_run_step_output_cannot_close_the_summary_code_block(tmp_path: Path) -> 
     fence = summary.splitlines()[2].removesuffix("text")
     assert set(fence) == {"~"} and len(fence) > 12
     assert summary.rstrip("\n").splitlines()[-1] == fence
+
+
+def test_an_unknown_target_is_named_on_one_line(ws: Workspace, cli: RunCli) -> None:
+    ws.config()
+    ws.write(
+        "roles.yaml",
+        """
+        apiVersion: reconciler/v1
+        kind: KlipfolioRole
+        spec: {name: Analysts, permissions: [dashboard.library]}
+        """,
+    )
+    res = cli("plan", str(ws.root), "--target", "klipfolio/KlipfolioRole/x\n::error::forged")
+    assert res.code == 1
+    lines = [line for line in res.err.splitlines() if line.strip()]
+    assert lines == [
+        "Error: --target klipfolio/KlipfolioRole/x\\n::error::forged matches no declared "
+        "object and nothing to prune"
+    ], lines

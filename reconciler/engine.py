@@ -225,7 +225,9 @@ async def make_plan(
         if unknown:
             # The value is the user's: one line, whatever it holds.
             shown = spelled[unknown[0]].encode("unicode_escape").decode("ascii")
-            raise ReconcilerError(f"--target {shown} matches no declared object and nothing to prune")
+            raise ReconcilerError(
+                f"--target {shown} matches no declared object and nothing to prune"
+            )
     infos = [
         ProviderInfo(
             a, p.config.type, p.config.base_url, p.config.credential_env, dict(p.config.options)

@@ -247,13 +247,18 @@ class Http:
         self.deadline = timeout if deadline is None else deadline
         self.max_body = max_body
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     @property
     def ssl_context(self) -> ssl.SSLContext:
         return _tls()
 
     def _client(self) -> aiohttp.ClientSession:
-        # Made on first use, inside the running loop, which it then belongs to.
+        # Made on first use, inside the running loop, which it then belongs to. Never again
+        # after close(): a call still running when the run ended (a sibling of a failed
+        # read) would otherwise open a session that nothing closes.
+        if self._closed:
+            raise ProviderStopped(self.alias, "the run is over: no more calls")
         if self._session is None:
             import aiohttp
 
@@ -279,6 +284,7 @@ class Http:
         return self._session
 
     async def close(self) -> None:
+        self._closed = True
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()

@@ -373,3 +373,16 @@ def test_answers_the_hook_passes_get_the_generic_rules() -> None:
                 await client.close()
 
     _run(main())
+
+
+def test_a_closed_client_never_opens_a_new_session() -> None:
+    async def go() -> None:
+        async with Fake(answer(200, {"n": 1})).serve() as fake:
+            client = _client(fake.url)
+            await client.request("GET", "/a")
+            await client.close()
+            with pytest.raises(ProviderStopped, match="the run is over"):
+                await client.request("GET", "/a")
+            assert client._session is None
+
+    asyncio.run(go())

@@ -17,15 +17,22 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from reconciler import clock, warnings
 from reconciler.errors import Problem
-from reconciler.model import Action, Change, Ignored, MemberChange, Plan, Resource, Source
+from reconciler.model import (
+    Action,
+    Change,
+    Ignored,
+    MemberChange,
+    Plan,
+    Resource,
+    Source,
+    address_glob,
+)
 from reconciler.registry import kind_spec
 from reconciler.yamlload import Located
 
@@ -52,7 +59,7 @@ class Ignore:
         return clock.now() < self.until
 
     def matches(self, address: str) -> bool:
-        return _glob(self.address).fullmatch(address) is not None
+        return address_glob(self.address).fullmatch(address) is not None
 
     def matches_member(self, key: str) -> bool:
         return self.member is not None and (
@@ -73,14 +80,6 @@ class Ignore:
         return Ignored(
             address, what, self.owner, self.reason, clock.show(self.until), str(self.source)
         )
-
-
-@functools.lru_cache(maxsize=1024)
-def _glob(pattern: str) -> re.Pattern[str]:
-    """`*` and `?` as in fnmatch; every other character (`[` too) stands for itself.
-    Cached: a plan matches every entry against every change's address."""
-    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
-    return re.compile("".join(parts), re.DOTALL)
 
 
 def load(doc: Located, settings: dict[str, Any]) -> tuple[list[Ignore], list[Problem]]:

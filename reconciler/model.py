@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -38,6 +40,15 @@ class KindSpec:
 def address_of(provider: str, kind: str, identity: tuple[str, ...]) -> str:
     parts = [p.replace("%", "%25").replace("/", "%2F") for p in identity if p]
     return "/".join([provider, kind, *parts])
+
+
+@functools.lru_cache(maxsize=1024)
+def address_glob(pattern: str) -> re.Pattern[str]:
+    """An address glob (`settings.ignore`, `settings.protect`): `*` any run of characters,
+    `?` one; every other character, `[` included, stands for itself. Cached: a plan matches
+    every pattern against every change's address."""
+    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
+    return re.compile("".join(parts), re.DOTALL)
 
 
 def fingerprint(state: State | None, fields: list[str] | None = None) -> str | None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from fnmatch import fnmatchcase
 
-from reconciler.model import Action, Change, Plan, Resource, Unmanaged
+from reconciler.model import Action, Change, Plan, Resource, Unmanaged, address_glob
 
 
 def matches(address: str, patterns: Iterable[str]) -> str | None:
-    """The first glob (`*`, `?`, `[...]`, case-sensitive) that `address` matches, or None."""
-    return next((p for p in patterns if fnmatchcase(address, p)), None)
+    """The first glob (`*`, `?`; case-sensitive) that `address` matches, or None."""
+    return next((p for p in patterns if address_glob(p).fullmatch(address)), None)
 
 
 def keep(plan: Plan, resources: list[Resource], patterns: tuple[str, ...]) -> None:

@@ -105,3 +105,17 @@ def test_drift_reports_protected_objects_as_protected_not_drift(
     res = cli("drift", str(ws.root), "--no-color")
     assert res.code == 0, res.out + res.err
     assert KEPT in res.out and PRUNED in res.out
+
+
+def test_protect_and_ignore_globs_read_alike() -> None:
+    from reconciler import protect
+    from reconciler.model import address_glob
+
+    address = "klipfolio/KlipfolioRole/Ops [EU]"
+    # `[` is a character of the address, never a class: the glob names the role as written.
+    assert protect.matches(address, ["klipfolio/KlipfolioRole/Ops [EU]"]) is not None
+    assert (
+        protect.matches("klipfolio/KlipfolioRole/Ops E", ["klipfolio/KlipfolioRole/Ops [EU]"])
+        is None
+    )
+    assert address_glob("klipfolio/*/Ops ?EU?").fullmatch(address)

@@ -1,8 +1,9 @@
 """The HTML access report in a real browser: Debian's Chromium, headless, via Selenium.
 
-A missing browser fails these tests (it does not skip them): `.ci/run` installs
-Debian's `chromium` and `chromium-driver`. One test runs by default; the file:// load,
-the page without JS and 5,000 rows are marked slow. No test here times anything: the
+They need a browser, which a machine with only Python and pip lacks, so they carry the
+`browser` marker: the README's `python -m pytest` leaves them out, and `.ci/run` installs
+Debian's `chromium` and `chromium-driver` and runs them (`-m "slow or browser"`). There a
+missing browser fails them; it never skips them. No test here times anything: the
 filter's speed over 5,000 rows is `python tests/perf/access_bench.py --browser`.
 """
 
@@ -26,6 +27,8 @@ from tests.browser import chrome, missing
 
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
+
+pytestmark = pytest.mark.browser
 
 VISIBLE = """
 return Array.from(document.querySelectorAll('#rows tbody tr:not(.group)'))
@@ -192,7 +195,6 @@ def test_the_page_filters_sorts_marks_and_makes_no_request(browser: WebDriver) -
     assert browser.execute_script(GROUPS) == []
 
 
-@pytest.mark.slow
 def test_the_file_loads_from_disk_with_no_request_and_no_url(
     browser: WebDriver, tmp_path: Path
 ) -> None:
@@ -209,7 +211,6 @@ def test_the_file_loads_from_disk_with_no_request_and_no_url(
     assert len(browser.execute_script(GROUPS)) == len({r.object for r in sample_report().rows})
 
 
-@pytest.mark.slow
 def test_the_table_reads_without_javascript(tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
@@ -231,7 +232,6 @@ def test_the_table_reads_without_javascript(tmp_path: Path) -> None:
         assert "Admins" in driver.find_element(By.ID, "roles").text
 
 
-@pytest.mark.slow
 def test_filtering_5000_rows_narrows_them_to_the_matching_ones(
     browser: WebDriver, tmp_path: Path
 ) -> None:

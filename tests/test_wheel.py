@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 import venv
 import zipfile
 from pathlib import Path
@@ -38,11 +39,21 @@ def test_wheel_installs_in_a_fresh_venv_and_validates_the_examples(tmp_path: Pat
     # The vendors' example manifests are documentation (docgen reads them from the checkout).
     assert not [n for n in names if "/examples/" in n], "example manifests must not ship"
 
-    # The dependencies come from this interpreter's site-packages (no network); the package
-    # itself only from the wheel, which the venv's own site-packages puts first.
+    # The dependencies come from the environment running the tests (no network): its
+    # site-packages are appended to the new venv's path by a .pth file, so the package itself
+    # comes only from the wheel, in the venv's own site-packages, which comes first. (A
+    # .pth in an appended directory is not run, so an editable install there stays inert.)
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
+    inner = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    outer = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(inner) / "test-deps.pth").write_text("\n".join(sorted(outer)) + "\n")
     subprocess.run(
         [
             sys.executable,

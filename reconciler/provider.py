@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 from reconciler.answers import MALFORMED, malformed
 from reconciler.config import ProviderConfig, VendorDefaults
 from reconciler.errors import Problem, ProviderError
-from reconciler.http import Http, Limits, Response, register_secret
+from reconciler.http import Http, Limits, Response, json_or_none, register_secret
 from reconciler.ids import BadId, IdFormat, path_id
 from reconciler.model import Change, KindSpec, LiveObject, Resource, State
 
@@ -261,6 +261,23 @@ class Provider:
             return path_id(self.ID_FORMAT, value, what)
         except BadId as exc:
             raise ProviderError(self.alias, f"{exc}; not sent") from None
+
+    async def get_object(
+        self,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        refused: str = "response is not a JSON object",
+    ) -> dict[str, Any] | None:
+        """`GET path` for one object: its JSON object, or None when the API answers 404.
+        Any other shape stops with `GET path: <refused>`."""
+        response = await self.http.request("GET", path, params=params, accept=(404,))
+        if response.status_code == 404:
+            return None
+        body = json_or_none(response)
+        if not isinstance(body, dict):
+            raise ProviderError(self.alias, f"GET {path}: {refused}")
+        return body
 
     # -- the engine's hooks, each handed to the kind's handler -----------------------------
 

@@ -2,7 +2,7 @@
 
 They need a browser, which a machine with only Python and pip lacks, so they carry the
 `browser` marker: the README's `python -m pytest` leaves them out, and `.ci/run` installs
-Debian's `chromium` and `chromium-driver` and runs them (`-m "slow or browser"`). There a
+Debian's `chromium` and `chromium-driver` and runs them (`-m "slow or browser or tools"`). There a
 missing browser fails them; it never skips them. No test here times anything: the
 filter's speed over 5,000 rows is `python tests/perf/access_bench.py --browser`.
 """

@@ -87,7 +87,13 @@ def _repository_files() -> list[Path]:
             check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
+        # Not a git checkout (an unpacked sdist): every file, but tools' own folders.
+        skip = {".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache"}
+        return [
+            f
+            for f in ROOT.rglob("*")
+            if f.is_file() and not f.is_symlink() and not skip & set(f.relative_to(ROOT).parts)
+        ]
     files = [ROOT / name for name in out.decode().split("\0") if name]
     return [f for f in files if f.is_file() and not f.is_symlink()]
 

@@ -118,12 +118,9 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
 
     async def read_one(self, p: BitsightProvider, change: Change) -> LiveObject | None:
         path = f"{FOLDERS}/{p.path_id(change.scope, 'folder_guid')}"
-        response = await p.http.request("GET", path, accept=(404,))
-        if response.status_code == 404:
+        folder = await p.get_object(path, refused="not a folder object")
+        if folder is None:
             return None
-        folder = json_or_none(response)
-        if not isinstance(folder, dict):
-            raise ProviderError(p.alias, f"GET {path}: not a folder object")
         # The same spellings as at plan time, so an unchanged folder keeps its fingerprint.
         with reading(p.alias, f"GET {path}"):
             return _live(folder, _declared(change.desired or {}))

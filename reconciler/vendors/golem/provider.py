@@ -285,12 +285,9 @@ class GolemProvider(Provider):
         return await self._get_share(acc, f"/v1/permission-shares/{self.path_id(sid, 'share id')}")
 
     async def _get_share(self, acc: str, path: str) -> LiveObject | None:
-        response = await self.http.request("GET", path, accept=(404,))
-        if response.status_code == 404:
+        share = await self.get_object(path, refused="response is not a share")
+        if share is None:
             return None
-        share = json_or_none(response)
-        if not isinstance(share, dict):
-            raise ProviderError(self.alias, f"GET {path}: response is not a share")
         with reading(self.alias, f"GET {path}"):
             return _share(acc, share)
 

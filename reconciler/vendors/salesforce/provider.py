@@ -305,11 +305,10 @@ class SalesforceProvider(Provider):
     async def _list_shares(self, fid: str) -> list[dict[str, Any]] | None:
         """The folder's shares; None when it answers 404 (unknown folder or no access)."""
         path = f"/folders/{self.path_id(fid, 'folder_id')}/shares"
-        response = await self.http.request("GET", path, accept=(404,))
-        if response.status_code == 404:
+        body = await self.get_object(path, refused="response has no shares list")
+        if body is None:
             return None
-        body = json_or_none(response)
-        shares = body.get("shares") if isinstance(body, dict) else None
+        shares = body.get("shares")
         if not isinstance(shares, list):
             raise ProviderError(self.alias, f"GET {path}: response has no shares list")
         shares = [s for s in shares if isinstance(s, dict) and s.get("shareId")]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.endpoints import host_allowed
+from reconciler.endpoints import account, base_url_allowed, credential_env_allowed
 from reconciler.errors import ManifestError, Problem
 from reconciler.ignores import Ignore
 from reconciler.ignores import load as load_ignores
@@ -32,6 +32,9 @@ class VendorDefaults:
     credential_key: str
     """The config key naming the env var (`api_key_env`, `token_env`): a property of the
     vendor's config fragment (`schemas/config.schema.json` in its folder)."""
+    credential_prefixes: tuple[str, ...] = ()
+    """The prefixes a credential variable's name must start with (`KLIPFOLIO_`), unless the
+    operator lists it in RECONCILER_ALLOW_CREDENTIAL_ENV; none: only `credential_env`."""
     rate_limit_per_second: float = 0
     max_concurrency: int = 0
     vendor_hosts: tuple[str, ...] = ()
@@ -176,6 +179,12 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
         line, col = doc.where(("providers", alias))
         providers[alias].source = (str(path), line, col)
         problems.extend(_check_host(providers[alias], doc, ("providers", alias, "base_url"), d))
+        if d.credential_key in raw:
+            refused = credential_env_allowed(str(raw[d.credential_key]), vtype, d)
+            if refused:
+                where = ("providers", alias, d.credential_key)
+                problems.append(doc.problem(where, refused, "credentials", at_key=True))
+    problems.extend(_one_alias_per_account(providers, doc, defaults))
     settings = value.get("settings") or {}
     safety = Safety(**(settings.get("safety") or {}))
     ignores, ignore_problems = load_ignores(doc, settings)
@@ -237,5 +246,29 @@ def _check_host(
 ) -> list[Problem]:
     if _SANDBOXED.get():
         return []
-    why = host_allowed(p.base_url, d)
+    why = base_url_allowed(p.base_url, d)
     return [doc.problem(path, why, "endpoint-safety")] if why else []
+
+
+def _one_alias_per_account(
+    providers: dict[str, ProviderConfig], doc: Located, defaults: dict[str, VendorDefaults]
+) -> list[Problem]:
+    """Two aliases of one type on one base URL are one vendor account: protection, prune
+    scopes and guards are per alias, so a second alias would sidestep them. Checked on the
+    configured URLs, `--sandbox` or not (each alias is pointed at the sandbox only later)."""
+    problems = []
+    first: dict[tuple[str, Any], str] = {}
+    for alias, p in providers.items():
+        key = account(p.base_url, defaults[p.type])
+        if key is None:
+            continue
+        other = first.setdefault((p.type, key), alias)
+        if other != alias:
+            at = ("providers", alias)
+            message = (
+                f"providers {other!r} and {alias!r} are one {p.type} account "
+                f"({p.base_url}): one vendor account has one alias, so that protection, "
+                "prune scopes and guards apply to all of its objects"
+            )
+            problems.append(doc.problem(at, message, "one-alias-per-account", at_key=True))
+    return problems

@@ -1,11 +1,13 @@
-"""Endpoint safety (SPEC §1.1): which base URL a credential may be sent to, and whether a
-request's URL stays on its provider's API. Both read a URL as aiohttp's parser (yarl) does.
+"""Endpoint safety (SPEC §1.1): which base URL a credential may be sent to, which variable
+may become a credential, which base URLs are one account, and whether a request's URL stays
+on its provider's API. URLs are read as aiohttp's parser (yarl) reads them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -18,13 +20,43 @@ def _unplain(url: str) -> bool:
     return any(ord(c) <= 0x20 or ord(c) == 0x7F or c == "\\" for c in url)
 
 
-def host_allowed(url: str, d: VendorDefaults) -> str | None:
-    """None when a credential may be sent to `url`; otherwise why not (SPEC §1.1).
+ALLOW_HOSTS = "RECONCILER_ALLOW_HOSTS"
+ALLOW_LOOPBACK = "RECONCILER_ALLOW_LOOPBACK"
+ALLOW_CREDENTIAL_ENV = "RECONCILER_ALLOW_CREDENTIAL_ENV"
 
-    `d` is the provider type's defaults. Allowed: https to the vendor's exact API host; a
-    loopback address (http too, any path); a host listed in RECONCILER_ALLOW_HOSTS; the
-    host of the vendor's base URL variable (`required_base_url_env`). Never user info, a
-    query or a fragment, and off loopback no path beyond the vendor's fixed API prefix.
+
+def operator_hosts(d: VendorDefaults) -> frozenset[str]:
+    """The hosts the operator's environment trusts for a provider type: those listed in
+    RECONCILER_ALLOW_HOSTS, and the host of the vendor's base URL variable, if any."""
+    trusted = set(_env_list(ALLOW_HOSTS))
+    if d.required_base_url_env:
+        _, env_host = _split(os.environ.get(d.required_base_url_env, ""))
+        if env_host:
+            trusted.add(env_host)
+    return frozenset(trusted)
+
+
+def operator_allows_loopback() -> bool:
+    """RECONCILER_ALLOW_LOOPBACK=1 in the operator's environment (exactly "1")."""
+    return os.environ.get(ALLOW_LOOPBACK, "").strip() == "1"
+
+
+def base_url_allowed(url: str, d: VendorDefaults) -> str | None:
+    """`host_allowed` with what the operator's environment trusts (outside `--sandbox`)."""
+    return host_allowed(url, d, operator_hosts(d), operator_allows_loopback())
+
+
+def host_allowed(
+    url: str, d: VendorDefaults, trusted: Collection[str], allow_loopback: bool
+) -> str | None:
+    """None when a credential may be sent to `url`; otherwise why not.
+
+    `d` is the provider type's defaults, `trusted` the exact hosts the operator allows
+    besides the vendor's own (lower-case), `allow_loopback` whether a loopback address may
+    be used (`--sandbox` never gets here: it sends no credential to the config's hosts).
+    Allowed: https to the vendor's exact API host or a trusted host; a loopback address
+    (http too, any path) when `allow_loopback`. Never user info, a query or a fragment, and
+    off loopback no path beyond the vendor's fixed API prefix.
     """
     parts, host = _split(url)
     if parts is None or not host or parts.scheme not in ("http", "https"):
@@ -33,24 +65,25 @@ def host_allowed(url: str, d: VendorDefaults) -> str | None:
         return f"base_url for host {host!r} must not hold user info (credentials come from env)"
     if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
         return f"base_url for host {host!r} must not hold a query or a fragment"
-    if _is_loopback(host):
-        return None
-    trusted = set(_env_hosts("RECONCILER_ALLOW_HOSTS"))
-    if d.required_base_url_env:
-        _, env_host = _split(os.environ.get(d.required_base_url_env, ""))
-        if env_host:
-            trusted.add(env_host)
+    if is_loopback(host):
+        if allow_loopback:
+            return None
+        if host not in trusted:
+            return (
+                f"host {host!r} is a loopback address: loopback base URLs are for the "
+                f"sandbox and tests, accepted only with --sandbox or when the operator sets "
+                f"{ALLOW_LOOPBACK}=1"
+            )
     if host not in d.vendor_hosts and host not in trusted:
         if d.required_base_url_env:
             return (
                 f"host {host!r} is not allowed: no wildcard vendor domain is trusted, so an "
-                f"org host must be listed in RECONCILER_ALLOW_HOSTS or be the host of "
-                f"{d.required_base_url_env} (or be a loopback address)"
+                f"org host must be listed in {ALLOW_HOSTS} or be the host of "
+                f"{d.required_base_url_env}"
             )
         return (
             f"host {host!r} is not allowed: a provider may only reach its vendor's API host "
-            f"({', '.join(d.vendor_hosts)}), a loopback address, or a host listed in "
-            "RECONCILER_ALLOW_HOSTS"
+            f"({', '.join(d.vendor_hosts)}) or a host listed in {ALLOW_HOSTS}"
         )
     if parts.scheme != "https":
         # Off loopback a credential never travels in clear text, allow-listed or not.
@@ -63,6 +96,49 @@ def host_allowed(url: str, d: VendorDefaults) -> str | None:
             "follow the host"
         )
     return None
+
+
+def credential_env_allowed(name: str, vtype: str, d: VendorDefaults) -> str | None:
+    """None when a `*_env` setting may name `name`; otherwise why not. The variable is the
+    operator's choice, not the workspace's: its name carries the vendor's prefix, or the
+    operator lists it in RECONCILER_ALLOW_CREDENTIAL_ENV (exact names, comma-separated)."""
+    if name == d.credential_env or name.startswith(d.credential_prefixes):
+        return None
+    if name in {n.strip() for n in os.environ.get(ALLOW_CREDENTIAL_ENV, "").split(",")}:
+        return None
+    if d.credential_prefixes:
+        prefixes = " or ".join(d.credential_prefixes)
+        rule = f"a {vtype} credential variable's name starts with {prefixes}"
+    else:
+        rule = f"a {vtype} provider takes its credential from {d.credential_env}"
+    return (
+        f"credential variable {name!r} is not allowed: {rule}, unless the operator lists "
+        f"it in {ALLOW_CREDENTIAL_ENV} (comma-separated exact names)"
+    )
+
+
+def account(url: str, d: VendorDefaults) -> tuple[str, int | None, str] | None:
+    """What identifies one vendor account behind a base URL, for "one account, one alias":
+    the host (lower-case, without a final dot; every loopback address is one machine), the
+    port (the scheme's default filled in), and the path without a trailing slash or the
+    vendor's API prefix it ends with (`/api/1` and `/api/1.0` are one API). None when
+    `url` is not a URL (the host check reports it)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        return None
+    if is_loopback(host):
+        host = "loopback"
+    path = parts.path.rstrip("/")
+    for prefix in sorted((p for p in d.api_paths if p), key=len, reverse=True):
+        if path.endswith(prefix):
+            path = path[: -len(prefix)]
+            break
+    return host, port, path
 
 
 def _split(url: str) -> tuple[Any, str]:
@@ -83,11 +159,11 @@ def _split(url: str) -> tuple[Any, str]:
     return parts, host
 
 
-def _env_hosts(var: str) -> list[str]:
+def _env_list(var: str) -> list[str]:
     return [h.strip().lower() for h in os.environ.get(var, "").split(",") if h.strip()]
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:

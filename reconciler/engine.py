@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from reconciler import expiry
 from reconciler.config import Config, ProviderConfig, Safety, VendorDefaults
-from reconciler.endpoints import host_allowed
+from reconciler.endpoints import base_url_allowed
 from reconciler.errors import (
     ConflictError,
     ManifestError,
@@ -81,7 +81,7 @@ def _unusable(
     alias: str, pconf: ProviderConfig, defaults: VendorDefaults, credential: str
 ) -> Problem | None:
     """Why provider `alias` must not be built (its host, its credential), at its config entry."""
-    why = host_allowed(pconf.base_url, defaults)
+    why = base_url_allowed(pconf.base_url, defaults)
     if why:
         return Problem(*pconf.source, why, "endpoint-safety")
     env = pconf.credential_env

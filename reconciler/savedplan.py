@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from reconciler import expiry, guards, protect
 from reconciler.config import Config, find_config, load_config
-from reconciler.endpoints import host_allowed
+from reconciler.endpoints import base_url_allowed
 from reconciler.errors import ManifestError, Problem, ReconcilerError
 from reconciler.model import Action, Change, LiveObject, Plan
 from reconciler.provider import Provider
@@ -28,13 +28,14 @@ def current_config(explicit: str | None) -> Config:
 
 def check_endpoints(plan: Plan, path: str, sandboxed: bool = False) -> None:
     """Refuse, before the config is read, a plan whose base URLs no credential may go to
-    (SPEC §1.1); `sandboxed` (every provider pointed at the sandbox) checks only the types."""
+    (SPEC §1.1): a loopback URL too, unless the operator sets RECONCILER_ALLOW_LOOPBACK=1;
+    `sandboxed` (every provider pointed at the sandbox) checks only the types."""
     problems = []
     for info in plan.providers:
         cls = PROVIDERS.get(info.type)
         if cls is None:
             raise ReconcilerError(f"{path}: unknown provider type {info.type!r}")
-        why = None if sandboxed else host_allowed(info.base_url, cls.DEFAULTS)
+        why = None if sandboxed else base_url_allowed(info.base_url, cls.DEFAULTS)
         if why:
             problems.append(
                 Problem(path, 1, 1, f"provider {info.alias!r}: {why}", "endpoint-safety")

@@ -35,7 +35,8 @@ class RunCli(Protocol):
 
 
 class Workspace:
-    """A directory of manifests plus a reconciler.yaml whose providers all point at `sandbox`."""
+    """A directory of manifests plus a reconciler.yaml whose providers all point at `sandbox`
+    (loopback, allowed by setting RECONCILER_ALLOW_LOOPBACK=1 as an operator would)."""
 
     def __init__(self, root: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
         self.root = root
@@ -44,6 +45,9 @@ class Workspace:
         root.mkdir(parents=True, exist_ok=True)
         for vendor, env in ENV.items():
             monkeypatch.setenv(env, sandbox.credentials().get(vendor, "unused"))
+        # The config points at the session's sandbox on loopback, without --sandbox: the
+        # operator's word (tests of that rule delete it).
+        monkeypatch.setenv("RECONCILER_ALLOW_LOOPBACK", "1")
 
     def config(self, providers: str = "", settings: str = "", real_limits: bool = False) -> Path:
         """Write reconciler.yaml; `providers` is extra YAML merged under each alias by name.

@@ -167,6 +167,7 @@ class BitsightProvider(Provider):
         base_url="https://api.bitsighttech.com",
         credential_env="BITSIGHT_API_TOKEN",
         credential_key="token_env",
+        credential_prefixes=("BITSIGHT_",),
         max_concurrency=3,
         vendor_hosts=("api.bitsighttech.com",),
     )

@@ -133,6 +133,7 @@ class GolemProvider(Provider):
         base_url="https://release.api.golem.cloud",
         credential_env="GOLEM_TOKEN",
         credential_key="token_env",
+        credential_prefixes=("GOLEM_",),
         vendor_hosts=("release.api.golem.cloud",),
     )
     ID_FORMAT = ID

@@ -303,6 +303,7 @@ class KlipfolioProvider(Provider):
         base_url="https://app.klipfolio.com/api/1",
         credential_env="KLIPFOLIO_API_KEY",
         credential_key="api_key_env",
+        credential_prefixes=("KLIPFOLIO_",),
         rate_limit_per_second=5,
         vendor_hosts=("app.klipfolio.com",),
         api_paths=("/api/1", "/api/1.0"),

@@ -240,6 +240,7 @@ class SalesforceProvider(Provider):
         base_url="",
         credential_env="SALESFORCE_ACCESS_TOKEN",
         credential_key="token_env",
+        credential_prefixes=("SALESFORCE_", "SF_"),
         # No vendor host: an org host is trusted only from the operator's environment.
         vendor_hosts=(),
         required_base_url_env="RECONCILER_SALESFORCE_BASE_URL",

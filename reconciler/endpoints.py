@@ -79,11 +79,12 @@ def host_allowed(
             return (
                 f"host {host!r} is not allowed: no wildcard vendor domain is trusted, so an "
                 f"org host must be listed in {ALLOW_HOSTS} or be the host of "
-                f"{d.required_base_url_env}"
+                f"{d.required_base_url_env} (or be a loopback address)"
             )
         return (
             f"host {host!r} is not allowed: a provider may only reach its vendor's API host "
-            f"({', '.join(d.vendor_hosts)}) or a host listed in {ALLOW_HOSTS}"
+            f"({', '.join(d.vendor_hosts)}), a loopback address, or a host listed in "
+            f"{ALLOW_HOSTS}"
         )
     if parts.scheme != "https":
         # Off loopback a credential never travels in clear text, allow-listed or not.

@@ -80,20 +80,22 @@ def test_two_accounts_of_one_vendor_export_side_by_side(
 ) -> None:
     _seed(sandbox, "klipfolio")
     url = sandbox.base_urls()["klipfolio"]
-    config = ws.write(
-        "reconciler.yaml",
-        f"""
-        apiVersion: reconciler/v1
-        kind: Config
-        providers:
-          klipfolio: {{type: klipfolio, base_url: "{url}"}}
-          kf-eu: {{type: klipfolio, base_url: "{url}"}}
-        """,
-    )
-    out = tmp_path / "access"
-    for alias in ("klipfolio", "kf-eu"):
-        res = cli("export", "--config", str(config), "--provider", alias, "--out", str(out))
-        assert res.code == 0, res.err
+    with Sandbox() as eu:  # a second account: one account has one alias
+        _seed(eu, "klipfolio")
+        config = ws.write(
+            "reconciler.yaml",
+            f"""
+            apiVersion: reconciler/v1
+            kind: Config
+            providers:
+              klipfolio: {{type: klipfolio, base_url: "{url}"}}
+              kf-eu: {{type: klipfolio, base_url: "{eu.base_urls()["klipfolio"]}"}}
+            """,
+        )
+        out = tmp_path / "access"
+        for alias in ("klipfolio", "kf-eu"):
+            res = cli("export", "--config", str(config), "--provider", alias, "--out", str(out))
+            assert res.code == 0, res.err
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         "KlipfolioClientShareRights.yaml",

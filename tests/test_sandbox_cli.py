@@ -139,6 +139,10 @@ def test_saved_sandbox_plan_without_sandbox_is_still_refused(
     code, _, err = run(capsys, "plan", "examples/", "--sandbox", "--out", "p.json")
     assert code == 0, err
     code, out, err = run(capsys, "apply", "p.json", "--config", "examples/reconciler.yaml")
+    assert code == 1 and "host '127.0.0.1' is a loopback address" in err, out + err
+    # Even where the operator allows loopback, the plan's hosts are not the config's.
+    monkeypatch.setenv("RECONCILER_ALLOW_LOOPBACK", "1")
+    code, out, err = run(capsys, "apply", "p.json", "--config", "examples/reconciler.yaml")
     assert code == 1 and "nothing was read or written" in err, out + err
     assert "base_url 'https://acme.my.salesforce.com', not 'http://127.0.0.1:" in err
     assert not (copy_of_examples / ".reconciler").exists()

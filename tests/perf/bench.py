@@ -108,6 +108,8 @@ def set_env() -> None:
 
     for vendor, env in ENV.items():
         os.environ[env] = f"sandbox-{vendor}-credential"
+    # The configs written here point at a sandbox on loopback, without --sandbox.
+    os.environ["RECONCILER_ALLOW_LOOPBACK"] = "1"
 
 
 def minimal_plan_calls(est_state: dict[str, Any], ws_resources: list[Resource]) -> dict[str, int]:

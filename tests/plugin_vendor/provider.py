@@ -53,6 +53,7 @@ class NoteboardProvider(Provider):
         base_url="https://api.noteboard.example/v1",
         credential_env="NOTEBOARD_TOKEN",
         credential_key="token_env",
+        credential_prefixes=("NOTEBOARD_",),
         vendor_hosts=("api.noteboard.example",),
         api_paths=("/v1",),
     )

@@ -1,7 +1,9 @@
 """Where a credential may go: ids in URL paths, pagination links, base_url hosts (SPEC §1.1).
 
 Each test replays an attack a pull request (or a hostile API answer) can mount, over real
-loopback HTTP, and shows it refused with nothing written and no token sent elsewhere.
+loopback HTTP, and shows it refused with nothing written and no token sent elsewhere. The
+loopback servers here are reached because the harness sets RECONCILER_ALLOW_LOOPBACK=1, as
+an operator would; tests/security/test_credentials.py tests that rule itself.
 """
 
 from __future__ import annotations
@@ -436,6 +438,14 @@ def test_http_refuses_every_url_off_the_base(url: str, refused: str | None) -> N
             "base_url for host 'release.api.golem.cloud' has the path '/v1/accounts': no path "
             "may follow the host",
         ),
+        # Loopback is no longer always allowed: only with --sandbox or the operator's word.
+        (
+            "klipfolio",
+            "http://127.0.0.2:8125/api/1",
+            "host '127.0.0.2' is a loopback address: loopback base URLs are for the sandbox "
+            "and tests, accepted only with --sandbox or when the operator sets "
+            "RECONCILER_ALLOW_LOOPBACK=1",
+        ),
     ],
 )
 def test_base_urls_off_the_vendor_api_are_refused(
@@ -449,6 +459,7 @@ def test_base_urls_off_the_vendor_api_are_refused(
 ) -> None:
     monkeypatch.delenv("RECONCILER_ALLOW_HOSTS", raising=False)
     monkeypatch.delenv("RECONCILER_SALESFORCE_BASE_URL", raising=False)
+    monkeypatch.delenv("RECONCILER_ALLOW_LOOPBACK", raising=False)
     _config(ws, vendor, url)
     for command in ("validate", "plan"):
         res = cli(command, ".")
@@ -487,7 +498,8 @@ def test_an_apex_rest_path_on_an_allowed_org_is_refused(
             {"RECONCILER_SALESFORCE_BASE_URL": "https://x.my.salesforce.com"},
         ),
         ("klipfolio", "https://app.klipfolio.com/api/1.0/", {}),
-        ("bitsight", "http://localhost:1/any/path", {}),
+        # Was accepted with no setting at all; loopback now needs the operator's word.
+        ("bitsight", "http://localhost:1/any/path", {"RECONCILER_ALLOW_LOOPBACK": "1"}),
     ],
 )
 def test_hosts_the_operator_allows_are_accepted(
@@ -499,6 +511,7 @@ def test_hosts_the_operator_allows_are_accepted(
     env: dict[str, str],
 ) -> None:
     monkeypatch.delenv("RECONCILER_ALLOW_HOSTS", raising=False)
+    monkeypatch.delenv("RECONCILER_ALLOW_LOOPBACK", raising=False)
     for var, value in env.items():
         monkeypatch.setenv(var, value)
     _config(ws, vendor, url)

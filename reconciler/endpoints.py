@@ -1,4 +1,4 @@
-"""Endpoint safety (SPEC §1.1): which base URL a credential may be sent to, which variable
+"""Endpoint safety: which base URL a credential may be sent to, which variable
 may become a credential, which base URLs are one account, and whether a request's URL stays
 on its provider's API. URLs are read as aiohttp's parser (yarl) reads them.
 """

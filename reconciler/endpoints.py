@@ -4,13 +4,30 @@ request's URL stays on its provider's API. Both read a URL as aiohttp's parser (
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
     from reconciler.config import VendorDefaults
+
+
+_TRUSTED: ContextVar[frozenset[str]] = ContextVar("reconciler_trusted_hosts", default=frozenset())
+
+
+@contextlib.contextmanager
+def trusting(hosts: Iterable[str]) -> Iterator[None]:
+    """While in force, `hosts` are trusted as if listed in RECONCILER_ALLOW_HOSTS: the
+    hosts of the operator's policy providers (reconciler/policy.py)."""
+    token = _TRUSTED.set(frozenset(h.lower() for h in hosts))
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
 
 
 def _unplain(url: str) -> bool:
@@ -35,7 +52,7 @@ def host_allowed(url: str, d: VendorDefaults) -> str | None:
         return f"base_url for host {host!r} must not hold a query or a fragment"
     if _is_loopback(host):
         return None
-    trusted = set(_env_hosts("RECONCILER_ALLOW_HOSTS"))
+    trusted = set(_env_hosts("RECONCILER_ALLOW_HOSTS")) | _TRUSTED.get()
     if d.required_base_url_env:
         _, env_host = _split(os.environ.get(d.required_base_url_env, ""))
         if env_host:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reconciler.cli import _main
 from reconciler.sandbox import Sandbox
 from tests.harness import Ran, RunCli, Workspace
 from tests.plans import write
@@ -576,3 +578,18 @@ def test_a_risk_pushed_past_the_comment_cap_is_still_in_the_risk_summary(
     for i in range(90):
         assert f"klipfolio/KlipfolioRole/Role {i:03d}" in plain
     assert address in plain.split("changes not shown in detail")[1]
+
+
+def test_the_example_policy_plans_the_example_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/governance.md's command: the example policy is outside the manifests (deploy/
+    is in examples/.reconcilerignore) and the example workspace keeps to it."""
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    policy = "examples/deploy/policy.yaml"
+    code = _main(["plan", "examples/", "--sandbox", "--policy", policy, "--no-color"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.startswith(f"Governance:\n  Policy: {policy} (sha256 "), out
+    assert "Looser setting safety.max_delete_percent: 50 (default 30)" in out

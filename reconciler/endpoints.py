@@ -5,14 +5,30 @@ on its provider's API. URLs are read as aiohttp's parser (yarl) reads them.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
     from reconciler.config import VendorDefaults
+
+
+_TRUSTED: ContextVar[frozenset[str]] = ContextVar("reconciler_trusted_hosts", default=frozenset())
+
+
+@contextlib.contextmanager
+def trusting(hosts: Iterable[str]) -> Iterator[None]:
+    """While in force, `hosts` are trusted as if listed in RECONCILER_ALLOW_HOSTS: the
+    hosts of the operator's policy providers (reconciler/policy.py)."""
+    token = _TRUSTED.set(frozenset(h.lower() for h in hosts))
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
 
 
 def _unplain(url: str) -> bool:
@@ -28,7 +44,7 @@ ALLOW_CREDENTIAL_ENV = "RECONCILER_ALLOW_CREDENTIAL_ENV"
 def operator_hosts(d: VendorDefaults) -> frozenset[str]:
     """The hosts the operator's environment trusts for a provider type: those listed in
     RECONCILER_ALLOW_HOSTS, and the host of the vendor's base URL variable, if any."""
-    trusted = set(_env_list(ALLOW_HOSTS))
+    trusted = set(_env_list(ALLOW_HOSTS)) | _TRUSTED.get()
     if d.required_base_url_env:
         _, env_host = _split(os.environ.get(d.required_base_url_env, ""))
         if env_host:

@@ -37,6 +37,8 @@ from reconciler.registry import kind_spec
 from reconciler.yamlload import Located
 
 DEFAULT_MAX_DAYS = 90
+MAX_IGNORE_DAYS = 365
+"""`max_ignore_days` is at most this, whatever a file says: every ignore is reviewed yearly."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,16 @@ def load(doc: Located, settings: dict[str, Any]) -> tuple[list[Ignore], list[Pro
     entries: list[Ignore] = []
     problems: list[Problem] = []
     max_days = int(settings.get("max_ignore_days", DEFAULT_MAX_DAYS))
+    if max_days > MAX_IGNORE_DAYS:
+        problems.append(
+            doc.problem(
+                ("settings", "max_ignore_days"),
+                f"settings.max_ignore_days: {max_days} is more than {MAX_IGNORE_DAYS}: an "
+                f"ignore must be reviewed at least once a year",
+                "ignore",
+            )
+        )
+        max_days = MAX_IGNORE_DAYS
     now = clock.now()
     for i, raw in enumerate(settings.get("ignore") or []):
         at = ("settings", "ignore", i)

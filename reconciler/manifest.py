@@ -9,16 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler import expiry, guards, people
+from reconciler import expiry, guards, people, policy
 from reconciler.config import CONFIG_NAMES, DEFAULT_SOURCE, Config, find_config, load_config
 from reconciler.errors import ManifestError, Problem
-from reconciler.model import Resource, Source
+from reconciler.model import Governance, Resource, Source
 from reconciler.registry import KIND_TYPES, PROVIDERS, cached, defaults
 from reconciler.schemas import kinds, type_name, validate_against
 from reconciler.yamlload import Located, load_file
 
 API_VERSION = "reconciler/v1"
-SKIPPED_KINDS = ("Config", "SandboxState")
+SKIPPED_KINDS = ("Config", "SandboxState", policy.KIND)
 
 
 @dataclass
@@ -29,6 +29,8 @@ class Workspace:
     digest: str
     persons: list[people.Person] = field(default_factory=list)
     """`Person` documents (never sent to an API): the access report's person column."""
+    governance: Governance = field(default_factory=Governance)
+    """The settings in force looser than the defaults, and the policy (policy.py)."""
 
 
 def discover(paths: list[str], config_file: str | None) -> tuple[list[Path], list[Problem]]:
@@ -76,10 +78,32 @@ def _ignored(rel: tuple[str, ...], patterns: list[str]) -> bool:
     )
 
 
-def load_workspace(paths: list[str], config_file: str | None = None) -> Workspace:
-    """Load config and manifests; raise ManifestError with every problem found."""
+def load_policy(file: str, paths: list[str]) -> policy.Policy:
+    """The policy file, refused when it lies inside a manifest PATH of the run (a pull
+    request could edit it): under a PATH directory and not left out by its
+    `.reconcilerignore` (a hidden directory is no shelter), or a PATH file itself."""
+    target = Path(file).resolve()
+    for raw in paths:
+        root = Path(raw).resolve()
+        inside = target == root
+        if not inside and root.is_dir() and target.is_relative_to(root):
+            inside = not _ignored(target.relative_to(root).parts, _ignore_patterns(root))
+        if inside:
+            message = (
+                f"the policy file lies inside the manifest path {raw}, where a pull request "
+                "could edit it: keep it outside the workspace (see docs/governance.md)"
+            )
+            raise ManifestError([Problem(file, 1, 1, message, policy.RULE)])
+    return policy.load(file)
+
+
+def load_workspace(
+    paths: list[str], config_file: str | None = None, pol: policy.Policy | None = None
+) -> Workspace:
+    """Load config and manifests, the settings in force merged over the policy `pol`;
+    raise ManifestError with every problem found."""
     config_path = find_config(config_file, paths)
-    config = load_config(config_path, defaults())
+    config, governance = policy.effective(load_config(config_path, defaults()), pol)
     files, problems = discover(paths, str(config_path) if config_path else None)
     resources: list[Resource] = []
     persons: list[people.Person] = []
@@ -93,7 +117,7 @@ def load_workspace(paths: list[str], config_file: str | None = None) -> Workspac
         docs, file_problems = load_file(file)
         problems.extend(file_problems)
         for doc in docs:
-            resource, doc_problems = _document(doc, config)
+            resource, doc_problems = _document(doc, config, pol)
             problems.extend(doc_problems)
             if isinstance(resource, people.Person):
                 persons.append(resource)
@@ -109,11 +133,13 @@ def load_workspace(paths: list[str], config_file: str | None = None) -> Workspac
         pconf = config.providers[r.provider]
         if pconf.source[0] == DEFAULT_SOURCE:
             pconf.source = (r.source.file, r.source.line, r.source.column)
-    return Workspace(config, resources, [str(f) for f in files], digest.hexdigest(), persons)
+    return Workspace(
+        config, resources, [str(f) for f in files], digest.hexdigest(), persons, governance
+    )
 
 
 def _document(
-    doc: Located, config: Config
+    doc: Located, config: Config, pol: policy.Policy | None = None
 ) -> tuple[Resource | people.Person | None, list[Problem]]:
     value = doc.value
     if not isinstance(value, dict):
@@ -194,6 +220,7 @@ def _document(
     allow = (value.get("metadata") or {}).get("allow") or {}
     for path, message in guards.check_allow(allow, ("metadata", "allow")):
         problems.append(doc.problem(path, message, "allow"))
+    problems.extend(policy.check_allow(doc, allow, pol))
     expires, member_expires, expiry_problems = expiry.read(
         doc, spec, cls.KINDS[kind], cls.member_key, config.max_grant_days
     )

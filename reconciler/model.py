@@ -238,6 +238,24 @@ class Ignored:
 
 
 @dataclass
+class Governance:
+    """What a reviewer sees first (reconciler/policy.py): the policy in force (`policy`:
+    `{path, sha256}`, None for no policy) and everything the run's settings make looser
+    than the built-in defaults; `risks`: each change that trips a guard, grants a
+    privilege, opens an object to everyone or removes a manager. Items are JSON records
+    (the plan file's `governance` object), shown as they are by every renderer."""
+
+    policy: dict[str, str] | None = None
+    settings: list[dict[str, Any]] = field(default_factory=list)
+    ignores: list[dict[str, Any]] = field(default_factory=list)
+    allows: list[dict[str, Any]] = field(default_factory=list)
+    providers: list[dict[str, Any]] = field(default_factory=list)
+    risks: list[dict[str, Any]] = field(default_factory=list)
+    recorded: bool = True
+    """False for a saved plan older than the governance block: nothing was recorded."""
+
+
+@dataclass
 class Plan:
     """The changes, sorted by address, and what they were computed from."""
 
@@ -255,6 +273,9 @@ class Plan:
     """Differences active drift ignores left out (`settings.ignore`; see ignores.py)."""
     protected: list[str] = field(default_factory=list)
     """Addresses of undeclared live objects `settings.protect` kept from prune."""
+    governance: Governance | None = None
+    """The governance block every plan begins with (None: not computed, as in a test's
+    hand-made plan)."""
 
     def __post_init__(self) -> None:
         self.changes.sort(key=lambda c: c.address)

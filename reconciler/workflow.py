@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from reconciler import guards, ignores, protect, savedplan
+from reconciler import guards, ignores, policy, protect, savedplan
 from reconciler.config import Config
 from reconciler.engine import (
     Progress,
@@ -28,6 +28,7 @@ from reconciler.engine import (
 from reconciler.errors import ManifestError, PlanFileError, ReconcilerError, StalePlanError
 from reconciler.manifest import Workspace, load_workspace
 from reconciler.model import LiveObject, Plan, Resource, Result
+from reconciler.policy import Policy
 from reconciler.render import planfile
 from reconciler.runner import run, writing
 
@@ -48,11 +49,13 @@ def plan_workspace(
     bar: Bar = _no_bar,
     only: list[str] | None = None,
     drift: bool = False,
+    pol: Policy | None = None,
 ) -> tuple[Plan, Config]:
     """Load and validate the manifests under `paths`, read live state, diff: the plan and
     the config it was made with. `only` (`--provider`) limits the run to those aliases'
-    documents and calls; `drift` also reads whole declared scopes for `Plan.unmanaged`."""
-    ws, resources = load_only(paths, config_file, parallelism, only)
+    documents and calls; `drift` also reads whole declared scopes for `Plan.unmanaged`;
+    `pol` is the operator's policy, the floor of the settings in force."""
+    ws, resources = load_only(paths, config_file, parallelism, only, pol)
     plan = _read_and_diff(ws, resources, targets or [], sandbox, bar, drift, None)
     # Active drift ignores take what they match out of the plan (SPEC §5.3).
     plan = ignores.filter_plan(plan, ws.config.ignores, resources, set(only or ws.config.providers))
@@ -60,14 +63,27 @@ def plan_workspace(
     # what is left, before anything could be written.
     protect.keep(plan, resources, ws.config.protect)
     guards.attach(plan, resources, ws.config.guards)
+    # What a reviewer sees first: the policy, looser settings, allows and risks.
+    used = {r.provider for r in resources}
+    plan.governance = dataclasses.replace(
+        ws.governance,
+        providers=[p for p in ws.governance.providers if p["alias"] in used],
+        allows=policy.allows(plan),
+        risks=policy.risks(plan, ws.config.guards),
+    )
     return plan, ws.config
 
 
 def load_only(
-    paths: list[str], config_file: str | None, parallelism: int | None, only: list[str] | None
+    paths: list[str],
+    config_file: str | None,
+    parallelism: int | None,
+    only: list[str] | None,
+    pol: Policy | None = None,
 ) -> tuple[Workspace, list[Resource]]:
-    """The workspace, and its resources limited to the `--provider` aliases in `only`."""
-    ws = load_workspace(paths, config_file)
+    """The workspace (its settings merged over the policy `pol`), and its resources limited
+    to the `--provider` aliases in `only`."""
+    ws = load_workspace(paths, config_file, pol)
     if parallelism:
         ws.config.parallelism = parallelism
     resources = ws.resources
@@ -107,10 +123,11 @@ def read_live(
     sandbox: SandboxTarget | None = None,
     bar: Bar = _no_bar,
     only: list[str] | None = None,
+    pol: Policy | None = None,
 ) -> tuple[Workspace, list[Resource], dict[tuple[str, str], list[LiveObject]]]:
     """What `plan` reads, and nothing more (the access report, SPEC §6): the workspace, its
     resources (names resolved to ids) and every live object read, by (alias, kind)."""
-    ws, resources = load_only(paths, config_file, parallelism, only)
+    ws, resources = load_only(paths, config_file, parallelism, only, pol)
     live: dict[tuple[str, str], list[LiveObject]] = {}
     _read_and_diff(ws, resources, [], sandbox, bar, False, live)
     return ws, resources, live
@@ -169,8 +186,11 @@ def apply_saved(
     bar: Bar = _no_bar,
     only: list[str] | None = None,
     sandbox: SandboxTarget | None = None,
+    pol: Policy | None = None,
 ) -> list[Result]:
-    """Apply exactly a saved plan, checked against the config in force now (SPEC §4.1):
+    """Apply exactly a saved plan, checked against the config in force now (SPEC §4.1),
+    merged over the policy `pol` as for a plan (a recorded allow the policy does not make
+    allowable is not honoured):
     no result at all for a plan without changes; `StalePlanError`, before any write, when
     an object changed since the plan. `only` (`--provider`) applies just those aliases'
     changes of the plan, exactly as planned, and touches no other provider.
@@ -192,9 +212,11 @@ def apply_saved(
     savedplan.check_endpoints(saved, name, sandboxed=sandbox is not None)
     # The plan proves nothing (SPEC §4.1): hosts, credential variables, limits, prune and
     # protection come from the config in force now, and the plan must agree with it.
-    config = savedplan.config_for(
-        saved, savedplan.current_config(config_file), name, sandboxed=sandbox is not None
-    )
+    current, _ = policy.effective(savedplan.current_config(config_file), pol)
+    config = savedplan.config_for(saved, current, name, sandboxed=sandbox is not None)
+    if pol is not None:
+        for change in saved.changes:
+            change.allows = {r: v for r, v in change.allows.items() if r in pol.allowable}
     if parallelism:
         config.parallelism = parallelism
     if saved.empty:

@@ -17,6 +17,7 @@ from reconciler.commands.options import (
     at_option,
     common,
     echo,
+    policy_option,
     provider_option,
     sandbox_options,
 )
@@ -50,6 +51,7 @@ from reconciler.render.escape import surrogates
 @sandbox_options
 @at_option
 @common
+@policy_option
 def access(
     opts: Options,
     paths: tuple[str, ...],
@@ -70,7 +72,9 @@ def access(
     if desired and sandbox:
         raise ReconcilerError("--desired reads no live state: it takes no --sandbox")
     if desired:
-        ws, resources = workflow.load_only(list(paths), opts.config, opts.parallelism, list(only))
+        ws, resources = workflow.load_only(
+            list(paths), opts.config, opts.parallelism, list(only), opts.policy
+        )
         report = collect(ws, None, resources)
     else:
         with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
@@ -81,6 +85,7 @@ def access(
                 sandbox=target,
                 bar=functools.partial(progress, fmt == "text" and out is None),
                 only=list(only),
+                pol=opts.policy,
             )
         report = collect(ws, live, resources)
     text = render(report, cast(Format, fmt), cast(By, by))

@@ -18,6 +18,7 @@ from reconciler.commands.options import (
     common,
     echo,
     plural,
+    policy_option,
     provider_option,
     sandbox_options,
 )
@@ -38,6 +39,7 @@ from reconciler.runner import interrupted
 @sandbox_options
 @at_option
 @common
+@policy_option
 def apply_cmd(
     opts: Options,
     paths: tuple[str, ...],
@@ -65,6 +67,7 @@ def apply_cmd(
                 bar=bar,
                 only=list(only),
                 sandbox=target,
+                pol=opts.policy,
             )
         if not results and only:
             echo(f"No changes for provider {', '.join(only)} in {paths[0]}.", opts)
@@ -82,6 +85,7 @@ def apply_cmd(
             sandbox=target,
             bar=bar,
             only=list(only),
+            pol=opts.policy,
         )
         echo(text.render_plan(plan), opts)
         if plan.empty:

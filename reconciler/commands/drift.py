@@ -17,6 +17,7 @@ from reconciler.commands.options import (
     common,
     echo,
     plan_format,
+    policy_option,
     provider_option,
     sandbox_options,
 )
@@ -36,6 +37,7 @@ from reconciler.render.text import field_deltas
 @sandbox_options
 @at_option
 @common
+@policy_option
 def drift(
     opts: Options,
     paths: tuple[str, ...],
@@ -57,6 +59,7 @@ def drift(
             bar=functools.partial(progress, fmt == "text"),
             only=list(only),
             drift=True,
+            pol=opts.policy,
         )
     if fmt == "json":
         echo(json.dumps(drift_report(result), indent=2), opts)
@@ -99,6 +102,7 @@ def drift_report(plan: Plan) -> dict[str, object]:
             for u in plan.unmanaged
         ],
         "ignored": doc["ignored"],
+        **({"governance": doc["governance"]} if "governance" in doc else {}),
         "summary": doc["summary"],
         "message": words.summary(plan),
     }

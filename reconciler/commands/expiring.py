@@ -16,6 +16,7 @@ from reconciler.commands.options import (
     common,
     echo,
     plural,
+    policy_option,
 )
 from reconciler.manifest import load_workspace
 from reconciler.render.escape import text as esc
@@ -103,6 +104,7 @@ def render_json(found: list[expiry.Grant], now: datetime, within: str) -> str:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when any grant is listed.")
 @at_option
 @common
+@policy_option
 def expiring(
     opts: Options, paths: tuple[str, ...], within: str, fmt: str, detailed_exitcode: bool
 ) -> int:
@@ -111,7 +113,7 @@ def expiring(
         span = clock.parse_span(within)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--within'") from None
-    ws = load_workspace(list(paths), opts.config)
+    ws = load_workspace(list(paths), opts.config, opts.policy)
     now = clock.now()
     found = expiry.due(ws.resources, span)
     render = render_json if fmt == "json" else render_text

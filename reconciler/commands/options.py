@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from reconciler import clock
+from reconciler import clock, manifest, policy
+from reconciler.endpoints import trusting
 from reconciler.http import install_redaction
 from reconciler.model import Plan
 from reconciler.redact import RedactingFormatter, redact
@@ -32,6 +33,8 @@ class Options:
     config: str | None = None
     parallelism: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    policy: policy.Policy | None = None
+    """The operator's policy (`--policy` / RECONCILER_POLICY), loaded by `policy_option`."""
 
 
 def common(fn: Callable[..., int]) -> Callable[..., int]:
@@ -52,6 +55,30 @@ def common(fn: Callable[..., int]) -> Callable[..., int]:
         ctx.meta["opts"] = opts
         setup_logging(verbose)
         return fn(opts, **kw)
+
+    return wrapper
+
+
+def policy_option(fn: Callable[..., int]) -> Callable[..., int]:
+    """`--policy FILE` (else RECONCILER_POLICY; the flag wins): the operator's policy,
+    loaded and checked before anything else (a file inside a manifest PATH is refused) and
+    left in `opts.policy`; while the command runs, its providers' hosts are trusted as if
+    listed in RECONCILER_ALLOW_HOSTS. Goes below `@common`'s line, as `opts` comes first."""
+
+    @click.option(
+        "--policy",
+        "policy_file",
+        metavar="FILE",
+        help="The operator's policy, kept outside the workspace (default: $RECONCILER_POLICY).",
+    )
+    @functools.wraps(fn)
+    def wrapper(*args: Any, policy_file: str | None, **kw: Any) -> int:
+        opts: Options = args[0]
+        file = policy.locate(policy_file)
+        paths = [str(p) for p in kw.get("paths") or ()]
+        opts.policy = manifest.load_policy(file, paths) if file else None
+        with trusting(opts.policy.hosts if opts.policy else ()):
+            return fn(*args, **kw)
 
     return wrapper
 

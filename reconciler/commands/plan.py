@@ -16,6 +16,7 @@ from reconciler.commands.options import (
     common,
     echo,
     plan_format,
+    policy_option,
     provider_option,
     render_plan,
     sandbox_options,
@@ -35,6 +36,7 @@ from reconciler.render import planfile
 @sandbox_options
 @at_option
 @common
+@policy_option
 def plan(
     opts: Options,
     paths: tuple[str, ...],
@@ -56,6 +58,7 @@ def plan(
             sandbox=target,
             bar=functools.partial(progress, fmt == "text"),
             only=list(only),
+            pol=opts.policy,
         )
     echo(render_plan(result, fmt), opts)
     if out:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
-from reconciler import guards, workflow
+from reconciler import guards, policy, workflow
 from reconciler.commands.options import EXIT_OK, Options, common, echo, plan_format, render_plan
 from reconciler.config import GuardSettings
+from reconciler.model import Governance
 
 
 @click.command()
@@ -20,6 +23,10 @@ def show(opts: Options, plan_file: str, fmt: str) -> int:
     # (there is no config here) and the allows the plan records.
     for change in plan.changes:
         change.guards = guards.findings(change, GuardSettings())
+    # The recorded governance block is shown as recorded; its risks are recomputed the same
+    # way, so an edited file cannot hide one.
+    gov = plan.governance or Governance(recorded=False)
+    plan.governance = dataclasses.replace(gov, risks=policy.risks(plan, GuardSettings()))
     echo(render_plan(plan, fmt), opts)
     return EXIT_OK
 

@@ -7,7 +7,7 @@ import json
 import click
 
 from reconciler import warnings
-from reconciler.commands.options import Options, common, echo
+from reconciler.commands.options import Options, common, echo, policy_option
 from reconciler.errors import ManifestError, Problem
 from reconciler.manifest import load_workspace
 from reconciler.render.escape import github_data, github_property
@@ -42,10 +42,11 @@ def render(problems: list[Problem], fmt: str) -> str:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
 @common
+@policy_option
 def validate(opts: Options, paths: tuple[str, ...], fmt: str) -> int:
     """Check manifests and config offline."""
     try:
-        ws = load_workspace(list(paths), opts.config)
+        ws = load_workspace(list(paths), opts.config, opts.policy)
     except ManifestError as exc:
         if fmt == "text":
             raise

@@ -23,7 +23,15 @@ import click
 
 from reconciler.model import Action, Change, Plan, Unmanaged
 from reconciler.render.escape import text as esc
-from reconciler.render.text import _attrs, _who, field_deltas, ignored_lines, state_lines, value
+from reconciler.render.text import (
+    _attrs,
+    _who,
+    field_deltas,
+    governance_items,
+    ignored_lines,
+    state_lines,
+    value,
+)
 
 PAD = " " * 6
 
@@ -168,6 +176,9 @@ def breakdown(objects: list[Drifted]) -> str:
 def render_drift(plan: Plan) -> str:
     objects = drifted(plan)
     lines: list[str] = []
+    if plan.governance is not None:
+        # The governance block first, as on a plan (the settings drift ran with).
+        lines += ["Governance:", *(f"  {esc(x)}" for x in governance_items(plan.governance)), ""]
     for d in objects:
         lines += render_object(d)
         lines.append("")

@@ -1,4 +1,5 @@
-"""Markdown for pull-request comments: a summary table, then each change folded; capped."""
+"""Markdown for pull-request comments: the risk summary, a summary table, then each change
+folded; capped, but never the risk summary nor the list of changed addresses."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import click
 
 from reconciler.model import SYMBOLS, Action, Change, Plan
 from reconciler.render import drift, escape
-from reconciler.render.text import member_totals, render_change, summary, targeted_note
+from reconciler.render.text import (
+    governance_items,
+    member_totals,
+    render_change,
+    risk_items,
+    summary,
+    targeted_note,
+)
 
 LIMIT = 60_000
 _RESERVE = 600  # room for the "left out" note and the footer
@@ -25,6 +33,55 @@ def _section(lines: list[str], lang: str = "diff") -> str:
         f"<details><summary><code>{escape.html(head)}</code></summary>\n\n"
         f"{fence}{lang}\n{text}\n{fence}\n</details>\n"
     )
+
+
+def risk_summary(plan: Plan, risks: bool = True) -> str:
+    """`#### Risk summary`: the governance block, then every risk (policy.risks); "" for a
+    plan without a governance block (a hand-made one). Drift shows the governance only."""
+    gov = plan.governance
+    if gov is None:
+        return ""
+    rows = ["#### Risk summary" if risks else "#### Governance", ""]
+    rows += [f"- {escape.markdown(x)}" for x in governance_items(gov)]
+    if not risks:
+        return "\n".join(rows) + "\n\n"
+    rows.append("")
+    found = risk_items(gov)
+    if found:
+        rows += [f"**Risks ({len(found)})**", ""]
+        rows += [f"- ⚠️ {escape.markdown(x)}" for x in found]
+    else:
+        rows.append(
+            "No change trips a guard, grants a privilege, opens an object to everyone or "
+            "removes a manager."
+        )
+    return "\n".join(rows) + "\n\n"
+
+
+def _address_line(c: Change) -> str:
+    return f"- `{SYMBOLS[c.action]}` {escape.markdown(c.address)}\n"
+
+
+def _capped_changes(text: str, changes: list[Change]) -> tuple[str, int]:
+    """`text`, then each change folded while the comment stays under the limit with one
+    line for each change left out still to come: every changed address is listed."""
+    lines = [_address_line(c) for c in changes]
+    rest = [0] * (len(changes) + 1)  # rest[i]: the lines of changes i.. take
+    for i in range(len(changes) - 1, -1, -1):
+        rest[i] = rest[i + 1] + len(lines[i])
+    shown = 0
+    room = LIMIT - _RESERVE
+    if len(text) + rest[0] > room:
+        # Not even one line each fits: half the room for details, the rest for lines.
+        room = len(text) + (room - len(text)) // 2
+        rest = [0] * len(rest)
+    for i, c in enumerate(changes):
+        section = _section(render_change(c))
+        if len(text) + len(section) + rest[i + 1] > room:
+            break
+        text += section
+        shown += 1
+    return text, shown
 
 
 def _capped(text: str, sections: Iterable[str]) -> tuple[str, int]:
@@ -93,6 +150,9 @@ def _with_lists(text: str, plan: Plan, protected: bool) -> str:
 
 def _render_markdown(plan: Plan, title: str) -> str:
     out = [f"### reconciler {title.lower()}", ""]
+    top = risk_summary(plan)
+    if top:
+        out += [top.rstrip("\n"), ""]
     if plan.empty:
         out.append(f"**{summary(plan)}**")
         return "\n".join(out) + "\n"
@@ -120,7 +180,7 @@ def _render_markdown(plan: Plan, title: str) -> str:
             cells += f" | {_guard_cell(by_kind[(provider, kind)])}"
         out.append(f"| {escape.markdown(provider)} | {escape.markdown(kind)} | {cells} |")
     out.append("")
-    text, shown = _capped("\n".join(out) + "\n", (_section(render_change(c)) for c in plan.changes))
+    text, shown = _capped_changes("\n".join(out) + "\n", plan.changes)
     left = len(plan.changes) - shown
     if left:
         actions = {a: 0 for a in Action}
@@ -128,9 +188,26 @@ def _render_markdown(plan: Plan, title: str) -> str:
             actions[c.action] += 1
         detail = ", ".join(f"{n} {SYMBOLS[a]} {a.value}" for a, n in actions.items() if n)
         text += (
-            f"\n> **{left} of {len(plan.changes)} changes not shown** ({detail}) to stay under "
-            f"GitHub's comment size; run `reconciler plan` for the full plan.\n"
+            f"\n> **{left} of {len(plan.changes)} changes not shown in detail** ({detail}) to "
+            "stay under GitHub's comment size; each is listed below. Run `reconciler plan` "
+            "(or see the saved plan file) for the full plan.\n\n"
         )
+        listed = 0
+        for c in plan.changes[shown:]:
+            line = _address_line(c)
+            if len(text) + len(line) > LIMIT - _RESERVE:
+                break
+            text += line
+            listed += 1
+        unlisted = left - listed
+        if unlisted:
+            # Only past GitHub's own limit (a comment of more than 65,536 characters is
+            # refused, so none would be shown): every risk is in the summary above.
+            text += (
+                f"\n> **{unlisted} more changed addresses not listed**: a comment cannot "
+                "hold them all. Every risk is in the risk summary above; the plan file "
+                "lists every change.\n"
+            )
     return text
 
 
@@ -142,6 +219,9 @@ def render_drift_markdown(plan: Plan) -> str:
 
 def _render_drift_markdown(plan: Plan) -> str:
     out = ["### reconciler drift", ""]
+    top = risk_summary(plan, risks=False)
+    if top:
+        out += [top.rstrip("\n"), ""]
     objects = drift.drifted(plan)
     out += [f"**{drift.summary(plan)}**", ""]
     if not objects:

@@ -12,6 +12,7 @@ from reconciler.model import (
     Action,
     Change,
     FieldChange,
+    Governance,
     Ignored,
     LiveObject,
     MemberChange,
@@ -39,6 +40,8 @@ def to_dict(plan: Plan) -> dict[str, Any]:
         "ignored": [vars(i) for i in plan.ignored],
         "protected": list(plan.protected),
     }
+    if plan.governance is not None and plan.governance.recorded:
+        doc["governance"] = _governance(plan.governance)
     doc["checksum"] = _checksum(doc)
     return doc
 
@@ -75,6 +78,19 @@ def _change(c: Change) -> dict[str, Any]:
     if c.allows:
         out["allow"] = dict(c.allows)
     return out
+
+
+def _governance(g: Governance) -> dict[str, Any]:
+    """The governance block (reconciler/policy.py), first in review and for the record:
+    apply never reads it back."""
+    return {
+        "policy": g.policy,
+        "settings": g.settings,
+        "ignores": g.ignores,
+        "allows": g.allows,
+        "providers": g.providers,
+        "risks": g.risks,
+    }
 
 
 def _member(m: MemberChange) -> dict[str, Any]:
@@ -123,7 +139,12 @@ def loads(text: str, name: str) -> Plan:
         providers = [_read_provider(p) for p in doc["providers"]]
         existing = {(e["provider"], e["kind"]): int(e["count"]) for e in doc.get("existing", [])}
         ignored = [Ignored(**i) for i in doc.get("ignored", [])]
-        return Plan(changes, providers, doc["digest"], existing, ignored=ignored)
+        # Older plan files have no governance block: marked as not recorded.
+        g = doc.get("governance")
+        governance = Governance(**g) if g is not None else Governance(recorded=False)
+        return Plan(
+            changes, providers, doc["digest"], existing, ignored=ignored, governance=governance
+        )
     except KeyError as exc:
         raise PlanFileError(f"{name}: plan file is malformed (missing {exc})") from None
     except (TypeError, ValueError, AttributeError) as exc:

@@ -98,7 +98,10 @@ def test_without_a_policy_the_config_is_in_force_as_it_is(tmp_path: Path) -> Non
     assert gov.settings[0]["source"].endswith("reconciler.yaml:6:32")
 
 
-def test_the_governance_block_lists_what_is_looser_than_the_defaults(tmp_path: Path) -> None:
+def test_the_governance_block_lists_what_is_looser_than_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECONCILER_ALLOW_LOOPBACK", "1")
     config = _config(
         tmp_path,
         "guards: {disabled: [everyone, mass-grant], admin_permissions: [admin.client],"

@@ -73,6 +73,7 @@ def access(
         ws, resources = workflow.load_only(list(paths), opts.config, opts.parallelism, list(only))
         report = collect(ws, None, resources)
     else:
+        claims: dict[str, list[str]] = {}
         with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
             ws, resources, live = workflow.read_live(
                 list(paths),
@@ -81,8 +82,9 @@ def access(
                 sandbox=target,
                 bar=functools.partial(progress, fmt == "text" and out is None),
                 only=list(only),
+                claims=claims,
             )
-        report = collect(ws, live, resources)
+        report = collect(ws, live, resources, claims)
     text = render(report, cast(Format, fmt), cast(By, by))
     if out:
         try:

@@ -9,7 +9,13 @@ import click
 
 from reconciler.model import SYMBOLS, Action, Change, Plan
 from reconciler.render import drift, escape
-from reconciler.render.text import member_totals, render_change, summary, targeted_note
+from reconciler.render.text import (
+    member_totals,
+    protected_note,
+    render_change,
+    summary,
+    targeted_note,
+)
 
 LIMIT = 60_000
 _RESERVE = 600  # room for the "left out" note and the footer
@@ -55,7 +61,7 @@ def protected_section(plan: Plan) -> str:
     if not plan.protected:
         return ""
     rows = ["", "#### Protected from prune", ""]
-    rows += [f"- {escape.markdown(a)}" for a in plan.protected]
+    rows += [f"- {escape.markdown(a + protected_note(plan, a))}" for a in plan.protected]
     return "\n".join(rows) + "\n"
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from reconciler import expiry
+from reconciler import expiry, protect
 from reconciler.config import Config, ProviderConfig, Safety, VendorDefaults
 from reconciler.endpoints import base_url_allowed
 from reconciler.errors import (
@@ -39,6 +39,9 @@ from reconciler.model import (
 )
 from reconciler.provider import Provider
 from reconciler.registry import PROVIDERS, kind_spec
+
+if TYPE_CHECKING:
+    from reconciler.guards import Finding
 
 Progress = Callable[[str, int], None]
 """Called with ("read" | "write", n) as work completes; the CLI may draw it."""
@@ -178,6 +181,8 @@ async def make_plan(
     if live is not None:
         live.update(zip(keys, reads, strict=True))
     changes: list[Change] = []
+    held: list[Change] = []
+    """Expired deletes of objects the vendor protects (`protected_roles`): never planned."""
     extra: list[Unmanaged] = []
     existing: dict[tuple[str, str], int] = {}
     in_sync = 0
@@ -193,6 +198,8 @@ async def make_plan(
             change = expiry.plan_one(spec, r, live_by_id.get(r.identity), diff)
             if change is None:
                 in_sync += 1
+            elif _protected_expiry(provider, change):
+                held.append(change)
             else:
                 changes.append(change)
         if unmanaged and spec.prune_key is not None:
@@ -220,6 +227,7 @@ async def make_plan(
                 changes.append(change)
     if targets:
         changes = [c for c in changes if c.address in targets]
+        held = [c for c in held if c.address in targets]
         known = {r.address for r in resources} | {c.address for c in changes}
         unknown = sorted(set(targets) - known)
         if unknown:
@@ -237,7 +245,20 @@ async def make_plan(
     targeted = None
     if targets:
         targeted = (len(targets), len({r.address for r in resources} | set(targets)))
-    return Plan(changes, infos, digest, existing, in_sync, unmanaged=extra, targeted=targeted)
+    plan = Plan(changes, infos, digest, existing, in_sync, unmanaged=extra, targeted=targeted)
+    for change in held:
+        protect.hold(plan, change)
+    return plan
+
+
+def _protected_expiry(provider: Provider, change: Change) -> bool:
+    """An expiry never deletes what the vendor protects (docs/governance.md: protection wins)."""
+    return (
+        change.reason == expiry.EXPIRED
+        and change.action is Action.DELETE
+        and change.live is not None
+        and not provider.may_prune(change.kind, change.live)
+    )
 
 
 def _prunes(provider: Provider, kind: str) -> bool:
@@ -319,6 +340,13 @@ def diff(
 
 def check_safety(plan: Plan, safety: Safety) -> None:
     """Refuse a plan that deletes or updates too much of what exists (SPEC §1.1)."""
+    refusals = safety_refusals(plan, safety)
+    if refusals:
+        raise UnsafePlanError("; ".join(refusals) + "; use --force to apply anyway")
+
+
+def safety_refusals(plan: Plan, safety: Safety) -> list[str]:
+    """Each safety threshold `plan` exceeds, with the figures; empty when none is."""
     refusals = []
     for key, existing in sorted(plan.existing.items()):
         if existing < max(safety.min_existing, 1):
@@ -345,8 +373,7 @@ def check_safety(plan: Plan, safety: Safety) -> None:
                     f"{count} of {existing} ({share:.0f}%) {key[1]} {word} exceed {name} "
                     f"{limit:g} (provider {key[0]})"
                 )
-    if refusals:
-        raise UnsafePlanError("; ".join(refusals) + "; use --force to apply anyway")
+    return refusals
 
 
 async def apply(
@@ -355,15 +382,24 @@ async def apply(
     parallelism: int,
     progress: Progress | None = None,
     stop: asyncio.Event | None = None,
+    refused: Mapping[str, Sequence[Finding]] | None = None,
 ) -> list[Result]:
     """Write every change, `parallelism` objects at a time; each ends applied, conflict, failed.
+
+    A change whose address `refused` names (the guards it trips that no document allows:
+    `workflow.would_refuse`) is not written and ends refused; the others are written all
+    the same (docs/governance.md: the refusal is per object).
 
     When `stop` is set (SIGINT, SIGTERM), objects already being written finish; the rest
     are not started and end as skipped, so no object is left half-written by us.
     """
     sem = asyncio.Semaphore(max(1, parallelism))
+    held = refused or {}
 
     async def one(change: Change) -> Result:
+        found = held.get(change.address)
+        if found:
+            return _refused(change, found)
         async with sem:
             result = await _apply_one(change, providers[change.provider], stop)
         if progress and result.outcome is not Outcome.SKIPPED:
@@ -374,6 +410,18 @@ async def apply(
 
 
 NOT_STARTED = "not started: interrupted"
+
+
+def _refused(change: Change, found: Sequence[Finding]) -> Result:
+    rules = tuple(f.rule for f in found)
+    detail = "; ".join(f"{f.rule}: {f.message}" for f in found)
+    return Result(
+        change,
+        Outcome.REFUSED,
+        f"{detail}; not written (--force applies it, or allow the rule in the document's "
+        "metadata.allow with a reason)",
+        rules=rules,
+    )
 
 
 async def _apply_one(

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reconciler.errors import UnsafePlanError
 from reconciler.model import Action, Change, Plan, Resource, State
 from reconciler.registry import kind_types, providers
 
@@ -171,6 +170,46 @@ _RULES: dict[str, Callable[..., str | None]] = {
 assert tuple(_RULES) == RULES
 
 
+def _new_manager(
+    h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
+) -> str | None:
+    now = h.managers(after) or set()
+    was = (h.managers(before) if before is not None else None) or set()
+    added = now - was
+    return f"adds or raises a {h.MANAGER}: {_who(added, labels)}" if added else None
+
+
+def escalation(
+    kind: str,
+    before: State | None,
+    after: State | None,
+    admin_permissions: frozenset[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> list[str]:
+    """What going from `before` to `after` (None: absent) newly grants of what the guards
+    watch: an opening to everyone, a manager added or raised, an admin-level permission
+    (`admin_permissions`, None: each vendor's default list); one message each. For drift
+    ignores (ignores.py), which must never hide such a difference, whichever side has it;
+    no rule is read as disabled, so turning one off does not let an ignore hide it."""
+    handler = _handler(kind)
+    if handler is None or after is None:
+        return []
+    names = labels or {}
+    out = []
+    watched: tuple[Callable[..., str | None], ...] = (_everyone, _new_manager)
+    try:
+        for run in watched:  # neither reads the settings
+            message = run(handler, before, after, None, names)
+            if message:
+                out.append(message)
+        gained: list[str] = handler.admin_grants(before, after, admin_permissions)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return [*out, "the state cannot be checked (malformed)"]
+    if gained:
+        out.append(f"gives admin-level permission{'s' * (len(gained) != 1)} {', '.join(gained)}")
+    return out
+
+
 def findings(change: Change, settings: GuardSettings) -> list[Finding]:
     """The rules `change` trips, each marked allowed when `change.allows` names it.
 
@@ -224,22 +263,10 @@ def attach(plan: Plan, resources: list[Resource], settings: GuardSettings) -> No
         change.guards = findings(change, settings)
 
 
-def tripped(changes: Iterable[Change]) -> list[tuple[Change, Finding]]:
-    """Every finding no document allows, by address."""
-    return [(c, f) for c in changes for f in c.guards if not f.allowed]
-
-
-def refuse(plan: Plan) -> None:
-    """`UnsafePlanError` naming each address and rule a guard refuses (`--force` skips it)."""
-    found = tripped(plan.changes)
-    if not found:
-        return
-    lines = [f"  {c.address}: guard {f.rule}: {f.message}" for c, f in found]
-    raise UnsafePlanError(
-        f"guards refuse the plan ({len(found)} finding{'s' * (len(found) != 1)}); nothing "
-        "was written. Use --force to apply anyway, or allow the rule in the document's "
-        "metadata.allow with a reason\n" + "\n".join(lines)
-    )
+def refused(change: Change, settings: GuardSettings) -> list[Finding]:
+    """The findings of `change` no document allows, recomputed from its before and after
+    states with `settings` (a saved plan's own findings are never read)."""
+    return [f for f in findings(change, settings) if not f.allowed]
 
 
 def check_allow(allow: Any, where: tuple[str, ...]) -> list[tuple[tuple[Any, ...], str]]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from reconciler import clock, warnings
+from reconciler import clock, guards, warnings
 from reconciler.errors import Problem
 from reconciler.model import (
     Action,
@@ -162,14 +162,25 @@ def load(doc: Located, settings: dict[str, Any]) -> tuple[list[Ignore], list[Pro
 
 
 def filter_plan(
-    plan: Plan, ignores: list[Ignore], resources: list[Resource], aliases: set[str]
+    plan: Plan,
+    ignores: list[Ignore],
+    resources: list[Resource],
+    aliases: set[str],
+    admin_permissions: frozenset[str] | None = None,
 ) -> Plan:
     """`plan` without the differences the active entries match, those listed in
     `plan.ignored`; an active entry that names nothing the run read is a warning (unless
-    its address names a provider alias outside `aliases`, the run's providers)."""
+    its address names a provider alias outside `aliases`, the run's providers).
+
+    An entry never hides what a guard would flag (`guards.escalation`, with the
+    `settings.guards.admin_permissions` given, None: the defaults): a difference that
+    opens the object to everyone, adds or raises a manager or adds an admin-level
+    permission, on the live side or the manifests', stays in the plan (so drift reports
+    it), with a warning naming the entry."""
     active = [i for i in ignores if i.active]
     if not active:
         return plan
+    settings = admin_permissions
     used: set[int] = set()
     changes: list[Change] = []
     for change in plan.changes:
@@ -177,7 +188,11 @@ def filter_plan(
         for n, ignore in enumerate(active):
             if kept is None or not ignore.matches(kept.address):
                 continue
-            kept, left_out = narrow(kept, ignore)
+            narrowed, left_out = narrow(kept, ignore)
+            if left_out and _hides_a_guard(kept, narrowed, ignore, settings):
+                used.add(n)
+                continue
+            kept = narrowed
             if left_out:
                 used.add(n)
                 plan.ignored.extend(left_out)
@@ -192,7 +207,12 @@ def filter_plan(
             for n, i in enumerate(active)
             if i.member is None and not i.fields and i.matches(u.address)
         ]
-        if whole:
+        flagged = guards.escalation(u.kind, None, u.live.state, settings, u.live.labels)
+        if whole and flagged:
+            used.add(whole[0])
+            _not_hidden(active[whole[0]], u.address, flagged)
+            unmanaged.append(u)
+        elif whole:
             used.add(whole[0])
             plan.ignored.append(active[whole[0]].entry(u.address, "unmanaged object"))
         else:
@@ -215,6 +235,41 @@ def filter_plan(
             "ignore-unmatched",
         )
     return plan
+
+
+def _hides_a_guard(
+    change: Change, narrowed: Change | None, ignore: Ignore, settings: frozenset[str] | None
+) -> bool:
+    """Whether leaving out what `ignore` matches of `change` (`narrowed`: what is left)
+    would hide a difference a guard watches: the manifests' state against the one kept
+    (live where ignored), both ways. When it would, the entry names the address in a
+    warning and the change stays whole."""
+    live = change.live.state if change.live is not None else None
+    wanted = change.desired if change.action is not Action.DELETE else None
+    kept = narrowed.desired if narrowed is not None else live
+    if narrowed is not None and narrowed.action is Action.DELETE:
+        kept = None
+    labels = change.labels
+    flagged = guards.escalation(change.kind, wanted, kept, settings, labels)
+    flagged += [
+        f"the manifests' change {m}"
+        for m in guards.escalation(change.kind, kept, wanted, settings, labels)
+    ]
+    if flagged:
+        _not_hidden(ignore, change.address, flagged)
+    return bool(flagged)
+
+
+def _not_hidden(ignore: Ignore, address: str, flagged: list[str]) -> None:
+    s = ignore.source
+    warnings.warn(
+        s.file,
+        s.line,
+        s.column,
+        f"{ignore.name} does not hide {address}: {'; '.join(flagged)}; a guard would flag "
+        f"that, so it stays in the plan and in drift (owner {ignore.owner})",
+        "ignore-guarded",
+    )
 
 
 def narrow(change: Change, ignore: Ignore) -> tuple[Change | None, list[Ignored]]:

@@ -272,7 +272,10 @@ class Plan:
     ignored: list[Ignored] = field(default_factory=list)
     """Differences active drift ignores left out (`settings.ignore`; see ignores.py)."""
     protected: list[str] = field(default_factory=list)
-    """Addresses of undeclared live objects `settings.protect` kept from prune."""
+    """Addresses of live objects protection kept: undeclared ones `settings.protect` kept
+    from prune, and protected ones whose `expires:` has passed (never deleted for it)."""
+    protected_expired: dict[str, str] = field(default_factory=dict)
+    """Of those, the ones kept although expired: address -> the expiry, as shown."""
     governance: Governance | None = None
     """The governance block every plan begins with (None: not computed, as in a test's
     hand-made plan)."""
@@ -294,6 +297,8 @@ class Outcome(StrEnum):
     CONFLICT = "conflict"
     FAILED = "failed"
     SKIPPED = "skipped"
+    REFUSED = "refused"
+    """Not written: a guard it trips is not allowed (per object: docs/governance.md)."""
 
 
 @dataclass
@@ -301,3 +306,46 @@ class Result:
     change: Change
     outcome: Outcome
     message: str = ""
+    rules: tuple[str, ...] = ()
+    """For a refused change, the guard rules that refused it."""
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """What apply would refuse of a plan (`workflow.would_refuse`): plan's policy check and
+    both forms of apply read this one value, so they cannot disagree."""
+
+    guards: dict[str, tuple[Finding, ...]]
+    """Address -> the guard findings no document allows: that change is not written
+    (per object; `--force` writes it)."""
+    protected: dict[str, str]
+    """Address -> why protection forbids the change: never written, `--force` or not."""
+    safety: tuple[str, ...]
+    """Safety thresholds the plan exceeds: the whole plan is refused (`--force` overrides)."""
+    total: int
+    """Changes in the plan."""
+
+    @property
+    def count(self) -> int:
+        """Changes apply would not write: all of them when a safety threshold is exceeded."""
+        if self.safety:
+            return self.total
+        return len(set(self.guards) | set(self.protected))
+
+    def __bool__(self) -> bool:
+        return bool(self.guards or self.protected or self.safety)
+
+    def parts(self) -> list[tuple[str, str]]:
+        """(`guards` | `protected` | `safety`, what) for the summary line, what trips first."""
+        out = []
+        if self.guards:
+            rules: dict[str, int] = {}
+            for found in self.guards.values():
+                for f in found:
+                    rules[f.rule] = rules.get(f.rule, 0) + 1
+            out.append(("guards", ", ".join(f"{r} {n}" for r, n in sorted(rules.items()))))
+        if self.protected:
+            out.append(("protected", ", ".join(sorted(self.protected))))
+        if self.safety:
+            out.append(("safety", "; ".join(self.safety)))
+        return out

@@ -9,11 +9,12 @@ claimed by two persons is a validation error naming both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.errors import Problem
+from reconciler import warnings
+from reconciler.errors import ManifestError, Problem
 from reconciler.model import Source
 from reconciler.registry import providers
 from reconciler.yamlload import Located
@@ -31,6 +32,8 @@ class Person:
     source: Source
     claims: dict[str, Source] = field(default_factory=dict)
     """Principal key -> where the claim is written."""
+    written: dict[str, str] = field(default_factory=dict)
+    """Principal key -> the claim as written (`klipfolio_groups 'Finance'`), for messages."""
 
 
 def claims_of(spec: dict[str, Any]) -> set[str]:
@@ -52,6 +55,7 @@ def read(doc: Located) -> Person:
             iline, icol = doc.where(("spec", name, i))
             for key in sorted(claims_of({name: [value]})):
                 person.claims.setdefault(key, Source(doc.file, iline, icol))
+                person.written.setdefault(key, f"{name} {str(value)!r}")
     return person
 
 
@@ -90,6 +94,58 @@ def duplicates(persons: Iterable[Person]) -> list[Problem]:
     return problems
 
 
-def index(persons: Iterable[Person]) -> dict[str, str]:
-    """Principal key -> the name of the person who claims it."""
-    return {key: p.name for p in persons for key in p.claims}
+def index(
+    persons: Iterable[Person], resolved: Mapping[str, list[str]] | None = None
+) -> dict[str, str]:
+    """Principal key -> the name of the person who claims it.
+
+    `resolved` (`workflow.read_live`) holds what each claim by name resolves to now: the
+    claim then stands for those ids only, never for a label a vendor shows (a group renamed
+    "Finance" is not Finance). A name that resolves to two or more principals, or a
+    resolved principal another person claims, is a `ManifestError` naming the Person's
+    file:line; a name that resolves to nothing claims nothing (a warning)."""
+    owners: dict[str, tuple[Person, Source]] = {}
+    problems: list[Problem] = []
+    for p in persons:
+        for key, where in p.claims.items():
+            keys = [key]
+            if resolved is not None and key in resolved:
+                keys = list(resolved[key])
+                said = p.written.get(key, key)
+                if len(keys) > 1:
+                    problems.append(
+                        Problem(
+                            where.file,
+                            where.line,
+                            where.column,
+                            f"Person {p.name!r}: {said} matches {len(keys)} principals "
+                            f"({', '.join(keys)}); claim one by its id",
+                            "ambiguous-claim",
+                        )
+                    )
+                    continue
+                if not keys:
+                    warnings.warn(
+                        where.file,
+                        where.line,
+                        where.column,
+                        f"Person {p.name!r}: {said} matches nothing the vendor has; it claims "
+                        "nothing",
+                        "unmatched-claim",
+                    )
+            for k in keys:
+                other = owners.setdefault(k, (p, where))
+                if other[0] is not p:
+                    problems.append(
+                        Problem(
+                            where.file,
+                            where.line,
+                            where.column,
+                            f"principal {k} is claimed by Person {p.name!r} ({where}) and by "
+                            f"Person {other[0].name!r} ({other[1]})",
+                            "duplicate-principal",
+                        )
+                    )
+    if problems:
+        raise ManifestError(problems)
+    return {key: p.name for key, (p, _) in owners.items()}

@@ -1,9 +1,14 @@
-"""Protection from prune (SPEC §5.4): `settings.protect` address globs prune never deletes."""
+"""Protection from prune (SPEC §5.4): `settings.protect` address globs prune never deletes.
+
+Protection wins over an expiry too (docs/governance.md): a protected object whose `expires:` has
+passed is listed as protected, never planned for delete, so `apply` with paths and
+`apply PLAN.json` (which refuses any delete a glob covers) agree."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from reconciler.expiry import EXPIRED
 from reconciler.model import Action, Change, Plan, Resource, Unmanaged, address_glob
 
 
@@ -12,10 +17,19 @@ def matches(address: str, patterns: Iterable[str]) -> str | None:
     return next((p for p in patterns if address_glob(p).fullmatch(address)), None)
 
 
+def hold(plan: Plan, change: Change) -> None:
+    """List the expired delete `change` of a protected object as protected, with its
+    expiry, instead of planning it (the caller leaves it out of `plan.changes`)."""
+    plan.protected.append(change.address)
+    plan.protected_expired[change.address] = change.expires or ""
+    plan.protected.sort()
+
+
 def keep(plan: Plan, resources: list[Resource], patterns: tuple[str, ...]) -> None:
     """Take out of `plan` every prune delete of an undeclared object a glob protects; list
     it in `Plan.protected` (and, being live and undeclared, as a protected unmanaged
-    object for drift)."""
+    object for drift); and every delete of a protected object that its expiry causes,
+    listed as protected with the expiry."""
     if not patterns:
         return
     declared = {r.address for r in resources}
@@ -25,6 +39,8 @@ def keep(plan: Plan, resources: list[Resource], patterns: tuple[str, ...]) -> No
             assert change.live is not None
             plan.protected.append(change.address)
             plan.unmanaged.append(Unmanaged(change.provider, change.kind, change.live, True))
+        elif _expired(change) and matches(change.address, patterns):
+            hold(plan, change)
         else:
             kept.append(change)
     plan.changes[:] = kept
@@ -35,6 +51,10 @@ def keep(plan: Plan, resources: list[Resource], patterns: tuple[str, ...]) -> No
             u.protected = True
     plan.protected.sort()
     plan.unmanaged.sort(key=lambda u: u.address)
+
+
+def _expired(change: Change) -> bool:
+    return change.action is Action.DELETE and change.reason == EXPIRED
 
 
 def _pruned(change: Change, declared: set[str]) -> bool:

@@ -143,6 +143,12 @@ class KindHandler(ABC, Generic[P]):
         """Turn names into ids in desired states before anything is compared."""
         return []
 
+    async def resolve_claims(self, p: P, keys: set[str]) -> dict[str, list[str]]:
+        """For each of `keys` (what `claims` gives) that names a principal of this kind by
+        a name rather than an id, the principal keys that name resolves to now, read as
+        `resolve` reads names (none: unknown; two or more: ambiguous); other keys left out."""
+        return {}
+
     @abstractmethod
     async def read(self, p: P, resources: list[Resource], prune: bool) -> list[LiveObject]:
         """Live objects for the resources (absent ones left out); with `prune`, every live
@@ -327,6 +333,9 @@ class Provider:
 
     async def resolve(self, kind: str, resources: list[Resource]) -> list[Problem]:
         return await self._reading(self.handlers[kind].resolve(self, resources))
+
+    async def resolve_claims(self, kind: str, keys: set[str]) -> dict[str, list[str]]:
+        return await self._reading(self.handlers[kind].resolve_claims(self, keys))
 
     async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
         return await self._reading(self.handlers[kind].read(self, resources, prune))

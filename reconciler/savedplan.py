@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from urllib.parse import urlsplit
 
-from reconciler import expiry, guards, protect
+from reconciler import expiry
 from reconciler.config import Config, find_config, load_config
 from reconciler.endpoints import base_url_allowed
 from reconciler.errors import ManifestError, Problem, ReconcilerError
@@ -93,16 +93,11 @@ def config_for(plan: Plan, current: Config, path: str, sandboxed: bool = False) 
     return dataclasses.replace(current, providers=providers)
 
 
-def refusals(
-    plan: Plan,
-    providers: dict[str, Provider],
-    path: str,
-    config: Config | None = None,
-    force: bool = False,
-) -> list[Problem]:
-    """One problem per change the current config does not allow (prune, protection,
-    kind, identity), whatever `--force` says; and, unless `force`, one per guard rule a
-    change trips that its recorded `metadata.allow` does not name."""
+def refusals(plan: Plan, providers: dict[str, Provider], path: str) -> list[Problem]:
+    """One problem per change the current config does not allow by its shape (kind,
+    identity, scope, prune, the vendor's own protection), whatever `--force` says.
+    Protection globs, guards and safety are `workflow.would_refuse`'s, as for a plan just
+    made: a guard refuses only its own change."""
     problems = []
     for change in plan.changes:
         provider = providers.get(change.provider)
@@ -111,31 +106,10 @@ def refusals(
             if provider is not None
             else "its provider is not among the plan's providers"
         )
-        reasons = [why] if why else guard_refusal(change, config or Config({}), force)
-        for reason in reasons:
-            message = f"{change.address}: {reason}; refused, nothing was written"
-            rule = "guard" if reason.startswith("guard ") else "saved-plan"
-            problems.append(Problem(path, 1, 1, message, rule))
+        if why:
+            message = f"{change.address}: {why}; refused, nothing was written"
+            problems.append(Problem(path, 1, 1, message, "saved-plan"))
     return problems
-
-
-def guard_refusal(change: Change, config: Config, force: bool = False) -> list[str]:
-    """The governance rules (SPEC §5.1, §5.4) checked again for one change of a saved plan,
-    with the config in force now: a delete `settings.protect` covers (whatever --force
-    says), then each guard the change trips, recomputed from its before and after states
-    (the plan's own findings are never read), unless `force` or the plan's recorded
-    `metadata.allow` names that rule for this change."""
-    why = protect.refusal(change, config.protect)
-    if why:
-        return [why]
-    if force:
-        return []
-    return [
-        f"guard {f.rule} trips ({f.message}) and its document does not allow it; "
-        "use --force to apply anyway"
-        for f in guards.findings(change, config.guards)
-        if not f.allowed
-    ]
 
 
 def _refusal(change: Change, provider: Provider) -> str | None:

@@ -8,6 +8,7 @@ engine's progress callback, or None).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -19,16 +20,25 @@ from reconciler.engine import (
     Progress,
     SandboxTarget,
     apply,
-    check_safety,
     close,
     connect,
     make_plan,
+    safety_refusals,
     stale_objects,
 )
-from reconciler.errors import ManifestError, PlanFileError, ReconcilerError, StalePlanError
+from reconciler.errors import (
+    ManifestError,
+    PlanFileError,
+    Problem,
+    ReconcilerError,
+    StalePlanError,
+    UnsafePlanError,
+)
+from reconciler.guards import Finding
 from reconciler.manifest import Workspace, load_workspace
-from reconciler.model import LiveObject, Plan, Resource, Result
+from reconciler.model import LiveObject, Plan, Refusals, Resource, Result
 from reconciler.policy import Policy
+from reconciler.provider import Provider
 from reconciler.render import planfile
 from reconciler.runner import run, writing
 
@@ -58,7 +68,13 @@ def plan_workspace(
     ws, resources = load_only(paths, config_file, parallelism, only, pol)
     plan = _read_and_diff(ws, resources, targets or [], sandbox, bar, drift, None)
     # Active drift ignores take what they match out of the plan (SPEC §5.3).
-    plan = ignores.filter_plan(plan, ws.config.ignores, resources, set(only or ws.config.providers))
+    plan = ignores.filter_plan(
+        plan,
+        ws.config.ignores,
+        resources,
+        set(only or ws.config.providers),
+        ws.config.guards.admin_permissions,
+    )
     # Governance (SPEC §5.1, §5.4): protected objects leave the plan, then guards run on
     # what is left, before anything could be written.
     protect.keep(plan, resources, ws.config.protect)
@@ -101,14 +117,18 @@ def _read_and_diff(
     bar: Bar,
     drift: bool,
     live: dict[tuple[str, str], list[LiveObject]] | None,
+    claims: dict[str, list[str]] | None = None,
 ) -> Plan:
     async def go() -> Plan:
         providers = connect(ws.config, {r.provider for r in resources}, sandbox)
         try:
             with bar("Reading live state", None) as advance:
-                return await make_plan(
+                plan = await make_plan(
                     resources, providers, ws.digest, targets, advance, unmanaged=drift, live=live
                 )
+            if claims is not None:
+                claims.update(await _resolve_claims(ws, providers))
+            return plan
         finally:
             await close(providers)
 
@@ -124,13 +144,33 @@ def read_live(
     bar: Bar = _no_bar,
     only: list[str] | None = None,
     pol: Policy | None = None,
+    claims: dict[str, list[str]] | None = None,
 ) -> tuple[Workspace, list[Resource], dict[tuple[str, str], list[LiveObject]]]:
     """What `plan` reads, and nothing more (the access report, SPEC §6): the workspace, its
-    resources (names resolved to ids) and every live object read, by (alias, kind)."""
+    resources (names resolved to ids) and every live object read, by (alias, kind).
+    `claims`, when given, receives what each `Person` claim by name resolves to now
+    (`KindHandler.resolve_claims`: a Klipfolio group name, against the company's groups)."""
     ws, resources = load_only(paths, config_file, parallelism, only, pol)
     live: dict[tuple[str, str], list[LiveObject]] = {}
-    _read_and_diff(ws, resources, [], sandbox, bar, False, live)
+    _read_and_diff(ws, resources, [], sandbox, bar, False, live, claims)
     return ws, resources, live
+
+
+async def _resolve_claims(ws: Workspace, providers: dict[str, Provider]) -> dict[str, list[str]]:
+    """Every Person claim by name, resolved with each provider of the run: key -> keys."""
+    keys = {key for p in ws.persons for key in p.claims}
+    if not keys:
+        return {}
+    calls = [
+        provider.resolve_claims(kind, keys)
+        for provider in providers.values()
+        for kind in provider.KINDS
+    ]
+    resolved: dict[str, set[str]] = {}
+    for found in await asyncio.gather(*calls):
+        for key, ids in found.items():
+            resolved.setdefault(key, set()).update(ids)
+    return {key: sorted(ids) for key, ids in resolved.items()}
 
 
 def check_aliases(only: list[str], known: set[str], where: str) -> None:
@@ -143,23 +183,64 @@ def check_aliases(only: list[str], known: set[str], where: str) -> None:
         )
 
 
-def refuse_unsafe(plan: Plan, config: Config) -> None:
-    """`UnsafePlanError` when `plan` is over the config's safety thresholds (`--force`
-    skips this call); the same for a guard that trips and no document allows."""
-    guards.refuse(plan)
-    check_safety(plan, config.safety)
+def would_refuse(plan: Plan, config: Config) -> Refusals:
+    """What apply would refuse of `plan` under `config`, `--force` aside: the one place
+    the rules are put together, for `plan`'s policy check and both forms of apply.
+
+    Per change: a delete `settings.protect` covers (never written, whatever `--force` says),
+    then each guard finding no document allows (that change is not written, the others
+    are). Over the whole plan: the safety thresholds."""
+    protected: dict[str, str] = {}
+    guarded: dict[str, tuple[Finding, ...]] = {}
+    for change in plan.changes:
+        why = protect.refusal(change, config.protect)
+        if why:
+            protected[change.address] = why
+            continue
+        found = guards.refused(change, config.guards)
+        if found:
+            guarded[change.address] = tuple(found)
+    safety = tuple(safety_refusals(plan, config.safety))
+    return Refusals(guarded, protected, safety, len(plan.changes))
+
+
+def refuse_unsafe(refusals: Refusals, force: bool, path: str | None = None) -> None:
+    """Raise for what refuses the whole plan, before any write: a protected change
+    (`ManifestError`, at `path` for a saved plan; `--force` does not override it), then,
+    unless `force`, the safety thresholds (`UnsafePlanError`). Guard findings refuse only
+    their own change: `apply_plan` and `apply_saved` report those as refused."""
+    if refusals.protected:
+        where = path or "plan"
+        raise ManifestError(
+            [
+                Problem(where, 1, 1, f"{a}: {why}; refused, nothing was written", "protected")
+                for a, why in sorted(refusals.protected.items())
+            ]
+        )
+    if refusals.safety and not force:
+        raise UnsafePlanError("; ".join(refusals.safety) + "; use --force to apply anyway")
 
 
 def apply_plan(
-    plan: Plan, config: Config, *, sandbox: SandboxTarget | None = None, bar: Bar = _no_bar
+    plan: Plan,
+    config: Config,
+    *,
+    sandbox: SandboxTarget | None = None,
+    bar: Bar = _no_bar,
+    force: bool = False,
 ) -> list[Result]:
-    """Write every change of a plan just made; one result per change."""
+    """Write every change of a plan just made; one result per change. Unless `force`,
+    a change with a guard finding no document allows is not written and ends refused;
+    what refuses the whole plan (`refuse_unsafe`) raises before any request."""
+    refusals = would_refuse(plan, config)
+    refuse_unsafe(refusals, force)
+    held = {} if force else refusals.guards
 
     async def go() -> list[Result]:
         providers = connect(config, {c.provider for c in plan.changes}, sandbox)
         try:
             with writing() as stop, bar("Applying", len(plan.changes)) as advance:
-                return await apply(plan, providers, config.parallelism, advance, stop)
+                return await apply(plan, providers, config.parallelism, advance, stop, held)
         finally:
             await close(providers)
 
@@ -225,15 +306,16 @@ def apply_saved(
     async def go() -> list[Result]:
         live = connect(config, {c.provider for c in saved.changes} & set(config.providers), sandbox)
         try:
-            # Before any request, and --force does not override these (but for guards).
-            refused = savedplan.refusals(saved, live, name, config, force)
+            # Before any request, and --force does not override these (but for guards and
+            # safety); a guard refuses only its own change, reported after the others.
+            refused = savedplan.refusals(saved, live, name)
             if refused:
                 raise ManifestError(refused)
-            if not force:
-                check_safety(
-                    dataclasses.replace(saved, existing=savedplan.existing_at_least(saved)),
-                    config.safety,
-                )
+            refusals = would_refuse(
+                dataclasses.replace(saved, existing=savedplan.existing_at_least(saved)), config
+            )
+            refuse_unsafe(refusals, force, name)
+            held = {} if force else refusals.guards
             stale = await stale_objects(saved, live)
             if stale:
                 lines = [f"  {c.address}: {why}" for c, why in stale]
@@ -243,7 +325,7 @@ def apply_saved(
                     + "\n".join(lines)
                 )
             with writing() as stop, bar("Applying", len(saved.changes)) as advance:
-                return await apply(saved, live, config.parallelism, advance, stop)
+                return await apply(saved, live, config.parallelism, advance, stop, held)
         finally:
             await close(live)
 
@@ -259,4 +341,5 @@ __all__ = [
     "plan_workspace",
     "read_live",
     "refuse_unsafe",
+    "would_refuse",
 ]

@@ -286,19 +286,26 @@ def client(sandbox: Sandbox, ws: Workspace) -> Sandbox:
 Cli = Callable[..., Ran]
 
 
-def test_plan_shows_the_guard_in_every_format_and_exits_as_usual(
+def test_plan_shows_the_guard_in_every_format_and_fails_the_check(
     client: Sandbox, ws: Workspace, cli: Cli
 ) -> None:
+    # Apply would refuse the change, so plan fails (1 over 2) in every format.
     ws.write("rights.yaml", _rights())
     res = cli("plan", str(ws.root), "--detailed-exitcode", "--no-color")
-    assert res.code == 2, res.err
+    assert res.code == 1, res.err
     assert "! guard last-manager: leaves no can_manage group (removes the last: " in res.out
-    doc = json.loads(cli("plan", str(ws.root), "--format", "json").out)
-    [change] = doc["changes"]
+    assert res.out.rstrip("\n").endswith("Apply would refuse: 1 change (guards: last-manager 1)")
+    res = cli("plan", str(ws.root), "--format", "json")
+    assert res.code == 1
+    [change] = json.loads(res.out)["changes"]
     assert [g["rule"] for g in change["guards"]] == ["last-manager"]
     assert "allowed" not in change["guards"][0]
-    md = cli("plan", str(ws.root), "--format", "markdown").out
+    assert "Apply would refuse: 1 change (guards: last-manager 1)" in res.err
+    res = cli("plan", str(ws.root), "--format", "markdown")
+    md = res.out
+    assert res.code == 1
     assert "| guards |" in md and "⚠️ 1" in md and "! guard last-manager" in md
+    assert md.rstrip("\n").splitlines()[-1].startswith("**Apply would refuse\\: 1 change")
     assert client.writes() == []
 
 
@@ -306,10 +313,13 @@ def test_guarded_apply_writes_nothing_and_names_the_rule(
     client: Sandbox, ws: Workspace, cli: Cli
 ) -> None:
     ws.write("rights.yaml", _rights())
-    res = cli("apply", str(ws.root), "--auto-approve")
+    res = cli("apply", str(ws.root), "--auto-approve", "--no-color")
     assert res.code == 1
-    assert f"{ADDRESS}: guard last-manager: leaves no can_manage group" in res.err
-    assert "--force" in res.err
+    assert f"refused (guard last-manager)  {ADDRESS}: last-manager: leaves no can_manage" in (
+        res.out
+    )
+    assert "--force" in res.out
+    assert "Apply complete: 0 applied, 0 conflict, 0 failed, 1 refused." in res.out
     assert client.writes() == []
 
 
@@ -331,10 +341,10 @@ def test_force_applies_over_a_guard(client: Sandbox, ws: Workspace, cli: Cli) ->
     assert client.writes() != []
 
 
-def _saved(ws: Workspace, cli: Cli) -> tuple[str, dict[str, Any]]:
+def _saved(ws: Workspace, cli: Cli, refused: bool = False) -> tuple[str, dict[str, Any]]:
     out = ws.root / "plan.json"
     res = cli("plan", str(ws.root), "--out", str(out))
-    assert res.code == 0, res.err
+    assert res.code == (1 if refused else 0), res.err  # plan fails when apply would refuse
     return str(out), json.loads(out.read_text())
 
 
@@ -342,11 +352,13 @@ def test_saved_plan_with_a_guard_is_refused_unless_forced(
     client: Sandbox, ws: Workspace, cli: Cli
 ) -> None:
     ws.write("rights.yaml", _rights())
-    path, _ = _saved(ws, cli)
+    path, _ = _saved(ws, cli, refused=True)
     config = str(ws.root / "reconciler.yaml")
-    res = cli("apply", path, "--config", config)
+    res = cli("apply", path, "--config", config, "--no-color")
     assert res.code == 1
-    assert f"{ADDRESS}: guard last-manager trips (leaves no can_manage group" in res.err
+    assert f"refused (guard last-manager)  {ADDRESS}: last-manager: leaves no can_manage" in (
+        res.out
+    )
     assert client.writes() == []
     res = cli("apply", path, "--config", config, "--force")
     assert res.code == 0, res.err
@@ -377,13 +389,13 @@ def test_forged_saved_plan_is_still_refused(
     client: Sandbox, ws: Workspace, cli: Cli, forge: Callable[[dict[str, Any]], None]
 ) -> None:
     ws.write("rights.yaml", _rights())
-    path, doc = _saved(ws, cli)
+    path, doc = _saved(ws, cli, refused=True)
     forge(doc["changes"][0])
     doc["checksum"] = planfile._checksum(doc)
     ws.write("plan.json", json.dumps(doc))
-    res = cli("apply", path, "--config", str(ws.root / "reconciler.yaml"))
+    res = cli("apply", path, "--config", str(ws.root / "reconciler.yaml"), "--no-color")
     assert res.code == 1
-    assert "guard last-manager trips" in res.err
+    assert f"refused (guard last-manager)  {ADDRESS}" in res.out
     assert client.writes() == []
 
 
@@ -398,8 +410,9 @@ def test_bitsight_everyone_is_refused_then_allowed(
     ws.config()
     doc = f"kind: {FOLDER}\nspec:\n  folder_guid: {guid}\n  shared_with_all_users: true\n"
     ws.write("folder.yaml", "apiVersion: reconciler/v1\n" + doc)
-    res = cli("apply", str(ws.root), "--auto-approve")
-    assert res.code == 1 and "guard everyone: opens it to everyone" in res.err
+    res = cli("apply", str(ws.root), "--auto-approve", "--no-color")
+    assert res.code == 1 and "refused (guard everyone)" in res.out
+    assert "everyone: opens it to everyone" in res.out
     assert sandbox.writes() == []
     allow = 'metadata:\n  allow: {everyone: "The handbook folder is for all staff"}\n'
     ws.write("folder.yaml", "apiVersion: reconciler/v1\n" + allow + doc)

@@ -336,8 +336,9 @@ def test_unmatched_ignore_warns_after_reading_live_state(
 def test_apply_with_a_member_ignore_leaves_that_member_alone(
     sandbox: Sandbox, ws: Workspace, cli: Any
 ) -> None:
-    # bob's rights were raised out of band (ignored); carol is a real change to apply.
-    _seed(sandbox, [_user("alice@x.com", contents=True), _user("bob@x.com", properties=True)])
+    # bob's rights were raised out of band (ignored: contents, not a manager's right); carol
+    # is a real change to apply.
+    _seed(sandbox, [_user("alice@x.com", contents=True), _user("bob@x.com", contents=True)])
     ws.write("f.yaml", MANIFEST + "    - {email: carol@x.com}\n")
     _config(ws, (clock.now() + timedelta(days=10)).date(), member="bob@x.com")
     plan = _ran(cli, "plan", str(ws.root))
@@ -352,9 +353,9 @@ def test_apply_with_a_member_ignore_leaves_that_member_alone(
     assert applied.code == 0, applied.out + applied.err
     assert _live_users(sandbox) == [
         _user("alice@x.com", contents=True),
-        _user("bob@x.com", properties=True),
+        _user("bob@x.com", contents=True),
         _user("carol@x.com"),
     ]
     (patch,) = sandbox.writes()
     sent = patch.body["shared_options"]["shared_with_users"]
-    assert _user("bob@x.com", properties=True) in sent
+    assert _user("bob@x.com", contents=True) in sent

@@ -34,9 +34,16 @@ Live = Mapping[tuple[str, str], list[LiveObject]]
 """Every live object read, by (provider alias, kind): `workflow.read_live`."""
 
 
-def collect(ws: Workspace, live: Live | None, resources: list[Resource] | None = None) -> Report:
+def collect(
+    ws: Workspace,
+    live: Live | None,
+    resources: list[Resource] | None = None,
+    claims: Mapping[str, list[str]] | None = None,
+) -> Report:
     """The report at `clock.now()` for `resources` (default: the workspace's), against
-    `live` (None: the manifests alone, offline)."""
+    `live` (None: the manifests alone, offline). `claims` is what each `Person` claim by
+    name resolves to (`workflow.read_live`); without it (offline) a name claims only the
+    principals the manifests themselves name by that name."""
     chosen = ws.resources if resources is None else resources
     groups: dict[tuple[str, str], list[Resource]] = {}
     for r in chosen:
@@ -44,7 +51,7 @@ def collect(ws: Workspace, live: Live | None, resources: list[Resource] | None =
     now = clock.now()
     rows: list[Row] = []
     roles: list[RoleRow] = []
-    joined = _Join(people.index(ws.persons))
+    joined = _Join(people.index(ws.persons, claims))
     admin = ws.config.guards.admin_permissions
     for (alias, kind), declared in sorted(groups.items()):
         handler = PROVIDERS[ws.config.providers[alias].type].handlers[kind]
@@ -61,15 +68,13 @@ def collect(ws: Workspace, live: Live | None, resources: list[Resource] | None =
 
 @dataclass
 class _Join:
-    """Principal key -> person, through the keys a Person claims."""
+    """Principal key -> person, through the keys a Person claims: by the principal's key
+    only, never by a label the vendor shows beside it (anyone may rename a group)."""
 
     owners: dict[str, str]
 
     def person(self, grant: Grant) -> str | None:
-        for key in (grant.principal, *grant.names):
-            if key in self.owners:
-                return self.owners[key]
-        return None
+        return self.owners.get(grant.principal)
 
 
 def _object_rows(

@@ -77,6 +77,7 @@ def access(
         )
         report = collect(ws, None, resources)
     else:
+        claims: dict[str, list[str]] = {}
         with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
             ws, resources, live = workflow.read_live(
                 list(paths),
@@ -86,8 +87,9 @@ def access(
                 bar=functools.partial(progress, fmt == "text" and out is None),
                 only=list(only),
                 pol=opts.policy,
+                claims=claims,
             )
-        report = collect(ws, live, resources)
+        report = collect(ws, live, resources, claims)
     text = render(report, cast(Format, fmt), cast(By, by))
     if out:
         try:

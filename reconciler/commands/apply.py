@@ -33,7 +33,7 @@ from reconciler.runner import interrupted
 @click.command(name="apply")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation.")
-@click.option("--force", is_flag=True, help="Apply even over the safety thresholds.")
+@click.option("--force", is_flag=True, help="Apply even over the safety thresholds and the guards.")
 @click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Only this object.")
 @provider_option
 @sandbox_options
@@ -90,8 +90,11 @@ def apply_cmd(
         echo(text.render_plan(plan), opts)
         if plan.empty:
             return EXIT_OK
-        if not force:
-            workflow.refuse_unsafe(plan, config)
+        refusals = workflow.would_refuse(plan, config)
+        if refusals and not force:
+            echo(text.refusal_line(refusals), opts)
+        # What refuses the whole plan does so before the question; a guard, only its change.
+        workflow.refuse_unsafe(refusals, force)
         if not auto_approve:
             if not sys.stdin.isatty():
                 raise ReconcilerError(
@@ -103,12 +106,13 @@ def apply_cmd(
             if answer.strip() != "yes":
                 echo("Apply cancelled; nothing was changed.", opts)
                 return EXIT_ERROR
-        results = workflow.apply_plan(plan, config, sandbox=target, bar=bar)
+        results = workflow.apply_plan(plan, config, sandbox=target, bar=bar, force=force)
     return report(results, opts)
 
 
 def report(results: list[Result], opts: Options) -> int:
-    """The per-object results and the exit code: 0 all applied, 130 interrupted, else 1."""
+    """The per-object results and the exit code: 0 all applied, 130 interrupted, else 1
+    (a change refused by a guard included)."""
     echo(text.render_results(results), opts)
     skipped = sum(1 for r in results if r.outcome is Outcome.SKIPPED)
     if skipped or interrupted():

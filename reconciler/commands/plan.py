@@ -10,6 +10,7 @@ import click
 from reconciler import workflow
 from reconciler.commands.options import (
     EXIT_CHANGES,
+    EXIT_ERROR,
     EXIT_OK,
     Options,
     at_option,
@@ -23,7 +24,7 @@ from reconciler.commands.options import (
 )
 from reconciler.commands.progress import progress
 from reconciler.commands.session import maybe_sandbox
-from reconciler.render import planfile
+from reconciler.render import escape, planfile, text
 
 
 @click.command()
@@ -50,7 +51,7 @@ def plan(
 ) -> int:
     """Show what apply would change."""
     with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
-        result, _ = workflow.plan_workspace(
+        result, config = workflow.plan_workspace(
             list(paths),
             config_file=opts.config,
             parallelism=opts.parallelism,
@@ -65,6 +66,14 @@ def plan(
         Path(out).write_text(planfile.dumps(result), encoding="utf-8")
         if fmt == "text":
             echo(f"Saved the plan to {out}: apply it with `reconciler apply {out}`.", opts)
+    # The policy check (docs/governance.md): a plan apply would refuse fails, 1 over 2.
+    refusals = workflow.would_refuse(result, config)
+    if refusals:
+        line = text.refusal_line(refusals)
+        if fmt == "markdown":
+            line = f"**{escape.markdown(line)}**"
+        echo(line, opts, err=fmt == "json")
+        return EXIT_ERROR
     return EXIT_CHANGES if detailed_exitcode and not result.empty else EXIT_OK
 
 

@@ -9,6 +9,9 @@
 - `lines`: text that may span lines (error messages, tracebacks): each line escaped, and
   no line may start with `::` (a GitHub workflow command), whitespace ignored as the
   runner ignores it.
+- Everywhere (`no_commands`, `github_data`): `##[`, which the Actions runner honours
+  anywhere in a line (`##[add-mask]`, `##[stop-commands]`), is written `#\\u0023[`: the
+  same text to a JSON reader, readable to anyone else, and no longer a command.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:@$])")
 # What GitHub's runner takes as a line break, then the whitespace it trims.
 _COMMAND = re.compile("(?:^|(?<=[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]))(\\s*):(?=:)")
+MARKER = "##["
+"""The runner's older command syntax, honoured wherever it appears in a line."""
+NEUTRAL_MARKER = "#\\u0023["
+"""`MARKER` as written: a JSON escape (valid inside every JSON string, where a value's
+`##[` can only be), and plain to read in text, CSV and HTML."""
 
 
 def _one(match: re.Match[str]) -> str:
@@ -68,8 +76,9 @@ def surrogates(block: str) -> str:
 
 
 def github_data(value: object) -> str:
-    """The message of a workflow command (after `::`)."""
-    return str(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The message of a workflow command (after `::`): no `##[` either."""
+    data = str(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return no_markers(data)
 
 
 def github_property(value: object) -> str:
@@ -77,8 +86,15 @@ def github_property(value: object) -> str:
     return github_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
+def no_markers(block: str) -> str:
+    """`##[` anywhere in `block` written as `NEUTRAL_MARKER`."""
+    return block.replace(MARKER, NEUTRAL_MARKER) if MARKER in block else block
+
+
 def no_commands(block: str) -> str:
-    """Escape the first `:` of any line that would start a GitHub workflow command."""
+    """Escape the first `:` of any line that would start a GitHub workflow command, and
+    every `##[` wherever it is in a line."""
+    block = no_markers(block)
     if "::" not in block:
         return block
     return _COMMAND.sub(r"\1\\x3a", block)

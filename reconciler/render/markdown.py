@@ -13,6 +13,7 @@ from reconciler.render import drift, escape
 from reconciler.render.text import (
     governance_items,
     member_totals,
+    protected_note,
     render_change,
     risk_items,
     summary,
@@ -112,7 +113,7 @@ def protected_section(plan: Plan) -> str:
     if not plan.protected:
         return ""
     rows = ["", "#### Protected from prune", ""]
-    rows += [f"- {escape.markdown(a)}" for a in plan.protected]
+    rows += [f"- {escape.markdown(a + protected_note(plan, a))}" for a in plan.protected]
     return "\n".join(rows) + "\n"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from reconciler.model import SYMBOLS, Action, Change, Governance, Outcome, Plan, Result
+from reconciler.model import SYMBOLS, Action, Change, Governance, Outcome, Plan, Refusals, Result
 from reconciler.render.escape import text as esc
 
 COLOURS = {
@@ -162,10 +162,20 @@ def guard_lines(change: Change) -> list[str]:
 
 
 def protected_lines(plan: Plan) -> list[str]:
-    """The undeclared objects `settings.protect` kept from prune (SPEC §5.4)."""
+    """The undeclared objects `settings.protect` kept from prune, and the
+    protected objects kept although expired: `(expired 2026-01-31, protected)`."""
     if not plan.protected:
         return []
-    return ["Protected from prune:"] + [f"  = {esc(a)}" for a in plan.protected]
+    return ["Protected from prune:"] + [
+        f"  = {esc(a)}{protected_note(plan, a)}" for a in plan.protected
+    ]
+
+
+def protected_note(plan: Plan, address: str) -> str:
+    """`  (expired WHEN, protected)` for a protected object kept although expired."""
+    if address not in plan.protected_expired:
+        return ""
+    return f"  (expired {esc(plan.protected_expired[address])}, protected)"
 
 
 def targeted_note(plan: Plan) -> str | None:
@@ -293,19 +303,36 @@ def render_plan(plan: Plan) -> str:
 
 def render_results(results: list[Result]) -> str:
     lines = []
-    colour = {Outcome.APPLIED: "green", Outcome.CONFLICT: "yellow", Outcome.FAILED: "red"}
+    colour = {
+        Outcome.APPLIED: "green",
+        Outcome.CONFLICT: "yellow",
+        Outcome.FAILED: "red",
+        Outcome.REFUSED: "red",
+    }
     for r in sorted(results, key=lambda r: r.change.address):
-        tag = click.style(f"{r.outcome.value:>8}", fg=colour.get(r.outcome, "white"))
+        word = r.outcome.value
+        if r.outcome is Outcome.REFUSED and r.rules:
+            word += f" (guard {', '.join(r.rules)})"
+        tag = click.style(f"{word:>8}", fg=colour.get(r.outcome, "white"))
         lines.append(
             f"{tag}  {esc(r.change.address)}" + (f": {esc(r.message)}" if r.message else "")
         )
     n = {o: sum(1 for r in results if r.outcome is o) for o in Outcome}
+    refused = f", {n[Outcome.REFUSED]} refused" if n[Outcome.REFUSED] else ""
     lines.append(
         click.style(
             f"Apply complete: {n[Outcome.APPLIED]} applied, {n[Outcome.CONFLICT]} conflict, "
-            f"{n[Outcome.FAILED]} failed."
+            f"{n[Outcome.FAILED]} failed{refused}."
             + (f" {n[Outcome.SKIPPED]} not started." if n[Outcome.SKIPPED] else ""),
             bold=True,
         )
     )
     return "\n".join(lines)
+
+
+def refusal_line(refusals: Refusals) -> str:
+    """The plan's closing line when apply would refuse some of it (docs/governance.md):
+    `Apply would refuse: N changes (guards: ..., safety: ...)`."""
+    n = refusals.count
+    what = "; ".join(f"{name}: {detail}" for name, detail in refusals.parts())
+    return f"Apply would refuse: {n} change{'s' * (n != 1)} ({esc(what)})"

@@ -221,7 +221,8 @@ def test_a_plan_without_its_live_counts_still_meets_the_safety_thresholds(
     )
     ws.write("roles.yaml", VIEWERS.replace("new", "old").replace("klip.email", ""))
     res = cli("plan", str(ws.root), "--out", "plan.json")
-    assert res.code == 0, res.err
+    # Over a threshold already: plan fails the check, and still saves the plan.
+    assert res.code == 1 and "Apply would refuse: 2 changes (safety: 2 of 3" in res.out
     live.log.clear()
     doc = json.loads(Path("plan.json").read_text())
     assert doc["summary"] == {"create": 0, "update": 0, "replace": 0, "delete": 2}

@@ -202,14 +202,20 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
             return str(member["group_id"])
         return "name:" + str(member.get("group_name"))
 
+    async def resolve_claims(self, p: KlipfolioProvider, keys: set[str]) -> dict[str, list[str]]:
+        named = sorted(k for k in keys if k.startswith(GROUP + "name:"))
+        if not named:
+            return {}
+        # As group_name: against the company's groups, never a label a share record shows.
+        by_name = await p._groups_by_name()
+        cut = len(GROUP + "name:")
+        return {k: sorted(GROUP + i.lower() for i in by_name.get(k[cut:], [])) for k in named}
+
     async def resolve(self, p: KlipfolioProvider, resources: list[Resource]) -> list[Problem]:
         if not any(k.startswith("name:") for r in resources for k in r.desired["groups"]):
             return []
         # Group names resolve against the company's groups, read once per plan.
-        data = await p._get("/groups")
-        by_name: dict[str, list[str]] = {}
-        for g in data.get("groups", []):
-            by_name.setdefault(g["name"], []).append(g["id"])
+        by_name = await p._groups_by_name()
         problems = []
         for r in resources:
             resolved = {}
@@ -321,6 +327,19 @@ class KlipfolioProvider(Provider):
         if isinstance(meta, dict):
             return meta.get("error_code"), str(meta.get("error_desc") or meta.get("error_code"))
         return None, f"HTTP {response.status_code}"
+
+    async def _groups_by_name(self) -> dict[str, list[str]]:
+        """The company's groups (`GET /groups` without client_id): name -> ids; read once
+        per run (a plan's names and the access report's Person claims share the read)."""
+        cached: dict[str, list[str]] | None = getattr(self, "_group_names", None)
+        if cached is not None:
+            return cached
+        data = await self._get("/groups")
+        by_name: dict[str, list[str]] = {}
+        for g in data.get("groups", []):
+            by_name.setdefault(g["name"], []).append(g["id"])
+        self._group_names = by_name
+        return by_name
 
     async def _clients(self) -> list[str]:
         data = await self._get("/clients")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from reconciler import safefile
 from reconciler.commands.options import Options
 from reconciler.config import sandboxed
 from reconciler.engine import SandboxTarget
@@ -89,7 +90,7 @@ def maybe_sandbox(
     finally:
         sb.stop()
         if sb.writes():
-            session.parent.mkdir(exist_ok=True)
+            safefile.make_dirs(session.parent)
             dump_state(sb.state, session)
             click.echo(f"sandbox: state saved to {session} (delete it to start over)", err=True)
 

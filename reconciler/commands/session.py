@@ -76,6 +76,7 @@ def maybe_sandbox(
 
     seed = state_file(state, paths)
     session = session_file(seed)
+    safefile.refuse_links(session)  # before the command runs, not after its writes
     if session.is_file() and session.stat().st_mtime >= seed.stat().st_mtime:
         click.echo(f"sandbox: continuing from {session} (delete it to start over)", err=True)
         sb = start(session)

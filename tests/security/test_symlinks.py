@@ -222,6 +222,7 @@ def test_sandbox_session_state_through_a_link_is_refused(
     res = cli("apply", ".", "--sandbox", "--auto-approve", "--no-color")
     assert res.code == 1, res.out + res.err
     assert ".reconciler" in res.err and "symbolic link" in res.err, res.err
+    assert "applied" not in res.out, "refused before the command ran"
     assert list(elsewhere.iterdir()) == []
 
 

@@ -15,7 +15,7 @@ from reconciler.errors import ManifestError, Problem
 from reconciler.ignores import Ignore
 from reconciler.ignores import load as load_ignores
 from reconciler.schemas import core_provider_settings, provider_settings, validate_against
-from reconciler.yamlload import Located, load_file
+from reconciler.yamlload import Located, load_file, outside, roots
 
 _SANDBOXED: ContextVar[bool] = ContextVar("reconciler_sandboxed", default=False)
 
@@ -121,6 +121,8 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
         return Config(providers)
     if not path.is_file():
         raise ManifestError([Problem(str(path), 1, 1, "config file not found", "config")])
+    if linked := outside(path, roots([str(path)])):  # a link out of its directory: unread
+        raise ManifestError([linked])
     docs, problems = load_file(path)
     if problems:
         raise ManifestError(problems)

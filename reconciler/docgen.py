@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler import registry, schemas
+from reconciler import registry, safefile, schemas
 from reconciler.ids import IdFormat
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -460,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return 0
     if current != text:
-        args.out.write_text(text)
+        safefile.write_text(args.out, text)
         print(f"wrote {args.out}")
     return 0
 

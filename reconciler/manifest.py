@@ -15,10 +15,11 @@ from reconciler.errors import ManifestError, Problem
 from reconciler.model import Governance, Resource, Source
 from reconciler.registry import KIND_TYPES, PROVIDERS, cached, defaults
 from reconciler.schemas import kinds, type_name, validate_against
-from reconciler.yamlload import Located, load_file
+from reconciler.yamlload import Located, load_file, outside, roots
 
 API_VERSION = "reconciler/v1"
 SKIPPED_KINDS = ("Config", "SandboxState", policy.KIND)
+SEED_NAME = "sandbox-state.yaml"
 
 
 @dataclass
@@ -52,8 +53,21 @@ def discover(paths: list[str], config_file: str | None) -> tuple[list[Path], lis
                     found.append(candidate)
         else:
             problems.append(Problem(raw, 1, 1, "no such file or directory", "path"))
-    kept = (f for f in found if f.name not in CONFIG_NAMES and f.resolve() != skip)
-    return list(dict.fromkeys(kept)), problems
+    # The sandbox's seed (read by --sandbox, never a manifest) is left out by name like the
+    # config: examples/ links to the packaged one, outside the workspace.
+    left_out = (*CONFIG_NAMES, SEED_NAME)
+    kept = (f for f in found if f.name not in left_out and f.resolve() != skip)
+    # A link the pull request committed may point at a runner's secrets: a file that
+    # resolves outside every PATH given is never read, only named.
+    workspace = roots(paths)
+    files = []
+    for file in dict.fromkeys(kept):
+        linked = outside(file, workspace)
+        if linked:
+            problems.append(linked)
+        else:
+            files.append(file)
+    return files, problems
 
 
 IGNORE_FILE = ".reconcilerignore"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -349,3 +350,30 @@ def _syntax(exc: yaml.MarkedYAMLError, text: str) -> str:
     if exc.problem and exc.context and cmark and mark and cmark.line != mark.line:
         return f"YAML syntax error: {what} ({exc.context} at line {cmark.line + 1})"
     return f"YAML syntax error: {what}"
+
+
+def roots(paths: list[str]) -> list[Path]:
+    """The workspace the PATHs name: each directory, a file PATH meaning its directory.
+    Real paths above each one (a linked /tmp), the PATH's own name as given: a PATH that
+    is itself a link to elsewhere does not widen the workspace to wherever it points."""
+    out = []
+    for raw in paths:
+        path = Path(raw)
+        base = path if path.is_dir() else path.parent
+        absolute = Path(os.path.abspath(base))
+        out.append(Path(os.path.realpath(absolute.parent)) / absolute.name)
+    return out
+
+
+def outside(path: Path, workspace: list[Path]) -> Problem | None:
+    """A problem naming `path` when it resolves (through a symlink) outside every
+    directory of `workspace`. Nothing of the target is read or shown: the link may point
+    at a runner's credentials."""
+    real = Path(os.path.realpath(path))
+    if any(real == root or root in real.parents for root in workspace):
+        return None
+    message = (
+        "is a symbolic link (or lies under one) that resolves outside the workspace: "
+        "not read; keep manifests and the config inside the directories given"
+    )
+    return Problem(str(path), 1, 1, message, "symlink")

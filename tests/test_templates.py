@@ -60,6 +60,13 @@ def credential_envs() -> set[str]:
     return names
 
 
+def expr_words(args: str) -> list[str]:
+    """`args` split on spaces, a `${{ expression }}` kept whole (GitHub expands it before
+    the action splits the words)."""
+    marked = re.sub(r"\$\{\{\s*([^}]*?)\s*\}\}", lambda m: "\0" + m.group(1) + "\0", args)
+    return [re.sub("\0([^\0]*)\0", r"${{ \1 }}", w) for w in marked.split()]
+
+
 def action_steps(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(job, step) for every step of a workflow that uses the reconciler action."""
     return [
@@ -186,10 +193,65 @@ def test_secrets_only_on_steps_that_call_vendors(path: Path) -> None:
             if command in VENDOR_COMMANDS and "uses" in step:
                 assert with_secrets == expected, (path.name, step.get("name"))
                 for name in with_secrets:
-                    assert env[name] == f"${{{{ secrets.{name} }}}}"
+                    assert env[name] == f"${{{{ secrets.{secret_name(path, name)} }}}}"
             else:
                 assert not with_secrets, (path.name, step.get("name"))
             assert "secrets." not in json.dumps(step.get("with") or {})
+
+
+def secret_name(template: Path, env: str) -> str:
+    """The secret a template maps onto a credential variable: write-capable ones only in
+    apply's protected environment; plan (a pull request's run) and drift get read-only
+    tokens, `<VARIABLE>_READONLY`."""
+    return env if template.name == "reconcile-apply.yml" else f"{env}_READONLY"
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_write_credentials_only_in_the_protected_apply_environment(path: Path) -> None:
+    doc = load(path)
+    text = path.read_text(encoding="utf-8")
+    named = set(re.findall(r"secrets\.(\w+)", text))
+    for job in doc["jobs"].values():
+        if path.name == "reconcile-apply.yml":
+            assert job["environment"] == "production"
+            assert not any(n.endswith("_READONLY") for n in named)
+        else:
+            assert "environment" not in job
+            assert named and all(n.endswith("_READONLY") for n in named), named
+    if path.name == "reconcile-plan.yml":
+        assert "read-only" in text.lower() and "viewer" in text.lower()
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_template_passes_the_operators_policy(path: Path) -> None:
+    doc = load(path)
+    for job in doc["jobs"].values():
+        checkouts = [
+            s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@")
+        ]
+        policy = [s for s in checkouts if (s.get("with") or {}).get("repository")]
+        assert len(policy) == 1, "one checkout of the operator's policy repository"
+        assert policy[0]["with"] == {
+            "repository": "OWNER/access-policy",
+            "path": ".reconciler-policy",
+            "persist-credentials": False,
+        }
+        assert job["steps"].index(policy[0]) < min(
+            job["steps"].index(s) for _, s in action_steps({"jobs": {"j": job}})
+        ), "the policy is checked out before reconciler runs"
+        assert (
+            job["env"]["RECONCILER_POLICY"]
+            == "${{ github.workspace }}/.reconciler-policy/policy.yaml"
+        )
+
+
+@pytest.mark.parametrize(
+    "path", [ACTION, SCRIPTS / "run.sh", SCRIPTS / "install.sh", *TEMPLATES], ids=lambda p: p.name
+)
+def test_loopback_is_never_allowed_by_the_action_or_a_template(path: Path) -> None:
+    """Loopback base URLs are for the sandbox and tests; allowing them is the operator's
+    decision (a runner hosting a service), never one the action or a template makes."""
+    assert "RECONCILER_ALLOW_LOOPBACK" not in path.read_text(encoding="utf-8")
 
 
 def test_credential_names_agree_everywhere() -> None:
@@ -204,7 +266,7 @@ def test_credential_names_agree_everywhere() -> None:
     for path in TEMPLATES:
         text = path.read_text(encoding="utf-8")
         named = set(re.findall(r"secrets\.(\w+)", text))
-        assert named == expected, path.name
+        assert named == {secret_name(path, name) for name in expected}, path.name
         assert "SF_PROD" not in text
 
 
@@ -230,8 +292,14 @@ def test_apply_template_applies_exactly_the_saved_plan() -> None:
     commands = [s["with"]["command"] for s in steps]
     assert commands == ["plan", "show", "apply"]
     plan, show, apply = steps
-    plan_args = plan["with"]["args"].split()
+    plan_args = expr_words(plan["with"]["args"])
     saved = plan_args[plan_args.index("--out") + 1]
+    # Outside the checkout, where a pull request's files (a link at plan.json) cannot be.
+    assert saved == "${{ runner.temp }}/plan.json"
+    upload = next(
+        s for s in doc["jobs"]["apply"]["steps"] if "upload-artifact" in s.get("uses", "")
+    )
+    assert upload["with"]["path"] == saved
     assert show["with"]["paths"] == saved
     assert apply["with"]["paths"] == saved, "apply PLAN.json, not the manifests"
     apply_args = apply["with"]["args"].split()
@@ -296,7 +364,18 @@ if "--input" in args:
         call["input"] = json.load(fh)
 with open(os.environ["STUB_GH_LOG"], "a", encoding="utf-8") as fh:
     fh.write(json.dumps(call) + "\\n")
-if "--paginate" in args:
+if "--paginate" in args and os.environ.get("STUB_GH_COMMENTS"):
+    # The listing as the API answers it, filtered by run.sh's own --jq with real jq (gh
+    # prints --jq results raw, like jq -r).
+    import subprocess
+    jq = args[args.index("--jq") + 1]
+    with open(os.environ["STUB_GH_COMMENTS"], "rb") as page:
+        res = subprocess.run(["jq", "-r", jq], stdin=page, capture_output=True, check=False)
+    sys.stdout.write(res.stdout.decode())
+    sys.stderr.write(res.stderr.decode())
+    if res.returncode:
+        sys.exit(res.returncode)
+elif "--paginate" in args:
     sys.stdout.write(os.environ.get("STUB_GH_IDS", ""))
 sys.exit(int(os.environ.get("STUB_GH_CODE", "0")))
 """
@@ -578,6 +657,69 @@ def test_a_failed_comment_warns_but_keeps_the_plan_result(run_step: RunStep) -> 
         "plan", code=3, args="--format markdown", out="", pr=7, extra={"STUB_GH_CODE": "1"}
     )
     assert failed.code == 3
+
+
+def _comment(id_: int, login: str, kind: str, body: str) -> dict[str, Any]:
+    return {"id": id_, "user": {"login": login, "type": kind}, "body": body}
+
+
+@pytest.mark.parametrize("ours", [None, 44])
+def test_plan_comment_lookup_matches_only_the_bots_own_comment(
+    run_step: RunStep, tmp_path: Path, ours: int | None
+) -> None:
+    """Anyone may post a comment that starts with the marker: a reviewer quoting it, or
+    another bot (or app) the attacker controls. Only a comment by the action's own login,
+    first line exactly the marker, is the plan comment."""
+    if shutil.which("jq") is None:
+        pytest.fail("jq is required (gh's --jq is jq): install it")
+    comments = [
+        _comment(40, "mallory", "User", f"{MARKER}\n### Plan\n\nNo changes."),
+        _comment(41, "evil-app[bot]", "Bot", f"{MARKER}\n### Plan\n\nNo changes."),
+        _comment(42, "github-actions[bot]", "Bot", f"{MARKER} and more\nnot ours"),
+        _comment(43, "github-actions[bot]", "Bot", f"quoting\n{MARKER}\n"),
+    ]
+    if ours:
+        comments.append(_comment(ours, "github-actions[bot]", "Bot", f"{MARKER}\r\nold plan"))
+    listing = tmp_path / "comments.json"
+    listing.write_text(json.dumps(comments), encoding="utf-8")
+    step = run_step(
+        "plan", args="--format markdown", out=PLAN_MD, pr=7,
+        extra={"STUB_GH_COMMENTS": str(listing)},
+    )  # fmt: skip
+    assert step.code == 0, step.log
+    _, write = step.gh_calls
+    if ours:
+        assert write["args"][:4] == [
+            "api",
+            "-X",
+            "PATCH",
+            f"repos/acme/access/issues/comments/{ours}",
+        ]
+    else:
+        assert write["args"][:4] == ["api", "-X", "POST", "repos/acme/access/issues/7/comments"]
+    assert write["input"]["body"].startswith(MARKER + "\n### Plan")
+    # Another token posts as another login: the input names it.
+    other = run_step(
+        "plan", args="--format markdown", out=PLAN_MD, pr=7,
+        extra={"STUB_GH_COMMENTS": str(listing), "RECONCILER_COMMENT_AUTHOR": "evil-app[bot]"},
+    )  # fmt: skip
+    assert other.gh_calls[1]["args"][3] == "repos/acme/access/issues/comments/41"
+
+
+@pytest.mark.parametrize("author", ['x" or true or "', "a b", "-x", ""])
+def test_comment_author_must_be_a_login(run_step: RunStep, tmp_path: Path, author: str) -> None:
+    listing = tmp_path / "comments.json"
+    listing.write_text(json.dumps([_comment(40, "mallory", "User", MARKER)]), encoding="utf-8")
+    step = run_step(
+        "plan", args="--format markdown", out=PLAN_MD, pr=7,
+        extra={"STUB_GH_COMMENTS": str(listing), "RECONCILER_COMMENT_AUTHOR": author},
+    )  # fmt: skip
+    if author == "":
+        # Empty means the default login: mallory's comment is still not ours.
+        assert [c["args"][2] for c in step.gh_calls[1:]] == ["POST"]
+    else:
+        assert "::warning" in step.log and "comment-author" in step.log
+        assert all(c["args"][2] != "PATCH" for c in step.gh_calls if len(c["args"]) > 2)
 
 
 def test_oversized_comment_is_truncated(run_step: RunStep) -> None:

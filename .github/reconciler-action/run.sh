@@ -8,8 +8,10 @@
 #   1, 3, 130, anything    fail (3 is a bug in reconciler: always fails)
 # Inputs come in through the environment, never through ${{ }} in the script:
 #   RECONCILER_BIN (default: reconciler on PATH), RECONCILER_COMMAND, RECONCILER_PATHS,
-#   RECONCILER_ARGS (shell-like words), RECONCILER_SUMMARY, RECONCILER_COMMENT, GH_TOKEN,
-#   RECONCILER_PYTHON (default python3), and the runner's GITHUB_* variables.
+#   RECONCILER_ARGS (shell-like words), RECONCILER_SUMMARY, RECONCILER_COMMENT,
+#   RECONCILER_COMMENT_AUTHOR (the login whose comment is the plan comment, default
+#   github-actions[bot]), GH_TOKEN, RECONCILER_PYTHON (default python3), and the runner's
+#   GITHUB_* variables.
 # Outputs (to $GITHUB_OUTPUT): exitcode, output-file.
 set -uo pipefail # no -e: the tool's exit code is data, read explicitly below
 
@@ -158,8 +160,16 @@ text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
 if len(text) > 65000:
     text = text[:64000] + "\n\n_(truncated: the full plan is in the job summary)_\n"
 json.dump({"body": text}, sys.stdout)' "$body" >"$json" || return 1
+  # Only our own comment: written by the token's login, its first line exactly the marker.
+  # Anyone can post a comment that starts with the marker; editing theirs would put the
+  # plan under their name, or leave their text standing as the plan.
+  local author="${RECONCILER_COMMENT_AUTHOR:-github-actions[bot]}"
+  [[ "$author" =~ ^[A-Za-z0-9][A-Za-z0-9-]*(\[bot\])?$ ]] || {
+    echo "::warning title=reconciler plan::input 'comment-author' is not a GitHub login"
+    return 1
+  }
   ids="$(gh api --paginate "repos/${repo}/issues/${pr}/comments?per_page=100" \
-    --jq ".[] | select(.user.type == \"Bot\" and (.body | startswith(\"${MARKER}\"))) | .id")" ||
+    --jq ".[] | select(.user.login == \"${author}\" and ((.body // \"\") | split(\"\\n\") | .[0] | rtrimstr(\"\\r\")) == \"${MARKER}\") | .id")" ||
     return 1
   id="${ids%%$'\n'*}"
   if [[ "$id" =~ ^[0-9]+$ ]]; then

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import cast
 
 import click
 
-from reconciler import workflow
+from reconciler import safefile, workflow
 from reconciler.access.collect import collect
 from reconciler.access.model import BY, By
 from reconciler.access.render import FORMATS, Format, render
@@ -92,10 +91,7 @@ def access(
         report = collect(ws, live, resources, claims)
     text = render(report, cast(Format, fmt), cast(By, by))
     if out:
-        try:
-            Path(out).write_text(surrogates(text), encoding="utf-8", newline="")
-        except OSError as exc:
-            raise ReconcilerError(f"--out {out}: cannot write ({exc.strerror})") from None
+        safefile.write_text(out, surrogates(text), what="--out")
         click.echo(f"Wrote the access report to {out} ({len(report.rows)} rows).", err=True)
     else:
         echo(text.rstrip("\n"), opts)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 import yaml
 
+from reconciler import safefile
 from reconciler.commands.options import Options, common, echo, sandbox_options
 from reconciler.commands.session import maybe_sandbox
 from reconciler.config import find_config, load_config
@@ -114,8 +115,10 @@ async def _export(
     vtype = config.providers[alias].type
     names = {kind: file_name(alias, vtype, kind) for kind in kinds or list(cls.KINDS)}
     # Before any request: files of other providers (or kinds) stay; only an existing file
-    # of this export's own is refused, unless --force.
-    taken = sorted(str(out / n) for n in names.values() if (out / n).exists())
+    # of this export's own is refused, unless --force. A link counts, dangling or not; a
+    # linked --out directory (or one on the way to it) is refused even with --force.
+    safefile.refuse_linked_dir(out, what="--out")
+    taken = sorted(str(out / n) for n in names.values() if os.path.lexists(out / n))
     if taken and not force:
         raise ReconcilerError(
             f"export would overwrite {', '.join(taken)}: nothing was read or written "
@@ -190,13 +193,9 @@ def export(
     with maybe_sandbox(sandbox, sandbox_state, [], opts) as target:
         files = run(_export(opts, alias, list(kinds), list(scopes), target, target_dir, force))
     for name, text in files.items():
-        try:
-            target_dir.mkdir(parents=True, exist_ok=True)
-            (target_dir / name).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ReconcilerError(
-                f"--out {target_dir / name}: cannot write ({exc.strerror})"
-            ) from None
+        safefile.make_dirs(target_dir, what="--out")
+        # With --force, a link at the file is replaced by the file, never written through.
+        safefile.write_text(target_dir / name, text, replace_link=force, what="--out")
         echo(f"wrote {target_dir / name}", opts)
     return 0
 

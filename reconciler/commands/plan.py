@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reconciler import workflow
+from reconciler import safefile, workflow
 from reconciler.commands.options import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -63,7 +63,7 @@ def plan(
         )
     echo(render_plan(result, fmt), opts)
     if out:
-        Path(out).write_text(planfile.dumps(result), encoding="utf-8")
+        safefile.write_text(Path(out), planfile.dumps(result), what="--out")
         if fmt == "text":
             echo(f"Saved the plan to {out}: apply it with `reconciler apply {out}`.", opts)
     # The policy check (docs/governance.md): a plan apply would refuse fails, 1 over 2.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from reconciler import safefile
 from reconciler.commands.options import Options, common, echo
 from reconciler.commands.session import start, state_file
 from reconciler.errors import ReconcilerError
@@ -62,6 +63,8 @@ def serve(
     """
     if dump and not Path(dump).resolve().parent.is_dir():
         raise ReconcilerError(f"--dump {dump}: its directory does not exist")
+    if dump:
+        safefile.refuse_links(dump, what="--dump")  # at once, not after the session
     seed = state_file(state, [])
     sb = start(seed, latency_ms=latency_ms, fault_rate=fault_rate)
     urls = sb.start(port=port)
@@ -86,10 +89,7 @@ def serve(
         if dump:
             from reconciler.sandbox.state import dump_state
 
-            try:
-                dump_state(sb.state, Path(dump))
-            except OSError as exc:
-                raise ReconcilerError(f"--dump {dump}: cannot write ({exc.strerror})") from None
+            dump_state(sb.state, Path(dump), what="--dump")
             echo(f"state written to {dump}", opts, err=True)
     return 0
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from reconciler import safefile
 from reconciler.commands.options import Options
 from reconciler.config import sandboxed
 from reconciler.engine import SandboxTarget
@@ -75,6 +76,7 @@ def maybe_sandbox(
 
     seed = state_file(state, paths)
     session = session_file(seed)
+    safefile.refuse_links(session)  # before the command runs, not after its writes
     if session.is_file() and session.stat().st_mtime >= seed.stat().st_mtime:
         click.echo(f"sandbox: continuing from {session} (delete it to start over)", err=True)
         sb = start(session)
@@ -89,7 +91,7 @@ def maybe_sandbox(
     finally:
         sb.stop()
         if sb.writes():
-            session.parent.mkdir(exist_ok=True)
+            safefile.make_dirs(session.parent)
             dump_state(sb.state, session)
             click.echo(f"sandbox: state saved to {session} (delete it to start over)", err=True)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from reconciler import safefile
 from reconciler.errors import ManifestError, Problem
 from reconciler.yamlload import load_file
 
@@ -30,6 +31,8 @@ def load_state(path: Path) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if k not in ("apiVersion", "kind")}
 
 
-def dump_state(state: dict[str, Any], path: Path) -> None:
+def dump_state(state: dict[str, Any], path: Path, what: str = "sandbox state") -> None:
+    """Write `state` to `path`, never through a symlink (safefile)."""
     doc = {"apiVersion": "reconciler/v1", "kind": "SandboxState", **state}
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    safefile.write_text(path, text, what=what)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import reconciler.http
-from reconciler import registry
+import reconciler.plugin.http
+from reconciler.plugin import registry
 from reconciler.sandbox import Sandbox
-from tests.harness import Ran, RunCli, Workspace
+from tests.support.harness import Ran, RunCli, Workspace
 
 FAST_BACKOFF = {"BACKOFF_BASE": 0.001, "BACKOFF_CAP": 0.01}
 
@@ -38,7 +38,7 @@ def _fast_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     if request.node.get_closest_marker("real_backoff"):
         return
     for name, value in FAST_BACKOFF.items():
-        monkeypatch.setattr(reconciler.http, name, value, raising=False)
+        monkeypatch.setattr(reconciler.plugin.http, name, value, raising=False)
 
 
 @pytest.fixture(scope="session")

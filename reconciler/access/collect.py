@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from reconciler import clock, expiry, people
 from reconciler.access.model import LIVE, Report, RoleRow, Row, Status
-from reconciler.manifest import Workspace
-from reconciler.model import Expiry, LiveObject, Resource, State, address_of
-from reconciler.provider import Grant, KindHandler
-from reconciler.registry import PROVIDERS
+from reconciler.core import clock
+from reconciler.core.model import Expiry, LiveObject, Resource, State, address_of
+from reconciler.governance import expiry
+from reconciler.input import people
+from reconciler.input.manifest import Workspace
+from reconciler.plugin.provider import Grant, KindHandler
+from reconciler.plugin.registry import PROVIDERS
 
 Live = Mapping[tuple[str, str], list[LiveObject]]
 """Every live object read, by (provider alias, kind): `workflow.read_live`."""

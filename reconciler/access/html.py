@@ -23,7 +23,7 @@ from collections import Counter
 from typing import Any
 
 from reconciler.access.model import COLUMNS, By, Report, RoleRow, Row, group_key
-from reconciler.render.escape import text as esc
+from reconciler.core.escape import text as esc
 
 VIEWS = ("all", "person", "principal", "object")
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Literal, cast
 
-from reconciler import clock
+from reconciler.core import clock
 
 FORMAT_VERSION = 1
 """`format_version` of the JSON document; bump when a key changes meaning or goes away."""

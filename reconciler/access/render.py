@@ -27,8 +27,8 @@ from reconciler.access.model import (
     Row,
     group_key,
 )
-from reconciler.render.escape import no_commands
-from reconciler.render.escape import text as esc
+from reconciler.core.escape import no_commands
+from reconciler.core.escape import text as esc
 
 Format = Literal["text", "csv", "json", "html"]
 FORMATS: tuple[Format, ...] = ("text", "csv", "json", "html")

@@ -7,7 +7,6 @@ from typing import cast
 
 import click
 
-from reconciler import safefile, workflow
 from reconciler.access.collect import collect
 from reconciler.access.model import BY, By
 from reconciler.access.render import FORMATS, Format, render
@@ -22,8 +21,10 @@ from reconciler.commands.options import (
 )
 from reconciler.commands.progress import progress
 from reconciler.commands.session import maybe_sandbox
-from reconciler.errors import ReconcilerError
-from reconciler.render.escape import surrogates
+from reconciler.core import safefile
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.escape import surrogates
+from reconciler.engine import workflow
 
 
 @click.command()

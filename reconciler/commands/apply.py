@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from reconciler import workflow
 from reconciler.commands.options import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -24,10 +23,11 @@ from reconciler.commands.options import (
 )
 from reconciler.commands.progress import progress
 from reconciler.commands.session import maybe_sandbox
-from reconciler.errors import ReconcilerError
-from reconciler.model import Outcome, Result
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.model import Outcome, Result
+from reconciler.core.runner import interrupted
+from reconciler.engine import workflow
 from reconciler.render import text
-from reconciler.runner import interrupted
 
 
 @click.command(name="apply")

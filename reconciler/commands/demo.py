@@ -10,15 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler import clock, expiry, registry, warnings, workflow
 from reconciler.commands.options import Options, common, echo
 from reconciler.commands.progress import progress
 from reconciler.commands.session import start
-from reconciler.config import sandboxed
-from reconciler.engine import SandboxTarget
-from reconciler.errors import ReconcilerError
-from reconciler.manifest import load_workspace
-from reconciler.model import Outcome, Plan
+from reconciler.core import clock
+from reconciler.core import notices as warnings
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.model import Outcome, Plan
+from reconciler.engine import workflow
+from reconciler.engine.core import SandboxTarget
+from reconciler.governance import expiry
+from reconciler.input.config import sandboxed
+from reconciler.input.manifest import load_workspace
+from reconciler.plugin import registry
 from reconciler.render import drift, text
 
 if TYPE_CHECKING:

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from reconciler import workflow
 from reconciler.commands.options import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -23,9 +22,10 @@ from reconciler.commands.options import (
 )
 from reconciler.commands.progress import progress
 from reconciler.commands.session import maybe_sandbox
-from reconciler.model import Plan
+from reconciler.core.model import Plan
+from reconciler.engine import workflow
+from reconciler.plans import planfile
 from reconciler.render import drift as words
-from reconciler.render import planfile
 from reconciler.render.markdown import render_drift_markdown
 from reconciler.render.text import field_deltas
 

@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 import click
 
-from reconciler import warnings
 from reconciler.commands.options import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, plural
-from reconciler.errors import ManifestError, PlanFileError, ReconcilerError
-from reconciler.redact import redact
-from reconciler.render.escape import lines
-from reconciler.runner import interrupts
+from reconciler.core import notices as warnings
+from reconciler.core.errors import ManifestError, PlanFileError, ReconcilerError
+from reconciler.core.escape import lines
+from reconciler.core.redact import redact
+from reconciler.core.runner import interrupts
 
 # Named as before the handler moved here: "ERROR reconciler.cli: error" under -v.
 log = logging.getLogger("reconciler.cli")

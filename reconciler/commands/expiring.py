@@ -7,7 +7,6 @@ from datetime import datetime
 
 import click
 
-from reconciler import clock, expiry
 from reconciler.commands.options import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -18,8 +17,10 @@ from reconciler.commands.options import (
     plural,
     policy_option,
 )
-from reconciler.manifest import load_workspace
-from reconciler.render.escape import text as esc
+from reconciler.core import clock
+from reconciler.core.escape import text as esc
+from reconciler.governance import expiry
+from reconciler.input.manifest import load_workspace
 
 NO_MEMBER = "—"
 

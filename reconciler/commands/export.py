@@ -10,16 +10,16 @@ from typing import Any
 import click
 import yaml
 
-from reconciler import safefile
 from reconciler.commands.options import Options, common, echo, sandbox_options
 from reconciler.commands.session import maybe_sandbox
-from reconciler.config import find_config, load_config
-from reconciler.engine import SandboxTarget, close, connect
-from reconciler.errors import ReconcilerError
-from reconciler.manifest import API_VERSION
-from reconciler.provider import NOTE
-from reconciler.registry import PROVIDERS, defaults
-from reconciler.runner import run
+from reconciler.core import safefile
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.runner import run
+from reconciler.engine.core import SandboxTarget, close, connect
+from reconciler.input.config import find_config, load_config
+from reconciler.input.manifest import API_VERSION
+from reconciler.plugin.provider import NOTE
+from reconciler.plugin.registry import PROVIDERS, defaults
 
 
 class _Dumper(yaml.SafeDumper):

@@ -12,13 +12,15 @@ from typing import Any
 
 import click
 
-from reconciler import clock, manifest, policy
-from reconciler.endpoints import trusting
-from reconciler.http import install_redaction
-from reconciler.model import Plan
-from reconciler.redact import RedactingFormatter, redact
-from reconciler.render import planfile, text
-from reconciler.render.escape import no_commands, surrogates
+from reconciler.core import clock
+from reconciler.core.escape import no_commands, surrogates
+from reconciler.core.model import Plan
+from reconciler.core.redact import RedactingFormatter, redact
+from reconciler.input import manifest, policy
+from reconciler.plans import planfile
+from reconciler.plugin.endpoints import trusting
+from reconciler.plugin.http import install_redaction
+from reconciler.render import text
 from reconciler.render.markdown import render_markdown
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from reconciler import safefile, workflow
 from reconciler.commands.options import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -24,7 +23,10 @@ from reconciler.commands.options import (
 )
 from reconciler.commands.progress import progress
 from reconciler.commands.session import maybe_sandbox
-from reconciler.render import escape, planfile, text
+from reconciler.core import escape, safefile
+from reconciler.engine import workflow
+from reconciler.plans import planfile
+from reconciler.render import text
 
 
 @click.command()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from reconciler import safefile
 from reconciler.commands.options import Options, common, echo
 from reconciler.commands.session import start, state_file
-from reconciler.errors import ReconcilerError
+from reconciler.core import safefile
+from reconciler.core.errors import ReconcilerError
 
 
 @click.group()

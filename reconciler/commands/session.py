@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reconciler import safefile
 from reconciler.commands.options import Options
-from reconciler.config import sandboxed
-from reconciler.engine import SandboxTarget
-from reconciler.errors import ReconcilerError
+from reconciler.core import safefile
+from reconciler.core.errors import ReconcilerError
+from reconciler.engine.core import SandboxTarget
+from reconciler.input.config import sandboxed
 
 if TYPE_CHECKING:
     from reconciler.sandbox import Sandbox

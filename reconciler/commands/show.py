@@ -6,10 +6,12 @@ import dataclasses
 
 import click
 
-from reconciler import guards, policy, workflow
 from reconciler.commands.options import EXIT_OK, Options, common, echo, plan_format, render_plan
-from reconciler.config import GuardSettings
-from reconciler.model import Governance
+from reconciler.core.model import Governance
+from reconciler.engine import workflow
+from reconciler.governance import guards
+from reconciler.input import policy
+from reconciler.input.config import GuardSettings
 
 
 @click.command()

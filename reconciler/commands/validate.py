@@ -6,11 +6,11 @@ import json
 
 import click
 
-from reconciler import warnings
 from reconciler.commands.options import Options, common, echo, policy_option
-from reconciler.errors import ManifestError, Problem
-from reconciler.manifest import load_workspace
-from reconciler.render.escape import github_data, github_property
+from reconciler.core import notices as warnings
+from reconciler.core.errors import ManifestError, Problem
+from reconciler.core.escape import github_data, github_property
+from reconciler.input.manifest import load_workspace
 
 
 def render(problems: list[Problem], fmt: str) -> str:

@@ -21,8 +21,8 @@ from typing import Any
 
 import click
 
-from reconciler.model import Action, Change, Plan, Unmanaged
-from reconciler.render.escape import text as esc
+from reconciler.core.escape import text as esc
+from reconciler.core.model import Action, Change, Plan, Unmanaged
 from reconciler.render.text import (
     _attrs,
     _who,

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 
 import click
 
-from reconciler.model import SYMBOLS, Action, Change, Plan
-from reconciler.render import drift, escape
+from reconciler.core import escape
+from reconciler.core.model import SYMBOLS, Action, Change, Plan
+from reconciler.render import drift
 from reconciler.render.text import (
     governance_items,
     member_totals,

@@ -8,8 +8,17 @@ from typing import Any
 
 import click
 
-from reconciler.model import SYMBOLS, Action, Change, Governance, Outcome, Plan, Refusals, Result
-from reconciler.render.escape import text as esc
+from reconciler.core.escape import text as esc
+from reconciler.core.model import (
+    SYMBOLS,
+    Action,
+    Change,
+    Governance,
+    Outcome,
+    Plan,
+    Refusals,
+    Result,
+)
 
 COLOURS = {
     Action.CREATE: "green",

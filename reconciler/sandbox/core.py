@@ -25,8 +25,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from reconciler.registry import vendors
-from reconciler.runner import run
+from reconciler.core.runner import run
+from reconciler.plugin.registry import vendors
 
 FAULT_STATUSES = (429, 500, 502, 503)
 _FAULT_ACTIONS = tuple(str(s) for s in FAULT_STATUSES)

@@ -7,9 +7,9 @@ from typing import Any
 
 import yaml
 
-from reconciler import safefile
-from reconciler.errors import ManifestError, Problem
-from reconciler.yamlload import load_file
+from reconciler.core import safefile
+from reconciler.core.errors import ManifestError, Problem
+from reconciler.core.yamlload import load_file
 
 
 def load_state(path: Path) -> dict[str, Any]:

@@ -26,12 +26,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from reconciler import workflow  # noqa: E402
 from reconciler.access.collect import collect  # noqa: E402
 from reconciler.access.render import FORMATS, render, render_html  # noqa: E402
-from reconciler.registry import providers  # noqa: E402
-from tests.access_sample import synthetic_report  # noqa: E402
+from reconciler.engine import workflow  # noqa: E402
+from reconciler.plugin.registry import providers  # noqa: E402
 from tests.perf.estate import SIZES, make  # noqa: E402
+from tests.support.access_sample import synthetic_report  # noqa: E402
 
 
 def estate(size: str, runs: int) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def estate(size: str, runs: int) -> dict[str, Any]:
 
 def browser_filter(rows: int) -> float:
     """Milliseconds Chromium takes to filter the page of `rows` rows (debounce excluded)."""
-    from tests.browser import chrome
+    from tests.support.browser import chrome
 
     with tempfile.TemporaryDirectory() as tmp, chrome() as driver:
         path = Path(tmp) / "big.html"

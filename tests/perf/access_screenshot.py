@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from reconciler.access.render import render_html  # noqa: E402
-from tests.access_sample import sample_report  # noqa: E402
-from tests.browser import chrome, missing  # noqa: E402
+from tests.support.access_sample import sample_report  # noqa: E402
+from tests.support.browser import chrome, missing  # noqa: E402
 
 
 def main() -> None:

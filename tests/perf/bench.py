@@ -33,11 +33,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from reconciler.engine import apply, close, connect, diff, make_plan  # noqa: E402
-from reconciler.manifest import load_workspace  # noqa: E402
-from reconciler.model import Action, Plan, Resource  # noqa: E402
+from reconciler.core.model import Action, Plan, Resource  # noqa: E402
+from reconciler.core.runner import run  # noqa: E402
+from reconciler.engine.core import apply, close, connect, diff, make_plan  # noqa: E402
+from reconciler.input.manifest import load_workspace  # noqa: E402
 from reconciler.render import text  # noqa: E402
-from reconciler.runner import run  # noqa: E402
 from reconciler.sandbox import Sandbox  # noqa: E402
 from reconciler.sandbox.state import dump_state  # noqa: E402
 from reconciler.vendors.klipfolio.provider import KlipfolioProvider  # noqa: E402
@@ -288,7 +288,7 @@ def run_cpu_10k(work: Path) -> dict[str, Any]:
     ws = load_workspace([str(root)])
     loaded = time.process_time()
     spec = KlipfolioProvider.KINDS["KlipfolioRole"]
-    from reconciler.model import LiveObject
+    from reconciler.core.model import LiveObject
 
     changes = []
     for i, r in enumerate(ws.resources):

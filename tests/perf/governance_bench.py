@@ -31,12 +31,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from reconciler import clock, expiry, guards, ignores, protect  # noqa: E402
-from reconciler.config import GuardSettings  # noqa: E402
-from reconciler.engine import diff  # noqa: E402
-from reconciler.manifest import load_workspace  # noqa: E402
-from reconciler.model import Change, LiveObject, Plan, Resource, Source  # noqa: E402
-from reconciler.registry import kind_spec  # noqa: E402
+from reconciler.core import clock  # noqa: E402
+from reconciler.core.model import Change, LiveObject, Plan, Resource, Source  # noqa: E402
+from reconciler.engine.core import diff  # noqa: E402
+from reconciler.governance import expiry, guards, ignores, protect  # noqa: E402
+from reconciler.input.config import GuardSettings  # noqa: E402
+from reconciler.input.manifest import load_workspace  # noqa: E402
+from reconciler.plugin.registry import kind_spec  # noqa: E402
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 """The clock the planning runs at: some `expires:` below are past, most are not."""

@@ -22,10 +22,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from reconciler.engine import apply, close, connect, make_plan  # noqa: E402
-from reconciler.manifest import load_workspace  # noqa: E402
-from reconciler.model import Outcome, Plan  # noqa: E402
-from reconciler.runner import run  # noqa: E402
+from reconciler.core.model import Outcome, Plan  # noqa: E402
+from reconciler.core.runner import run  # noqa: E402
+from reconciler.engine.core import apply, close, connect, make_plan  # noqa: E402
+from reconciler.input.manifest import load_workspace  # noqa: E402
 from reconciler.sandbox import Sandbox  # noqa: E402
 from tests.perf.bench import set_env, write_config  # noqa: E402
 from tests.perf.estate import make  # noqa: E402

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from reconciler.sandbox import Sandbox
-from tests.harness import RunCli, Workspace
-from tests.plans import saved_plan, write
-from tests.security.fake import FakeServer
+from tests.support.fake import FakeServer
+from tests.support.harness import RunCli, Workspace
+from tests.support.plans import saved_plan, write
 
 ROLE = """\
 apiVersion: reconciler/v1
@@ -225,8 +225,8 @@ def test_a_wrong_typed_vendor_answer_names_the_provider_and_the_call(
 
 
 def test_the_answer_helper_reports_each_shape() -> None:
-    from reconciler.answers import records
-    from reconciler.errors import ProviderError
+    from reconciler.core.errors import ProviderError
+    from reconciler.plugin.answers import records
 
     for value, detail in [
         ({"a": 1}, "data.roles is an object, expected a list"),

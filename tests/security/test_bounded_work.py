@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import http
-from reconciler.yamlload import load_text
-from tests.harness import RunCli, Workspace
-from tests.security.fake import FakeServer, Handler
+from reconciler.core.yamlload import load_text
+from reconciler.plugin import http
+from tests.support.fake import FakeServer, Handler
+from tests.support.harness import RunCli, Workspace
 
 ROLE = """\
 apiVersion: reconciler/v1
@@ -54,7 +54,7 @@ def _small_http(
 ) -> None:
     """Providers build their Http with small limits; retries back off briefly."""
     small = functools.partial(http.Http, deadline=deadline, max_body=max_body)
-    monkeypatch.setattr("reconciler.provider.Http", small)
+    monkeypatch.setattr("reconciler.plugin.provider.Http", small)
     monkeypatch.setattr(http, "BACKOFF_BASE", 0.01)
 
 

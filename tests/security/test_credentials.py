@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from reconciler.sandbox import Sandbox
-from tests.harness import Ran, RunCli, Workspace
+from tests.support.harness import Ran, RunCli, Workspace
 
 SECRET = "ghp_0123456789abcdefSECRETgithubTOKEN"
 OWNER = "6f1c5a8e-3b7d-4c2a-9e10-2d4b8f0a1c11"
@@ -318,7 +318,7 @@ def _klipfolio_plan(ws: Workspace, cli: RunCli, credential_env: str) -> dict[str
     doc: dict[str, Any] = json.loads(Path("plan.json").read_text())
     (entry,) = [p for p in doc["providers"] if p["alias"] == "klipfolio"]
     entry["credential_env"] = credential_env
-    from tests.plans import write
+    from tests.support.plans import write
 
     write(Path("."), doc, reseal=True)
     return doc
@@ -518,8 +518,8 @@ def test_aliases_of_different_accounts_or_types_are_accepted(
 
 
 def test_one_account_is_one_normalised_base_url() -> None:
-    from reconciler.endpoints import account
-    from reconciler.registry import PROVIDERS
+    from reconciler.plugin.endpoints import account
+    from reconciler.plugin.registry import PROVIDERS
 
     d = PROVIDERS["klipfolio"].DEFAULTS
     same = (

@@ -15,7 +15,7 @@ import json
 import pytest
 
 from reconciler.sandbox import Sandbox
-from tests.harness import RunCli, Workspace
+from tests.support.harness import RunCli, Workspace
 
 EXPIRED = "2024-01-31"
 GLASS = "klipfolio/KlipfolioRole/Break Glass"

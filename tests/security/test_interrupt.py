@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.sandbox import Sandbox
-from tests.harness import RunCli, Workspace
+from tests.support.harness import RunCli, Workspace
 
 ROLES = 40
 SLACK = 0.1

@@ -31,9 +31,9 @@ from typing import Any
 import pytest
 
 import reconciler.sandbox.core as sandbox_core
+from reconciler.core.yamlload import load_file
 from reconciler.sandbox import Sandbox
-from reconciler.yamlload import load_file
-from tests.harness import RunCli, Workspace
+from tests.support.harness import RunCli, Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / ".github" / "reconciler-action"

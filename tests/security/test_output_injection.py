@@ -14,11 +14,11 @@ import re
 import pytest
 from aiohttp import web
 
-from reconciler.model import LiveObject, Resource
-from reconciler.provider import Provider
+from reconciler.core.model import LiveObject, Resource
+from reconciler.plugin.provider import Provider
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.core import VendorApp
-from tests.harness import RunCli, Workspace
+from tests.support.harness import RunCli, Workspace
 
 EVIL = {
     "command": "Evil\n::warning file=README.md::pwned",
@@ -137,7 +137,7 @@ def test_markdown_plan_keeps_each_hostile_name_in_its_section(
 
 
 def test_markdown_table_cells_escape_pipes_and_markup() -> None:
-    from reconciler.render import escape
+    from reconciler.core import escape
 
     cell = escape.markdown("a|b\n# h</details>**x**[l](http://e)")
     assert "|" not in cell.replace(r"\|", "")
@@ -173,7 +173,7 @@ def test_an_error_line_quoting_a_vendor_message_is_escaped(
 def test_an_internal_error_message_cannot_forge_a_line(
     sandbox: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reconciler.registry import PROVIDERS
+    from reconciler.plugin.registry import PROVIDERS
 
     ws.config()
     ws.write(
@@ -243,7 +243,7 @@ def test_validate_github_escapes_properties_and_data(
 
 
 def test_escape_text_shows_every_control_character() -> None:
-    from reconciler.render import escape
+    from reconciler.core import escape
 
     for ch in ["\n", "\r", "\t", "\x00", "\x1b", "\x7f", "\x85", "\x9b", "\u202e", "\u2066"]:
         shown = escape.text(f"a{ch}b")

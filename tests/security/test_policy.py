@@ -17,8 +17,8 @@ import pytest
 
 from reconciler.cli import _main
 from reconciler.sandbox import Sandbox
-from tests.harness import Ran, RunCli, Workspace
-from tests.plans import write
+from tests.support.harness import Ran, RunCli, Workspace
+from tests.support.plans import write
 
 VIEWERS = """
 apiVersion: reconciler/v1

@@ -17,13 +17,13 @@ import urllib.parse
 import pytest
 from aiohttp import web
 
-from reconciler.model import LiveObject, Resource
-from reconciler.provider import Provider
-from reconciler.registry import PROVIDERS
+from reconciler.core.model import LiveObject, Resource
+from reconciler.plugin.provider import Provider
+from reconciler.plugin.registry import PROVIDERS
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.core import VendorApp
-from tests.harness import ENV, RunCli, Workspace
-from tests.test_contract import CASES
+from tests.plugin.test_contract import CASES
+from tests.support.harness import ENV, RunCli, Workspace
 
 BY_VENDOR = {c.vendor: c for c in CASES}
 
@@ -137,7 +137,7 @@ def test_the_traceback_of_a_bug_is_redacted(
 
 
 def test_log_records_and_their_tracebacks_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
-    from reconciler.redact import RedactingFormatter, register
+    from reconciler.core.redact import RedactingFormatter, register
 
     secret = "hunter2-correct-horse-battery"
     register(secret)
@@ -159,7 +159,7 @@ def test_log_records_and_their_tracebacks_are_redacted(capsys: pytest.CaptureFix
 
 
 def test_redaction_never_leaves_a_prefix_or_a_form_behind() -> None:
-    from reconciler.redact import redact, register
+    from reconciler.core.redact import redact, register
 
     secret = "tok_9Qw3Lr7Zp1Xv5Kn2"
     register(secret)

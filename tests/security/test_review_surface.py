@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from reconciler import clock
+from reconciler.core import clock
 from reconciler.sandbox import Sandbox
-from tests.harness import Ran, RunCli, Workspace
+from tests.support.harness import Ran, RunCli, Workspace
 
 CLIENT = "5c0a7e1b9d2f4e6a8b3c1d0e9f8a7b6c"
 FINANCE = "1a2b3c4d5e6f4a7b8c9d0e1f2a3b4c5d"

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from reconciler.model import Action, Change, LiveObject
-from reconciler.render import planfile
+from reconciler.core.model import Action, Change, LiveObject
+from reconciler.plans import planfile
 from reconciler.sandbox import Sandbox
-from tests.harness import Ran, RunCli, Workspace
-from tests.plans import write
+from tests.support.harness import Ran, RunCli, Workspace
+from tests.support.plans import write
 
 ADMIN_ID = "1" * 32
 VIEWERS_ID = "3" * 32

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.sandbox import Sandbox
-from tests.harness import RunCli, Workspace
+from tests.support.harness import RunCli, Workspace
 
 BASH = shutil.which("bash")
 ROLE = """\

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from reconciler.endpoints import outside as _outside
-from reconciler.ids import path_id, path_text
-from reconciler.registry import PROVIDERS
+from reconciler.core.ids import path_id, path_text
+from reconciler.input.schemas import schema_path
+from reconciler.plugin.endpoints import outside as _outside
+from reconciler.plugin.registry import PROVIDERS
 from reconciler.sandbox import Sandbox
-from reconciler.schemas import schema_path
-from tests.harness import RunCli, Workspace
+from tests.support.harness import RunCli, Workspace
 
 ADMIN = "1" * 32
 CLIENT = "5c0a7e1b9d2f4e6a8b3c1d0e9f8a7b6c"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.sandbox import Sandbox
-from reconciler.testing import VendorCase
+from reconciler.sandbox.contract import VendorCase
 
 CRITICAL = "fcc8b8c4-4fa3-4735-ac14-405ac7855d70"
 SUPPLIERS = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"

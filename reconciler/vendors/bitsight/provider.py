@@ -6,12 +6,12 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.answers import reading, records
-from reconciler.config import VendorDefaults
-from reconciler.errors import ProviderError
-from reconciler.http import Response, json_or_none
-from reconciler.model import Change, KindSpec, LiveObject, Resource, State
-from reconciler.provider import Grant, GrantAccess, MemberListHandler, Provider
+from reconciler.core.errors import ProviderError
+from reconciler.core.model import Change, KindSpec, LiveObject, Resource, State
+from reconciler.input.config import VendorDefaults
+from reconciler.plugin.answers import reading, records
+from reconciler.plugin.http import Response, json_or_none
+from reconciler.plugin.provider import Grant, GrantAccess, MemberListHandler, Provider
 from reconciler.vendors.bitsight.vocab import FLAGS, ID, USER_FLAGS
 
 SHARING = "BitsightFolderSharing"

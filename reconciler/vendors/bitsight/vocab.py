@@ -1,6 +1,6 @@
 """BitSight's words, defined once for the provider and the sandbox."""
 
-from reconciler.ids import UUID
+from reconciler.core.ids import UUID
 
 ID = UUID
 

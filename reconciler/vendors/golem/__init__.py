@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from reconciler.registry import Vendor
+from reconciler.plugin.registry import Vendor
 
 VENDOR = Vendor(
     name="golem",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconciler.sandbox import Sandbox
-from reconciler.testing import VendorCase
+from reconciler.sandbox.contract import VendorCase
 
 OWNER, SECOND, ELSEWHERE = (
     "6f1c5a8e-3b7d-4c2a-9e10-2d4b8f0a1c11",

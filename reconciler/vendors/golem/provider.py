@@ -6,13 +6,13 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.answers import kind_of, reading
-from reconciler.config import VendorDefaults
-from reconciler.errors import ConflictError, ProviderError, ReconcilerError, UnclearOutcome
-from reconciler.http import Response, json_or_none
-from reconciler.ids import path_text
-from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.provider import Grant, KindHandler, Provider
+from reconciler.core.errors import ConflictError, ProviderError, ReconcilerError, UnclearOutcome
+from reconciler.core.ids import path_text
+from reconciler.core.model import Action, Change, KindSpec, LiveObject, Resource, State
+from reconciler.input.config import VendorDefaults
+from reconciler.plugin.answers import kind_of, reading
+from reconciler.plugin.http import Response, json_or_none
+from reconciler.plugin.provider import Grant, KindHandler, Provider
 from reconciler.vendors.golem.vocab import DATA_KEYS, ID
 
 SHARE = "GolemPermissionShare"

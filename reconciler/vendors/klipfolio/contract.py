@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconciler.sandbox import Sandbox
-from reconciler.testing import VendorCase
+from reconciler.sandbox.contract import VendorCase
 
 CLIENT = "0123456789abcdef0123456789abcdef"
 GA, GB = "fedcba9876543210fedcba9876543210", "aaaabbbbccccddddeeeeffff00001111"

@@ -6,12 +6,19 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.answers import reading, records
-from reconciler.config import VendorDefaults
-from reconciler.errors import Problem, ProviderError
-from reconciler.http import Response, json_or_none
-from reconciler.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.provider import NOTE, Grant, KindHandler, MemberListHandler, Provider, RoleGrant
+from reconciler.core.errors import Problem, ProviderError
+from reconciler.core.model import Action, Change, KindSpec, LiveObject, Resource, State
+from reconciler.input.config import VendorDefaults
+from reconciler.plugin.answers import reading, records
+from reconciler.plugin.http import Response, json_or_none
+from reconciler.plugin.provider import (
+    NOTE,
+    Grant,
+    KindHandler,
+    MemberListHandler,
+    Provider,
+    RoleGrant,
+)
 from reconciler.vendors.klipfolio.vocab import ADMIN_PERMISSIONS, ID, PERMISSIONS
 
 ROLE = "KlipfolioRole"

@@ -1,6 +1,6 @@
 """Klipfolio's words, defined once for the provider, the sandbox and the role schema."""
 
-from reconciler.ids import IdFormat
+from reconciler.core.ids import IdFormat
 
 ID = IdFormat("^[0-9a-fA-F]{32}$", "a Klipfolio id (32 hex characters)")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconciler.sandbox import Sandbox
-from reconciler.testing import VendorCase
+from reconciler.sandbox.contract import VendorCase
 
 API = "/salesforce/services/data/v60.0"
 REPORTS, BOARDS = "00l5e000001AbCdAAK", "00l5e000001XyZqAAK"

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from typing import Any, cast
 from urllib.parse import urljoin
 
-from reconciler.answers import records
-from reconciler.config import ProviderConfig, VendorDefaults
-from reconciler.errors import ConflictError, ProviderError, ProviderStopped
-from reconciler.http import Response, json_or_none
-from reconciler.model import Change, KindSpec, LiveObject, MemberChange, Resource, State
-from reconciler.provider import NOTE, Grant, GrantAccess, MemberListHandler, Provider, option
+from reconciler.core.errors import ConflictError, ProviderError, ProviderStopped
+from reconciler.core.model import Change, KindSpec, LiveObject, MemberChange, Resource, State
+from reconciler.input.config import ProviderConfig, VendorDefaults
+from reconciler.plugin.answers import records
+from reconciler.plugin.http import Response, json_or_none
+from reconciler.plugin.provider import NOTE, Grant, GrantAccess, MemberListHandler, Provider, option
 from reconciler.vendors.salesforce.ids import canonical, canonical_or_raw
 from reconciler.vendors.salesforce.vocab import ACCESS_TYPES, ID, ORG_WIDE
 

@@ -1,0 +1,366 @@
+"""The provider contract: what a vendor supplies, and nothing the engine owns."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from reconciler.core.errors import Problem, ProviderError
+from reconciler.core.ids import BadId, IdFormat, path_id
+from reconciler.core.model import Change, KindSpec, LiveObject, Resource, State
+from reconciler.input.config import ProviderConfig, VendorDefaults
+from reconciler.plugin.answers import MALFORMED, malformed
+from reconciler.plugin.http import Http, Limits, Response, json_or_none, register_secret
+
+P = TypeVar("P", bound="Provider")
+T = TypeVar("T")
+
+NOTE = "#"
+"""In an exported spec, the key `NOTE + field` holds a comment for `field` (a name beside
+an id); `export` writes it as a YAML comment. None or empty: no comment."""
+
+
+GrantAccess = Literal["view", "edit", "manage", "grant"]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One principal's access to one object, as a kind's state gives it (the access report,
+    SPEC §6). Vendor-made: the core only matches grants of desired and live states."""
+
+    principal: str
+    """Stable key: `klipfolio-group:<id>`, `email:<address>` (lower-cased),
+    `golem-account:<uuid>`, `salesforce-<share_type>:<id>`, `salesforce-<share_type>`."""
+    label: str
+    """What a person reads (a group name, an email); may equal the key's value."""
+    access: GrantAccess
+    detail: str = ""
+    """Vendor words that say more (the Golem grant strings, BitSight rights)."""
+    privileged: bool = False
+    """A guard would treat it as everyone or admin (a manager is also found by `managers`)."""
+    member: str | None = None
+    """The share-list member key it comes from (to match `managers` and expiries)."""
+    names: tuple[str, ...] = ()
+    """Other keys a `Person` may claim the principal by (`klipfolio-group:name:Finance`)."""
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """An object whose content is a permission set (a Klipfolio role), listed apart."""
+
+    scope: str
+    """Where it applies, as a person reads it (`company`, `client <id>`)."""
+    permissions: tuple[str, ...]
+    privileged: tuple[str, ...]
+    """The permissions among them the `admin-permission` guard treats as admin-level."""
+
+
+class KindHandler(ABC, Generic[P]):
+    """Everything a vendor knows about one kind: one handler object per kind.
+
+    Offline hooks (`identity`, `scope`, `normalise`, `check`) see only a spec; online hooks
+    get the provider `p` (its `http`, its config) as their first argument, so one handler
+    object serves every alias of its type. The abstract hooks are the ones every kind must
+    write: a handler that leaves one out cannot be instantiated, which mypy reports at the
+    vendor's `HANDLERS` and Python at import time. States are JSON values: sets as sorted
+    lists, share lists as dicts keyed by `member_key`, identity fields left out.
+    """
+
+    SPEC: ClassVar[KindSpec]
+
+    # -- offline ---------------------------------------------------------------------
+
+    def identity(self, spec: dict[str, Any]) -> tuple[str, ...]:
+        """The identity parts of a spec, in address order ("" for an absent part)."""
+        return tuple(str(spec.get(f) or "") for f in self.SPEC.identity)
+
+    def scope(self, spec: dict[str, Any]) -> str:
+        """The API scope a document's object lives in; reads are grouped by it."""
+        return ""
+
+    @abstractmethod
+    def normalise(self, spec: dict[str, Any]) -> State:
+        """The managed fields of a spec, normalised; fields left out are absent."""
+
+    def check(
+        self, spec: dict[str, Any], path: tuple[Any, ...]
+    ) -> list[tuple[tuple[Any, ...], str]]:
+        """Extra offline rules the schema cannot say: (path, message) pairs."""
+        return []
+
+    # -- guards (SPEC §5.1): what the kind's states mean for access; all optional ------------
+
+    MANAGER: ClassVar[str] = "manager"
+    """What `managers` counts, as the `last-manager` message names it."""
+    OPEN_LEVELS: ClassVar[tuple[str, ...]] = ("closed", "open")
+    """Names of the levels `openness` returns (index = level), for the `everyone` message."""
+
+    def managers(self, state: State) -> set[str] | None:
+        """The members who can manage the object in `state` (`last-manager` trips when a
+        change leaves none where there were some); None when the kind, or the object in
+        that state (an unshared folder), has no notion of a manager."""
+        return None
+
+    def openness(self, state: State) -> dict[str, int]:
+        """How far `state` opens the object to everyone: audience -> level (0 = closed,
+        higher = wider; see OPEN_LEVELS). `everyone` trips when a level rises."""
+        return {}
+
+    def admin_grants(
+        self, before: State | None, after: State, admin_permissions: frozenset[str] | None
+    ) -> list[str]:
+        """The admin-level permissions `after` gives that `before` (None: a create) lacked;
+        `admin_permissions` None means the vendor's default list."""
+        return []
+
+    def admin_vocabulary(self) -> frozenset[str]:
+        """The permission names `settings.guards.admin_permissions` may list for this kind."""
+        return frozenset()
+
+    # -- the access report (SPEC §6): what a state grants to whom; all optional -----------
+
+    def grants(self, state: State, labels: Mapping[str, str]) -> list[Grant] | None:
+        """Every grant `state` gives (`labels`: member key -> a name, from the manifest and
+        the read); None when the kind grants nothing to principals (a role)."""
+        return None
+
+    def role(
+        self, identity: tuple[str, ...], state: State, admin_permissions: frozenset[str] | None
+    ) -> RoleGrant | None:
+        """The permission set of a role-like object; None for every other kind."""
+        return None
+
+    def claims(self, person: Mapping[str, Any]) -> set[str]:
+        """The principal keys (or `Grant.names`) a `Person` spec claims among this kind's
+        principals: the same spelling `grants` gives them."""
+        return set()
+
+    # -- online ----------------------------------------------------------------------
+
+    async def resolve(self, p: P, resources: list[Resource]) -> list[Problem]:
+        """Turn names into ids in desired states before anything is compared."""
+        return []
+
+    async def resolve_claims(self, p: P, keys: set[str]) -> dict[str, list[str]]:
+        """For each of `keys` (what `claims` gives) that names a principal of this kind by
+        a name rather than an id, the principal keys that name resolves to now, read as
+        `resolve` reads names (none: unknown; two or more: ambiguous); other keys left out."""
+        return {}
+
+    @abstractmethod
+    async def read(self, p: P, resources: list[Resource], prune: bool) -> list[LiveObject]:
+        """Live objects for the resources (absent ones left out); with `prune`, every live
+        object in the scopes the resources name."""
+
+    @abstractmethod
+    async def read_one(self, p: P, change: Change) -> LiveObject | None:
+        """One object read again just before it is written; None when it is absent."""
+
+    @abstractmethod
+    async def write(self, p: P, change: Change, current: LiveObject | None) -> None:
+        """Carry out one change. `current` is the pre-write read (None for revisioned kinds
+        and for creates). Grants go before removals."""
+
+    def may_prune(self, p: P, live: LiveObject) -> bool:
+        """False for an undeclared live object that must never be deleted or changed."""
+        return True
+
+    async def scopes(self, p: P) -> list[str]:
+        """Every scope the API can list, for export; raise when it cannot list them."""
+        return [""]
+
+    @abstractmethod
+    async def export(self, p: P, scopes: list[str]) -> list[dict[str, Any]]:
+        """Specs for every live object of the kind in `scopes`, ready to write as manifests.
+        Any mapping in a spec may hold `NOTE + field` (e.g. `"#group_id": "Finance"`): a
+        note for people, written as a YAML comment beside that field, never a field."""
+
+
+class MemberListHandler(KindHandler[P]):
+    """A kind whose share list (`SPEC.members_field`) is reconciled member by member."""
+
+    @abstractmethod
+    def member_key(self, member: dict[str, Any]) -> str:
+        """The identity of one share-list member (for duplicate checks and the state keys)."""
+
+
+class Provider:
+    """A vendor's API, seen through the few hooks the engine calls.
+
+    A vendor subclass sets `TYPE`, `DEFAULTS`, `ID_FORMAT` and `HANDLERS` (one
+    `KindHandler` per kind) and the wiring hooks (`auth_headers`, `parse_error`, maybe
+    `api_base`); `KINDS` is derived from the handlers. The engine groups resources by
+    provider and kind and calls, in order: `normalise` (offline, per document), `resolve`
+    (names to ids, once per plan), `read` (all live objects the resources name, plus
+    whole scopes when pruning), then per change `read_one` (the pre-write re-read of
+    non-revisioned kinds) and `write`; each goes to the kind's handler. A provider never
+    diffs, orders, retries, limits or renders: the engine and `Http` do.
+    """
+
+    TYPE: ClassVar[str]
+    DEFAULTS: ClassVar[VendorDefaults]
+    ID_FORMAT: ClassVar[IdFormat]
+    """The format of the vendor's ids: checked before any id goes into a URL path."""
+    HANDLERS: ClassVar[Iterable[KindHandler[Any]]] = ()
+    KINDS: ClassVar[dict[str, KindSpec]] = {}
+    handlers: ClassVar[dict[str, KindHandler[Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        handlers = {h.SPEC.name: h for h in cls.HANDLERS}
+        for name, h in handlers.items():
+            if h.SPEC.members_field and not isinstance(h, MemberListHandler):
+                raise TypeError(f"{cls.__name__}: {name} has a share list: use MemberListHandler")
+        cls.handlers = handlers
+        cls.KINDS = {name: h.SPEC for name, h in handlers.items()}
+
+    def __init__(self, config: ProviderConfig, credential: str, limits: Limits) -> None:
+        self.config = config
+        self.alias = config.alias
+        register_secret(credential)
+        self.http = Http(
+            config.alias,
+            self.api_base(config),
+            self.auth_headers(credential),
+            limits,
+            self.parse_error,
+            config.credential_env,
+            rate_limit_per_second=config.rate_limit_per_second,
+            max_concurrency=config.max_concurrency,
+            fatal=self.fatal,
+        )
+
+    # -- wiring --------------------------------------------------------------------
+
+    @classmethod
+    def api_base(cls, config: ProviderConfig) -> str:
+        return config.base_url
+
+    def auth_headers(self, credential: str) -> dict[str, str]:
+        return {}
+
+    def parse_error(self, response: Response) -> tuple[str | None, str]:
+        return None, f"HTTP {response.status_code}"
+
+    def fatal(self, response: Response) -> ProviderError | None:
+        """The error a vendor-specific answer means instead of the generic rules, or None.
+
+        Sees every answer before retries and the generic handling in `Http`. Return a
+        `ProviderStopped` (or `AuthError`) to stop this provider for the rest of the run,
+        any other `ProviderError` to fail only this call; never retried."""
+        return None
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    def option(self, name: str) -> Any:
+        """A vendor setting (the vendor's config fragment), else the vendor's default."""
+        return option(self.config, self.DEFAULTS, name)
+
+    def path_id(self, value: object, what: str = "id") -> str:
+        """`value` checked against this vendor's id format and percent-encoded, ready for a
+        URL path; an id that does not fit (from a manifest or an API answer) stops the call
+        before anything is sent."""
+        try:
+            return path_id(self.ID_FORMAT, value, what)
+        except BadId as exc:
+            raise ProviderError(self.alias, f"{exc}; not sent") from None
+
+    async def get_object(
+        self,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        refused: str = "response is not a JSON object",
+    ) -> dict[str, Any] | None:
+        """`GET path` for one object: its JSON object, or None when the API answers 404.
+        Any other shape stops with `GET path: <refused>`."""
+        response = await self.http.request("GET", path, params=params, accept=(404,))
+        if response.status_code == 404:
+            return None
+        body = json_or_none(response)
+        if not isinstance(body, dict):
+            raise ProviderError(self.alias, f"GET {path}: {refused}")
+        return body
+
+    # -- the engine's hooks, each handed to the kind's handler -----------------------------
+
+    @classmethod
+    def identity(cls, kind: str, spec: dict[str, Any]) -> tuple[str, ...]:
+        return cls.handlers[kind].identity(spec)
+
+    @classmethod
+    def canonical_identity(cls, kind: str, parts: tuple[str, ...]) -> tuple[str, ...]:
+        """The identity an address's parts name, spelled as validation spells it (e.g. a
+        vendor's short id as its long form), for `--target`.
+
+        The default puts the parts back into a spec (absent leading parts, such as
+        the parent id of a company-wide object, left empty) and asks the kind's `identity`;
+        parts that do not fit are returned unchanged. A vendor may override it."""
+        fields = cls.KINDS[kind].identity
+        if len(parts) > len(fields):
+            return parts
+        padded = ("",) * (len(fields) - len(parts)) + tuple(parts)
+        try:
+            return cls.identity(kind, dict(zip(fields, padded, strict=True)))
+        except Exception:  # noqa: BLE001 - a target that is no identity matches nothing
+            return parts
+
+    @classmethod
+    def scope(cls, kind: str, spec: dict[str, Any]) -> str:
+        return cls.handlers[kind].scope(spec)
+
+    @classmethod
+    def normalise(cls, kind: str, spec: dict[str, Any]) -> State:
+        return cls.handlers[kind].normalise(spec)
+
+    @classmethod
+    def member_key(cls, kind: str, member: dict[str, Any]) -> str:
+        handler = cls.handlers[kind]
+        assert isinstance(handler, MemberListHandler)
+        return handler.member_key(member)
+
+    @classmethod
+    def check(
+        cls, kind: str, spec: dict[str, Any], path: tuple[Any, ...]
+    ) -> list[tuple[tuple[Any, ...], str]]:
+        return cls.handlers[kind].check(spec, path)
+
+    def may_prune(self, kind: str, live: LiveObject) -> bool:
+        return self.handlers[kind].may_prune(self, live)
+
+    async def resolve(self, kind: str, resources: list[Resource]) -> list[Problem]:
+        return await self._reading(self.handlers[kind].resolve(self, resources))
+
+    async def resolve_claims(self, kind: str, keys: set[str]) -> dict[str, list[str]]:
+        return await self._reading(self.handlers[kind].resolve_claims(self, keys))
+
+    async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
+        return await self._reading(self.handlers[kind].read(self, resources, prune))
+
+    async def read_one(self, change: Change) -> LiveObject | None:
+        return await self._reading(self.handlers[change.kind].read_one(self, change))
+
+    async def write(self, change: Change, current: LiveObject | None) -> None:
+        await self.handlers[change.kind].write(self, change, current)
+
+    async def scopes(self, kind: str) -> list[str]:
+        return await self._reading(self.handlers[kind].scopes(self))
+
+    async def export(self, kind: str, scopes: list[str]) -> list[dict[str, Any]]:
+        return await self._reading(self.handlers[kind].export(self, scopes))
+
+    async def _reading(self, call: Awaitable[T]) -> T:
+        # The backstop for answers whose shape a handler did not check where it read them:
+        # a wrong-typed field raised while reading is the vendor's error (exit 1), not ours.
+        try:
+            return await call
+        except MALFORMED as exc:
+            raise malformed(self.alias, f"the {self.TYPE} API", exc) from None
+
+
+def option(config: ProviderConfig, defaults: VendorDefaults, name: str) -> Any:
+    """A vendor setting of `config`, else the vendor's default for it."""
+    return config.options.get(name, defaults.options.get(name))

@@ -1,0 +1,120 @@
+"""The vendor plug-in contract: handlers per kind, one vocabulary, composed schemas."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from reconciler.core.model import KindSpec
+from reconciler.input.schemas import provider_settings, schema
+from reconciler.plans import planfile
+from reconciler.plugin.provider import KindHandler, MemberListHandler, Provider
+from reconciler.plugin.registry import PROVIDERS, vendors
+from reconciler.vendors.bitsight import vocab as bitsight
+from reconciler.vendors.golem import vocab as golem
+from reconciler.vendors.klipfolio import vocab as klipfolio
+from reconciler.vendors.salesforce import vocab as salesforce
+from tests.support.plans import saved_plan
+
+
+def _spec(kind: str) -> dict[str, Any]:
+    properties: dict[str, Any] = schema(kind)["properties"]["spec"]["properties"]
+    return properties
+
+
+def _words(pattern: str) -> list[str]:
+    """The words of a case-insensitive choice pattern such as ^([vV][iI][eE][wW]|...)$."""
+    body = re.fullmatch(r"\^\((.*)\)\$", pattern)
+    assert body is not None
+    return [re.sub(r"\[(.)(.)\]", r"\1", alt).lower() for alt in body.group(1).split("|")]
+
+
+def test_klipfolio_permissions_come_from_the_vocabulary() -> None:
+    items = _spec("KlipfolioRole")["permissions"]["items"]
+    assert items["enum"] == list(klipfolio.PERMISSIONS)
+    assert len(klipfolio.PERMISSIONS) == 59
+
+
+def test_schemas_agree_with_the_vocabularies_they_cannot_import() -> None:
+    data = _spec("GolemPermissionShare")["data"]["properties"]
+    assert list(data) == list(golem.DATA_KEYS)
+    folder = _spec("BitsightFolderSharing")
+    assert {k for k, v in folder.items() if v.get("type") == "boolean"} == set(bitsight.FLAGS)
+    user = folder["shared_with_users"]["items"]["properties"]
+    assert {k for k, v in user.items() if v.get("type") == "boolean"} == set(bitsight.USER_FLAGS)
+    share = _spec("SalesforceFolderShares")["shares"]["items"]["properties"]
+    assert _words(share["share_type"]["pattern"]) == list(salesforce.SHARE_TYPES)
+    assert _words(share["access_type"]["pattern"]) == list(salesforce.ACCESS_TYPES)
+    assert set(salesforce.ORG_WIDE) <= set(salesforce.SHARE_TYPES)
+
+
+def test_core_schemas_list_the_registry_words() -> None:
+    config = schema("config")["$defs"]["provider"]["properties"]
+    assert config["type"]["enum"] == sorted(vendors())
+    assert set(config["prune"]["items"]["enum"]) == {"roles", "permission_shares"}
+    for vtype, cls in PROVIDERS.items():
+        assert cls.DEFAULTS.credential_key in provider_settings(vtype)
+        assert set(provider_settings(vtype)) <= set(config)
+    plan = schema("plan")
+    kinds = {k for cls in PROVIDERS.values() for k in cls.KINDS}
+    assert set(plan["$defs"]["change"]["properties"]["kind"]["enum"]) == kinds
+
+
+def test_a_handler_missing_a_hook_cannot_be_made() -> None:
+    class Partial(KindHandler[Provider]):
+        SPEC = KindSpec("Partial", identity=("name",))
+
+        def normalise(self, spec: dict[str, Any]) -> dict[str, Any]:
+            return {}
+
+    with pytest.raises(TypeError, match="abstract"):
+        Partial()  # type: ignore[abstract]  # the refused instance is the test
+
+
+def test_a_share_list_kind_needs_a_member_list_handler() -> None:
+    class Plain(KindHandler[Provider]):
+        SPEC = KindSpec("Plain", identity=("id",), members_field="members")
+
+        def normalise(self, spec: dict[str, Any]) -> dict[str, Any]:
+            return {}
+
+        async def read(self, p: Provider, resources: Any, prune: bool) -> Any:
+            return []
+
+        async def read_one(self, p: Provider, change: Any) -> Any:
+            return None
+
+        async def write(self, p: Provider, change: Any, current: Any) -> None:
+            return None
+
+        async def export(self, p: Provider, scopes: list[str]) -> Any:
+            return []
+
+    with pytest.raises(TypeError, match="MemberListHandler"):
+
+        class Broken(Provider):
+            HANDLERS = (Plain(),)
+
+    assert issubclass(MemberListHandler, KindHandler)
+
+
+def test_every_kind_has_its_handler() -> None:
+    for cls in PROVIDERS.values():
+        assert set(cls.handlers) == set(cls.KINDS)
+        for kind, handler in cls.handlers.items():
+            assert handler.SPEC is cls.KINDS[kind]
+            assert isinstance(handler, MemberListHandler) == bool(handler.SPEC.members_field)
+
+
+def test_a_plan_saved_with_api_version_still_reads() -> None:
+    doc = saved_plan()
+    doc["providers"][0].pop("options", None)
+    doc["providers"][0]["api_version"] = "v60.0"
+    doc["checksum"] = planfile._checksum(doc)
+    plan = planfile.loads(json.dumps(doc), "plan.json")
+    assert plan.providers[0].options == {"api_version": "v60.0"}
+    again = planfile.loads(planfile.dumps(plan), "plan.json")
+    assert again.providers == plan.providers

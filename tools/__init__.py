@@ -1,0 +1,1 @@
+"""Development tools: never shipped in the package."""

@@ -8,10 +8,10 @@ import click
 
 from reconciler.commands.options import EXIT_OK, Options, common, echo, plan_format, render_plan
 from reconciler.core.model import Governance
+from reconciler.core.settings import GuardSettings
 from reconciler.engine import workflow
 from reconciler.governance import guards
 from reconciler.input import policy
-from reconciler.input.config import GuardSettings
 
 
 @click.command()

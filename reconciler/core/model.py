@@ -9,14 +9,30 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from reconciler.governance.guards import Finding
+from typing import Any
 
 State = dict[str, Any]
 """A normalised object state: JSON values only; sets as sorted lists; share lists as
 dicts keyed by member identity (see KindSpec.members_field)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule a change trips; `reason` is the document's `metadata.allow` for it."""
+
+    rule: str
+    message: str
+    reason: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.reason is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"rule": self.rule, "message": self.message}
+        if self.reason is not None:
+            out.update(allowed=True, reason=self.reason)
+        return out
 
 
 @dataclass(frozen=True)

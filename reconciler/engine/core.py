@@ -33,15 +33,15 @@ from reconciler.core.model import (
     address_of,
     fingerprint,
 )
+from reconciler.core.settings import Config, ProviderConfig, Safety, VendorDefaults
 from reconciler.governance import expiry, protect
-from reconciler.input.config import Config, ProviderConfig, Safety, VendorDefaults
 from reconciler.plugin.endpoints import base_url_allowed
 from reconciler.plugin.http import Limits
 from reconciler.plugin.provider import Provider
 from reconciler.plugin.registry import PROVIDERS, kind_spec
 
 if TYPE_CHECKING:
-    from reconciler.governance.guards import Finding
+    from reconciler.core.model import Finding
 
 Progress = Callable[[str, int], None]
 """Called with ("read" | "write", n) as work completes; the CLI may draw it."""

@@ -22,8 +22,9 @@ from reconciler.core.errors import (
     StalePlanError,
     UnsafePlanError,
 )
-from reconciler.core.model import LiveObject, Plan, Refusals, Resource, Result
+from reconciler.core.model import Finding, LiveObject, Plan, Refusals, Resource, Result
 from reconciler.core.runner import run, writing
+from reconciler.core.settings import Config
 from reconciler.engine.core import (
     Progress,
     SandboxTarget,
@@ -35,9 +36,7 @@ from reconciler.engine.core import (
     stale_objects,
 )
 from reconciler.governance import guards, ignores, protect
-from reconciler.governance.guards import Finding
 from reconciler.input import policy
-from reconciler.input.config import Config
 from reconciler.input.manifest import Workspace, load_workspace
 from reconciler.input.policy import Policy
 from reconciler.plans import planfile

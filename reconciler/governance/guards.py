@@ -8,41 +8,17 @@ admin permission is comes from each kind's handler (`KindHandler.managers`, `ope
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from reconciler.core.model import Action, Change, Plan, Resource, State
+from reconciler.core.model import Action, Change, Finding, Plan, Resource, State
+from reconciler.core.settings import GuardSettings
 from reconciler.plugin.registry import kind_types, providers
-
-if TYPE_CHECKING:
-    # Settings are only read here; the config module itself reads the schemas, which
-    # take the rule names from this module.
-    from reconciler.input.config import GuardSettings
 
 LAST_MANAGER = "last-manager"
 EVERYONE = "everyone"
 ADMIN_PERMISSION = "admin-permission"
 MASS_GRANT = "mass-grant"
 RULES: tuple[str, ...] = (LAST_MANAGER, EVERYONE, ADMIN_PERMISSION, MASS_GRANT)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One rule a change trips; `reason` is the document's `metadata.allow` for it."""
-
-    rule: str
-    message: str
-    reason: str | None = None
-
-    @property
-    def allowed(self) -> bool:
-        return self.reason is not None
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"rule": self.rule, "message": self.message}
-        if self.reason is not None:
-            out.update(allowed=True, reason=self.reason)
-        return out
 
 
 def admin_vocabulary() -> list[str]:

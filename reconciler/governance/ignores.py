@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from reconciler.core import clock
@@ -32,8 +31,8 @@ from reconciler.core.model import (
     Plan,
     Resource,
     Source,
-    address_glob,
 )
+from reconciler.core.settings import Ignore
 from reconciler.core.yamlload import Located
 from reconciler.governance import guards
 from reconciler.plugin.registry import kind_spec
@@ -41,49 +40,6 @@ from reconciler.plugin.registry import kind_spec
 DEFAULT_MAX_DAYS = 90
 MAX_IGNORE_DAYS = 365
 """`max_ignore_days` is at most this, whatever a file says: every ignore is reviewed yearly."""
-
-
-@dataclass(frozen=True)
-class Ignore:
-    """One `settings.ignore` entry."""
-
-    address: str
-    """An address, or a glob over addresses (`*` any run of characters, `?` one)."""
-    reason: str
-    owner: str
-    until: datetime
-    source: Source
-    member: str | None = None
-    """Only this member's add, change or removal (its key as plans show it)."""
-    fields: tuple[str, ...] = ()
-    """Only these fields' changes; with `member`, only these attributes of that member."""
-
-    @property
-    def active(self) -> bool:
-        return clock.now() < self.until
-
-    def matches(self, address: str) -> bool:
-        return address_glob(self.address).fullmatch(address) is not None
-
-    def matches_member(self, key: str) -> bool:
-        return self.member is not None and (
-            key == self.member or key.casefold() == self.member.casefold()
-        )
-
-    @property
-    def name(self) -> str:
-        """How warnings name the entry: `ignore for ADDRESS (member KEY, fields A, B)`."""
-        scope = []
-        if self.member is not None:
-            scope.append(f"member {self.member}")
-        if self.fields:
-            scope.append(f"field{'s' * (len(self.fields) != 1)} {', '.join(self.fields)}")
-        return f"ignore for {self.address}" + (f" ({', '.join(scope)})" if scope else "")
-
-    def entry(self, address: str, what: str) -> Ignored:
-        return Ignored(
-            address, what, self.owner, self.reason, clock.show(self.until), str(self.source)
-        )
 
 
 def load(doc: Located, settings: dict[str, Any]) -> tuple[list[Ignore], list[Problem]]:

@@ -6,13 +6,18 @@ import contextlib
 import os
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reconciler.core.errors import ManifestError, Problem
+from reconciler.core.settings import (
+    Config,
+    GuardSettings,
+    ProviderConfig,
+    Safety,
+    VendorDefaults,
+)
 from reconciler.core.yamlload import Located, load_file, outside, roots
-from reconciler.governance.ignores import Ignore
 from reconciler.governance.ignores import load as load_ignores
 from reconciler.input.schemas import core_provider_settings, provider_settings, validate_against
 from reconciler.plugin.endpoints import account, base_url_allowed, credential_env_allowed
@@ -20,78 +25,6 @@ from reconciler.plugin.endpoints import account, base_url_allowed, credential_en
 _SANDBOXED: ContextVar[bool] = ContextVar("reconciler_sandboxed", default=False)
 
 CONFIG_NAMES = ("reconciler.yaml", "reconciler.yml")
-DEFAULT_SOURCE = "<defaults>"
-
-
-@dataclass(frozen=True)
-class VendorDefaults:
-    """A vendor's defaults; the provider registry holds one per type."""
-
-    base_url: str
-    credential_env: str
-    credential_key: str
-    """The config key naming the env var (`api_key_env`, `token_env`): a property of the
-    vendor's config fragment (`schemas/config.schema.json` in its folder)."""
-    credential_prefixes: tuple[str, ...] = ()
-    """The prefixes a credential variable's name must start with (`KLIPFOLIO_`), unless the
-    operator lists it in RECONCILER_ALLOW_CREDENTIAL_ENV; none: only `credential_env`."""
-    rate_limit_per_second: float = 0
-    max_concurrency: int = 0
-    vendor_hosts: tuple[str, ...] = ()
-    """The vendor's API hosts, exact names (no wildcard: anyone can own a subdomain)."""
-    required_base_url_env: str | None = None
-    """Env var giving the base URL when the vendor has no default; its host is trusted."""
-    api_paths: tuple[str, ...] = ("",)
-    """The paths a base_url may have off loopback: the vendor's fixed API prefix, if any."""
-    options: dict[str, Any] = field(default_factory=dict)
-    """Defaults of the vendor's own settings (its config fragment): `protected_roles`..."""
-
-
-@dataclass
-class ProviderConfig:
-    alias: str
-    type: str
-    base_url: str
-    credential_env: str
-    prune: tuple[str, ...] = ()
-    options: dict[str, Any] = field(default_factory=dict)
-    """The vendor's own settings (its config fragment), its defaults filled in."""
-    rate_limit_per_second: float = 0
-    max_concurrency: int = 0
-    source: tuple[str, int, int] = (DEFAULT_SOURCE, 1, 1)
-
-
-@dataclass
-class Safety:
-    max_delete_percent: float = 30
-    max_update_percent: float = 30
-    min_existing: int = 10
-
-
-@dataclass(frozen=True)
-class GuardSettings:
-    """`settings.guards` (SPEC §5.1); the rules themselves are in guards.py."""
-
-    disabled: tuple[str, ...] = ()
-    admin_permissions: frozenset[str] | None = None
-    """Replaces each vendor's default admin list; None keeps the defaults."""
-    max_new_members: int = 25
-
-
-@dataclass
-class Config:
-    providers: dict[str, ProviderConfig]
-    parallelism: int = 10
-    safety: Safety = field(default_factory=Safety)
-    file: str | None = None
-    raw: bytes = b""
-    max_grant_days: int | None = None
-    """`settings.max_grant_days`: no `expires:` may lie further ahead (None: no limit)."""
-    guards: GuardSettings = field(default_factory=GuardSettings)
-    protect: tuple[str, ...] = ()
-    """`settings.protect`: address globs of undeclared live objects prune never deletes."""
-    ignores: list[Ignore] = field(default_factory=list)
-    """`settings.ignore`: drift ignores that expire (reconciler/ignores.py)."""
 
 
 def find_config(explicit: str | None, paths: list[str]) -> Path | None:

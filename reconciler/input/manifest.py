@@ -11,10 +11,11 @@ from typing import Any
 
 from reconciler.core.errors import ManifestError, Problem
 from reconciler.core.model import Governance, Resource, Source
+from reconciler.core.settings import DEFAULT_SOURCE, Config
 from reconciler.core.yamlload import Located, load_file, outside, roots
 from reconciler.governance import expiry, guards
 from reconciler.input import people, policy
-from reconciler.input.config import CONFIG_NAMES, DEFAULT_SOURCE, Config, find_config, load_config
+from reconciler.input.config import CONFIG_NAMES, find_config, load_config
 from reconciler.input.schemas import kinds, type_name, validate_against
 from reconciler.plugin.registry import KIND_TYPES, PROVIDERS, cached, defaults
 

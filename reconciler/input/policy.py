@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 from reconciler.core import clock
 from reconciler.core.errors import ManifestError, Problem
 from reconciler.core.model import Action, Change, Governance, Plan
+from reconciler.core.settings import Config, GuardSettings, Ignore, ProviderConfig, Safety
 from reconciler.core.yamlload import Located, PathKey, load_file
 from reconciler.governance import guards, ignores
-from reconciler.governance.ignores import Ignore
-from reconciler.input.config import Config, GuardSettings, ProviderConfig, Safety, _provider
+from reconciler.input.config import _provider
 from reconciler.input.schemas import SCHEMA_DIR, describe, schema
 from reconciler.plugin.registry import cached, defaults, kind_types, providers
 

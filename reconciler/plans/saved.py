@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 
 from reconciler.core.errors import ManifestError, Problem, ReconcilerError
 from reconciler.core.model import Action, Change, LiveObject, Plan
+from reconciler.core.settings import Config
 from reconciler.governance import expiry
-from reconciler.input.config import Config, find_config, load_config
+from reconciler.input.config import find_config, load_config
 from reconciler.plugin.endpoints import base_url_allowed
 from reconciler.plugin.provider import Provider
 from reconciler.plugin.registry import KIND_TYPES, PROVIDERS, defaults

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 if TYPE_CHECKING:
-    from reconciler.input.config import VendorDefaults
+    from reconciler.core.settings import VendorDefaults
 
 
 _TRUSTED: ContextVar[frozenset[str]] = ContextVar("reconciler_trusted_hosts", default=frozenset())

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 from reconciler.core.errors import Problem, ProviderError
 from reconciler.core.ids import BadId, IdFormat, path_id
 from reconciler.core.model import Change, KindSpec, LiveObject, Resource, State
-from reconciler.input.config import ProviderConfig, VendorDefaults
+from reconciler.core.settings import ProviderConfig, VendorDefaults
 from reconciler.plugin.answers import MALFORMED, malformed
 from reconciler.plugin.http import Http, Limits, Response, json_or_none, register_secret
 

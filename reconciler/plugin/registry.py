@@ -18,7 +18,7 @@ from reconciler.core.errors import ReconcilerError
 
 if TYPE_CHECKING:
     from reconciler.core.model import KindSpec
-    from reconciler.input.config import VendorDefaults
+    from reconciler.core.settings import VendorDefaults
     from reconciler.plugin.provider import Provider
 
 GROUP = "reconciler.vendors"

@@ -18,8 +18,8 @@ from reconciler.core.model import (
     Resource,
     Source,
 )
+from reconciler.core.settings import Safety
 from reconciler.engine.core import check_safety, diff, select
-from reconciler.input.config import Safety
 from reconciler.plugin.registry import kind_spec
 
 PLAIN = KindSpec("Thing", ("name",), replace_fields=("home",))

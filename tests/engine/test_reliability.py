@@ -179,7 +179,7 @@ def test_disallowed_host_gets_no_request_at_all(
 def test_tls_verification_is_on_for_remote_hosts() -> None:
     import ssl
 
-    from reconciler.input.config import ProviderConfig
+    from reconciler.core.settings import ProviderConfig
     from reconciler.plugin.http import Limits
     from reconciler.vendors.klipfolio.provider import KlipfolioProvider
 

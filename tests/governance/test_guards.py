@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.core.model import Action, Change, LiveObject, MemberChange, State
+from reconciler.core.model import Action, Change, Finding, LiveObject, MemberChange, State
+from reconciler.core.settings import GuardSettings
 from reconciler.governance import guards
-from reconciler.governance.guards import Finding
-from reconciler.input.config import GuardSettings
 from reconciler.plans import planfile
 from reconciler.sandbox import Sandbox
 from reconciler.vendors.klipfolio.vocab import ADMIN_PERMISSIONS, PERMISSIONS

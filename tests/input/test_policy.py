@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.errors import ManifestError
+from reconciler.core.settings import Config
 from reconciler.input import policy
-from reconciler.input.config import Config, load_config
+from reconciler.input.config import load_config
 from reconciler.plugin.registry import defaults
 
 

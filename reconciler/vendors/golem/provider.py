@@ -9,7 +9,7 @@ from typing import Any
 from reconciler.core.errors import ConflictError, ProviderError, ReconcilerError, UnclearOutcome
 from reconciler.core.ids import path_text
 from reconciler.core.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.input.config import VendorDefaults
+from reconciler.core.settings import VendorDefaults
 from reconciler.plugin.answers import kind_of, reading
 from reconciler.plugin.http import Response, json_or_none
 from reconciler.plugin.provider import Grant, KindHandler, Provider

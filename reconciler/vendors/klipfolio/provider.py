@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler.core.errors import Problem, ProviderError
 from reconciler.core.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.input.config import VendorDefaults
+from reconciler.core.settings import VendorDefaults
 from reconciler.plugin.answers import reading, records
 from reconciler.plugin.http import Response, json_or_none
 from reconciler.plugin.provider import (

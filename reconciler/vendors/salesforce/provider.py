@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 
 from reconciler.core.errors import ConflictError, ProviderError, ProviderStopped
 from reconciler.core.model import Change, KindSpec, LiveObject, MemberChange, Resource, State
-from reconciler.input.config import ProviderConfig, VendorDefaults
+from reconciler.core.settings import ProviderConfig, VendorDefaults
 from reconciler.plugin.answers import records
 from reconciler.plugin.http import Response, json_or_none
 from reconciler.plugin.provider import NOTE, Grant, GrantAccess, MemberListHandler, Provider, option

@@ -224,6 +224,7 @@ class Provider:
             rate_limit_per_second=config.rate_limit_per_second,
             max_concurrency=config.max_concurrency,
             fatal=self.fatal,
+            rate_limit_wait=self.DEFAULTS.rate_limit_wait,
         )
 
     # -- wiring --------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler import expiry, guards, people
+from reconciler import expiry, guards, people, warnings
 from reconciler.config import CONFIG_NAMES, DEFAULT_SOURCE, Config, find_config, load_config
 from reconciler.errors import ManifestError, Problem
 from reconciler.model import Resource, Source
@@ -200,6 +200,8 @@ def _document(
     problems.extend(expiry_problems)
     if problems:
         return None, problems
+    for path, message in cls.handlers[kind].advise(spec, ("spec",)):
+        warnings.add(doc.problem(("spec", *path), message, "spec"))
     line, col = doc.where(())
     resource = Resource(
         kind=kind,

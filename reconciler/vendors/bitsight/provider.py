@@ -262,7 +262,7 @@ def _owned_by(folder: dict[str, Any]) -> str:
 
 
 def _level(contents: Any, properties: Any) -> tuple[GrantAccess, str]:
-    """Folder properties is manage, contents edit, else view (SPEC §6), and the rights."""
+    """Folder properties is manage, contents edit, else view (docs/access.md), and the rights."""
     if properties:
         return "manage", "properties" + (", contents" if contents else "")
     if contents:

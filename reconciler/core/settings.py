@@ -27,6 +27,9 @@ class VendorDefaults:
     operator lists it in RECONCILER_ALLOW_CREDENTIAL_ENV; none: only `credential_env`."""
     rate_limit_per_second: float = 0
     max_concurrency: int = 0
+    rate_limit_wait: float = 0
+    """Seconds to wait after a 429 that carries no `Retry-After`, when the vendor documents
+    a wait of its own (BitSight: a minute); 0: the usual backoff."""
     vendor_hosts: tuple[str, ...] = ()
     """The vendor's API hosts, exact names (no wildcard: anyone can own a subdomain)."""
     required_base_url_env: str | None = None

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.core import notices as warnings
 from reconciler.core.errors import ManifestError, Problem
 from reconciler.core.model import Governance, Resource, Source
 from reconciler.core.settings import DEFAULT_SOURCE, Config
@@ -243,6 +244,8 @@ def _document(
     problems.extend(expiry_problems)
     if problems:
         return None, problems
+    for path, message in cls.handlers[kind].advise(spec, ("spec",)):
+        warnings.add(doc.problem(("spec", *path), message, "spec"))
     line, col = doc.where(())
     resource = Resource(
         kind=kind,

@@ -215,8 +215,11 @@ class Http:
         deadline: float | None = None,
         max_body: int = MAX_BODY,
         fatal: Fatal | None = None,
+        rate_limit_wait: float = 0,
     ) -> None:
         self.alias = alias
+        self.rate_limit_wait = rate_limit_wait
+        """Seconds to wait after a 429 without Retry-After (the vendor's documented wait)."""
         self.base_url = base_url.rstrip("/")
         self.limits = limits
         self.error_parser = error_parser
@@ -327,7 +330,7 @@ class Http:
             except _Retryable as exc:
                 if tries >= MAX_TRIES or not _may_retry(method, exc):
                     return self._give_up(method, path, url, exc)
-                await asyncio.sleep(_delay(tries, exc))
+                await asyncio.sleep(_delay(tries, exc, self.rate_limit_wait))
                 if self.stopped is not None:  # stopped by another call meanwhile
                     raise self.stopped from None
                 tries += 1
@@ -568,14 +571,17 @@ class _Inflate:
             yield from self.feed(data)
 
 
-def _delay(tries: int, exc: _Retryable) -> float:
-    """Exponential backoff with jitter after `tries` failed tries; Retry-After wins."""
+def _delay(tries: int, exc: _Retryable, rate_limit_wait: float = 0) -> float:
+    """Exponential backoff with jitter after `tries` failed tries; Retry-After wins, and
+    a 429 without one waits the vendor's `rate_limit_wait` when it documents one."""
     delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (tries - 1))
     delay = delay / 2 + random.uniform(0, delay / 2)
     if exc.response is not None:
         after = _retry_after(exc.response.headers.get("retry-after"))
         if after is not None:
             delay = min(BACKOFF_CAP, after)
+        elif exc.response.status_code == 429 and rate_limit_wait:
+            delay = max(delay, rate_limit_wait)
     return delay
 
 

@@ -90,6 +90,13 @@ class KindHandler(ABC, Generic[P]):
         """Extra offline rules the schema cannot say: (path, message) pairs."""
         return []
 
+    def advise(
+        self, spec: dict[str, Any], path: tuple[Any, ...]
+    ) -> list[tuple[tuple[Any, ...], str]]:
+        """Offline notes on a valid spec, shown as `warning:` lines that never stop a run
+        (a name the vendor may know that the tool's list lacks): (path, message) pairs."""
+        return []
+
     # -- guards (SPEC §5.1): what the kind's states mean for access; all optional ------------
 
     MANAGER: ClassVar[str] = "manager"
@@ -230,6 +237,7 @@ class Provider:
             rate_limit_per_second=config.rate_limit_per_second,
             max_concurrency=config.max_concurrency,
             fatal=self.fatal,
+            rate_limit_wait=self.DEFAULTS.rate_limit_wait,
         )
 
     # -- wiring --------------------------------------------------------------------

@@ -169,7 +169,8 @@ class VendorApp:
         return str(self.state.get("credential", f"sandbox-{self.name}-credential"))
 
     def retry_headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.sandbox.retry_after)}
+        after = self.sandbox.retry_after
+        return {"Retry-After": str(1 if after is None else after)}
 
     async def handle(self, request: Request, prefix: str) -> web.StreamResponse:
         """Admission check, then routing under `prefix`, then the handler."""
@@ -218,7 +219,7 @@ class Sandbox:
         state: dict[str, Any] | None = None,
         latency_ms: float = 0,
         fault_rate: float = 0.0,
-        retry_after: float = 1,
+        retry_after: float | None = None,  # for 429/503 faults; None: each vendor's own
         seed: int | None = None,
     ) -> None:
         self.state: dict[str, Any] = state if state is not None else {}

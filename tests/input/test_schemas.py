@@ -61,12 +61,18 @@ def test_short_enum_lists_its_values_and_suggests_the_closest() -> None:
 
 
 def test_long_enum_names_the_item_and_suggests_without_listing() -> None:
-    text = manifest("KlipfolioRole", "  name: R\n  permissions: [dashboard.veiw, zzzz]\n")
-    found = problems("KlipfolioRole", text)
+    # Klipfolio's permission list is a long enum in the config (a role's permissions are
+    # checked by the vendor: tests/test_klipfolio.py).
+    text = (
+        "apiVersion: reconciler/v1\nkind: Config\nproviders: {}\n"
+        "settings: {guards: {admin_permissions: [user.manag, zzzz]}}\n"
+    )
+    found = problems("config", text)
     assert len(found) == 2
-    assert found[0].startswith("5:17 spec.permissions.0: unknown permission 'dashboard.veiw'; ")
+    prefix = "4:41 settings.guards.admin_permissions.0: unknown admin_permission 'user.manag'; "
+    assert found[0].startswith(prefix)
     assert "did you mean" in found[0]
-    assert found[1] == "5:33 spec.permissions.1: unknown permission 'zzzz'"
+    assert found[1] == "4:53 settings.guards.admin_permissions.1: unknown admin_permission 'zzzz'"
 
 
 def test_case_insensitive_choice_patterns_read_as_enums() -> None:

@@ -131,7 +131,7 @@ def test_json_format_lists_file_line_column_message_and_rule(
             "column": 17,
             "message": "spec.permissions.0: unknown permission 'klip.biuld'; "
             "did you mean 'klip.build'?",
-            "rule": "schema",
+            "rule": "spec",
             "severity": "error",
         },
     ]

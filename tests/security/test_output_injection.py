@@ -203,8 +203,13 @@ kind: KlipfolioRole
 spec:
   name: "Ops\\n::warning file=y::pwned\\u001b[2K"
   description: d
-  permissions: ["Ops\\n::warning file=y::pwned"]
   surprise: 1
+---
+apiVersion: reconciler/v1
+kind: KlipfolioRole
+spec:
+  name: Ops
+  permissions: ["Ops\\n::warning file=y::pwned"]
 """
 
 

@@ -195,7 +195,9 @@ def test_an_ignore_does_not_hide_an_opening_to_everyone_or_a_new_manager(
     assert "Ignored:" not in drift.out
     (warning,) = [line for line in drift.err.splitlines() if line.startswith(where)]
     assert f"does not hide {FOLDER}: opens it to everyone" in warning
-    assert "adds or raises a user who can edit folder properties: mallory@x.com" in warning
+    # BitSight's manager label names the group too (group_can_edit_properties).
+    assert "adds or raises a folder manager (a user who can edit its properties" in warning
+    assert "or the group): mallory@x.com;" in warning
     plan = cli("plan", str(ws.root), "--no-color", "--detailed-exitcode")
     assert plan.code == 2, plan.out + plan.err
     assert "- member mallory@x.com" in plan.out and "shared_with_all_users: true -> false" in (

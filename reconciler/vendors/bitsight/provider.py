@@ -6,13 +6,14 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core.errors import ProviderError
+from reconciler.core import notices as warnings
+from reconciler.core.errors import Problem, ProviderError
 from reconciler.core.model import Change, KindSpec, LiveObject, Resource, State
 from reconciler.core.settings import VendorDefaults
 from reconciler.plugin.answers import reading, records
 from reconciler.plugin.http import Response, json_or_none
 from reconciler.plugin.provider import Grant, GrantAccess, MemberListHandler, Provider
-from reconciler.vendors.bitsight.vocab import FLAGS, ID, USER_FLAGS
+from reconciler.vendors.bitsight.vocab import FLAGS, ID, RATE_LIMIT_WAIT, USER_FLAGS
 
 SHARING = "BitsightFolderSharing"
 FOLDERS = "/ratings/v1/folders"
@@ -43,24 +44,31 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
 
     # -- guards -------------------------------------------------------------------------
 
-    MANAGER = "user who can edit folder properties"
+    MANAGER = "folder manager (a user who can edit its properties, or the group)"
     OPEN_LEVELS = ("false", "true")
+    GROUP_MANAGES = "group_can_edit_properties"
+    """`managers`' key for the group: with the flag set every group user is a manager."""
 
     def managers(self, state: State) -> set[str] | None:
         # Only a shared folder needs someone to manage its sharing.
         if not state.get("is_shared"):
             return None
         users = state.get(USERS)
-        if not isinstance(users, dict):
-            return set()
-        return {
+        found = {
             key
-            for key, u in users.items()
+            for key, u in (users if isinstance(users, dict) else {}).items()
             if isinstance(u, dict) and u.get("can_edit_folder_properties")
         }
+        if state.get("group_can_edit_properties"):
+            found.add(self.GROUP_MANAGES)
+        return found
 
     def openness(self, state: State) -> dict[str, int]:
-        return {"shared_with_all_users": int(bool(state.get("shared_with_all_users")))}
+        # Both reach every user of the group: one to see the folder, one to manage it.
+        return {
+            flag: int(bool(state.get(flag)))
+            for flag in ("shared_with_all_users", "group_can_edit_properties")
+        }
 
     # -- the access report ------------------------------------------------------------
 
@@ -82,15 +90,20 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
             )
             email = str(user.get("email") or key)
             out.append(Grant(f"email:{key.lower()}", email, access, detail, member=key))
-        if self.openness(state).get("shared_with_all_users"):
-            access, detail = _level(state.get("group_can_edit_contents"), False)
+        opened = [flag for flag, level in sorted(self.openness(state).items()) if level]
+        if opened:
+            # group_can_edit_properties makes every group user a manager of the folder.
+            access, detail = _level(
+                state.get("group_can_edit_contents"), state.get("group_can_edit_properties")
+            )
             out.append(
                 Grant(
                     self.EVERYONE,
                     "every user of the BitSight account",
                     access,
-                    ", ".join(filter(None, ["shared_with_all_users", detail])),
+                    ", ".join(filter(None, [*opened, detail])),
                     privileged=True,
+                    member=self.GROUP_MANAGES if state.get(self.GROUP_MANAGES) else None,
                 )
             )
         return out
@@ -100,11 +113,38 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
 
     # -- online -------------------------------------------------------------------------
 
+    async def resolve(self, p: BitsightProvider, resources: list[Resource]) -> list[Problem]:
+        # Only a folder's owner may change its sharing, while the list also shows folders
+        # merely shared with the token's user: a declared one of those is refused here,
+        # before anything is planned, rather than failing with 403 at apply.
+        folders = await p._list()
+        p._listed = folders
+        by_guid = {f["guid"]: f for f in folders}
+        problems = []
+        for r in resources:
+            folder = by_guid.get(r.scope)
+            if folder is None or _can_share(folder):
+                continue
+            problems.append(
+                Problem(
+                    r.source.file,
+                    r.source.line,
+                    r.source.column,
+                    f"{r.address}: {_owned_by(folder)}: only the folder's owner can change its "
+                    "sharing, and the BitSight token's user does not own it (manage it with "
+                    "the owner's token, or remove this manifest)",
+                    "not-owner",
+                )
+            )
+        return problems
+
     async def read(
         self, p: BitsightProvider, resources: list[Resource], prune: bool
     ) -> list[LiveObject]:
-        # One call lists every folder with its sharing options, however many are declared.
-        by_guid = {f["guid"]: f for f in await p._list()}
+        # One call lists every folder with its sharing options, however many are declared
+        # (the list `resolve` read, when it just did).
+        listed, p._listed = p._listed, None
+        by_guid = {f["guid"]: f for f in (listed if listed is not None else await p._list())}
         missing = [r for r in resources if r.scope not in by_guid]
         if missing:
             where = "; ".join(f"{r.scope} (declared at {r.source})" for r in missing)
@@ -152,6 +192,15 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
         for folder in sorted(await p._list(), key=lambda f: str(f["guid"])):
             if folder["guid"] not in wanted:
                 continue
+            if not _can_share(folder):
+                # A manifest for it could never be applied: listed as skipped instead.
+                warnings.warn(
+                    *p.config.source,
+                    f"{p.alias}: export skipped BitSight folder {folder['guid']}: "
+                    f"{_owned_by(folder)}, and only the folder's owner can change its sharing",
+                    "not-owner",
+                )
+                continue
             with reading(p.alias, f"GET {FOLDERS}"):
                 state = _live(folder, {}).state
             spec: dict[str, Any] = {"folder_guid": folder["guid"]}
@@ -169,10 +218,14 @@ class BitsightProvider(Provider):
         credential_key="token_env",
         credential_prefixes=("BITSIGHT_",),
         max_concurrency=3,
+        rate_limit_wait=RATE_LIMIT_WAIT,
         vendor_hosts=("api.bitsighttech.com",),
     )
     ID_FORMAT = ID
     HANDLERS = (FolderSharing(),)
+
+    _listed: list[dict[str, Any]] | None = None
+    """The folder list `resolve` read, for the `read` that follows it in the same plan."""
 
     def auth_headers(self, credential: str) -> dict[str, str]:
         # HTTP Basic with the token as user name and an empty password.
@@ -195,8 +248,21 @@ class BitsightProvider(Provider):
         return records(self.alias, f"GET {FOLDERS}", folders, "folders", guid=str)
 
 
+def _can_share(folder: dict[str, Any]) -> bool:
+    """Whether the token's user may change the folder's sharing (BitSight's
+    `user_can_share`; an answer without it is taken as yes, and apply would meet the 403)."""
+    options = folder.get("shared_options")
+    return not isinstance(options, dict) or options.get("user_can_share") is not False
+
+
+def _owned_by(folder: dict[str, Any]) -> str:
+    name = str(folder.get("name") or "")
+    what = f"folder {name!r}" if name else "the folder"
+    return f"{what} is owned by {folder.get('owner') or 'another user'}"
+
+
 def _level(contents: Any, properties: Any) -> tuple[GrantAccess, str]:
-    """Folder properties is manage, contents edit, else view (SPEC §6), and the rights."""
+    """Folder properties is manage, contents edit, else view (docs/access.md), and the rights."""
     if properties:
         return "manage", "properties" + (", contents" if contents else "")
     if contents:

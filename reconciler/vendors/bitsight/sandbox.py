@@ -1,4 +1,11 @@
-"""BitSight API simulator: folders and their sharing options."""
+"""BitSight API simulator: folders and their sharing options.
+
+State: `folders` (each with an `owner` email), and `token_user`, the email of the API
+token's user. The list shows every folder; only the ones the token's user owns can have
+their sharing changed (`user_can_share`), as in BitSight. Without `token_user` the token's
+user owns every folder. A 429 carries no `Retry-After` (BitSight documents none) unless the
+sandbox was made with an explicit `retry_after`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from typing import Any
 
 from reconciler.sandbox.core import HTTPError, Request, Response, Route, VendorApp, json_response
 from reconciler.vendors.bitsight.vocab import FLAGS as _FLAGS
+from reconciler.vendors.bitsight.vocab import NOT_OWNER
 from reconciler.vendors.bitsight.vocab import USER_FLAGS as _USER_FLAGS
 
 
@@ -42,6 +50,11 @@ class BitsightSandbox(VendorApp):
     def error(self, status: int, message: str, code: str | None = None) -> Response:
         return json_response({"detail": message}, status)
 
+    def retry_headers(self) -> dict[str, str]:
+        # "Please wait 1 minute", and no header; a sandbox made with `retry_after` (the
+        # test suite's 0) sends it, so that tests do not wait the vendor's minute.
+        return {} if self.sandbox.retry_after is None else super().retry_headers()
+
     def http_error(self, request: Request, exc: HTTPError) -> Response:
         # Routing misses, in Django REST framework's words.
         if exc.status == 405:
@@ -59,6 +72,11 @@ class BitsightSandbox(VendorApp):
     def _folder(self, guid: str) -> dict[str, Any] | None:
         return next((f for f in self.folders if f.get("guid") == guid), None)
 
+    def _owned(self, folder: dict[str, Any]) -> bool:
+        """Whether the token's user owns `folder`, and so may change its sharing."""
+        user = self.state.get("token_user")
+        return user is None or str(folder.get("owner", "")).lower() == str(user).lower()
+
     def _render(self, folder: dict[str, Any], users_key: str) -> dict[str, Any]:
         """A folder as the API shows it; the user list is named `users_key`."""
         options = folder.get("shared_options") or {}
@@ -72,7 +90,7 @@ class BitsightSandbox(VendorApp):
         out.update({k: copy.deepcopy(v) for k, v in folder.items() if k != "shared_options"})
         out["shared_options"] = {
             **{flag: bool(options.get(flag, False)) for flag in _FLAGS},
-            "group_can_edit_properties": bool(options.get("group_can_edit_properties", False)),
+            "user_can_share": self._owned(folder),
             users_key: [
                 {"email": u["email"], **{f: bool(u.get(f, False)) for f in _USER_FLAGS}}
                 for u in users
@@ -96,8 +114,8 @@ class BitsightSandbox(VendorApp):
         folder = self._folder(guid)
         if folder is None:
             return self.error(404, "Not found.")
-        if guid in self.state.get("forbidden", []):
-            return self.error(403, "You do not have permission to perform this action.")
+        if not self._owned(folder):
+            return self.error(403, NOT_OWNER)
         try:
             body = json.loads(request.body)
         except ValueError as exc:

@@ -19,7 +19,12 @@ from reconciler.plugin.provider import (
     Provider,
     RoleGrant,
 )
-from reconciler.vendors.klipfolio.vocab import ADMIN_PERMISSIONS, ID, PERMISSIONS
+from reconciler.vendors.klipfolio.vocab import (
+    ADMIN_PERMISSIONS,
+    ID,
+    PERMISSIONS,
+    unknown_permission,
+)
 
 ROLE = "KlipfolioRole"
 RIGHTS = "KlipfolioClientShareRights"
@@ -40,6 +45,16 @@ class Roles(KindHandler["KlipfolioProvider"]):
         if "permissions" in spec:
             state["permissions"] = sorted(set(spec["permissions"]))
         return state
+
+    def check(
+        self, spec: dict[str, Any], path: tuple[Any, ...]
+    ) -> list[tuple[tuple[Any, ...], str]]:
+        return [(where, message) for where, message, error in _permissions(spec) if error]
+
+    def advise(
+        self, spec: dict[str, Any], path: tuple[Any, ...]
+    ) -> list[tuple[tuple[Any, ...], str]]:
+        return [(where, message) for where, message, error in _permissions(spec) if not error]
 
     def admin_grants(
         self, before: State | None, after: State, admin_permissions: frozenset[str] | None
@@ -282,10 +297,18 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
             body = {"groups": [{"group_id": m.key, **m.after} for m in upserts]}
             await p.http.request("PUT", f"/clients/{client}/share-rights", json=body)
         for gid in removals:
-            # 403 means "not shared with that group": already absent.
-            await p.http.request(
-                "DELETE", f"/clients/{client}/share-rights/{gid}", accept=(403, 404)
-            )
+            path = f"/clients/{client}/share-rights/{gid}"
+            response = await p.http.request("DELETE", path, accept=(403, 404))
+            if response.status_code != 403:
+                continue
+            # 403 is Klipfolio's "client is not shared with that group", and also its
+            # refusal: already absent only when a fresh read no longer lists the group.
+            now = await p._read_rights(change.scope)
+            if now is not None and gid.lower() in {k.lower() for k in now.state["groups"]}:
+                code, message = p.parse_error(response)
+                raise ProviderError(
+                    p.alias, f"DELETE {path}: {message}; the group is still shared", 403, code
+                )
 
     async def scopes(self, p: KlipfolioProvider) -> list[str]:
         return await p._clients()
@@ -325,8 +348,33 @@ class KlipfolioProvider(Provider):
     ID_FORMAT = ID
     HANDLERS = (Roles(), ShareRights())
 
+    _key_works = False
+    """Whether a call with this key has succeeded in this run (then a 401 on a share-rights
+    write is the key's user lacking client.share, not a bad key)."""
+
     def auth_headers(self, credential: str) -> dict[str, str]:
         return {"kf-api-key": credential}
+
+    def fatal(self, response: Response) -> ProviderError | None:
+        status = response.status_code
+        if status < 300:
+            self._key_works = True
+            return None
+        if status != 401 or not self._key_works or response.method not in ("PUT", "DELETE"):
+            return None
+        path = response.url.removeprefix(self.http.base_url)
+        if "/share-rights" not in path.partition("?")[0]:
+            return None
+        # The reference's other 401: "users from other companies and users who do not
+        # have share rights". Only this object fails; the key itself works.
+        code, message = self.parse_error(response)
+        return ProviderError(
+            self.alias,
+            f"{response.method} {path}: the key's user lacks the client.share permission "
+            f"(Klipfolio: {message})",
+            status,
+            code,
+        )
 
     def parse_error(self, response: Response) -> tuple[str | None, str]:
         body = json_or_none(response)
@@ -349,18 +397,44 @@ class KlipfolioProvider(Provider):
         return by_name
 
     async def _clients(self) -> list[str]:
-        data = await self._get("/clients")
-        return sorted(c["id"] for c in data.get("clients", []))
+        # Paged by limit and offset until meta.total clients are read.
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            params = {"limit": str(CLIENT_PAGE), "offset": str(offset)}
+            body = await self._body("/clients", params)
+            page = body["data"].get("clients", [])
+            records(self.alias, "GET /clients", page, "data.clients", id=str)
+            meta = body.get("meta")
+            total = meta.get("total") if isinstance(meta, dict) else None
+            if total is None:
+                total = len(page)  # an answer without a total is one page
+            if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+                raise ProviderError(self.alias, "GET /clients: meta.total is not a count")
+            ids.update(c["id"] for c in page)
+            offset += len(page)
+            if offset >= total:
+                return sorted(ids)
+            if not page:
+                raise ProviderError(
+                    self.alias,
+                    f"GET /clients: no clients at offset {offset}, though meta.total is {total}",
+                )
 
     # -- calls -----------------------------------------------------------------------------
 
     async def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = (await self._body(path, params))["data"]
+        return data
+
+    async def _body(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """The whole answer (data and meta); its `data` checked to be an object."""
         response = await self.http.request("GET", path, params=params)
         body = json_or_none(response)
         data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict):
+        if not isinstance(body, dict) or not isinstance(data, dict):
             raise ProviderError(self.alias, f"GET {path}: response has no data object")
-        return data
+        return body
 
     async def _list_roles(self, scope: str) -> list[dict[str, Any]]:
         data = await self._get("/roles", {"client_id": scope} if scope else None)
@@ -399,8 +473,24 @@ class KlipfolioProvider(Provider):
         return LiveObject((client,), {"groups": groups}, scope=client, labels=names)
 
 
+CLIENT_PAGE = 100
+"""Clients per `GET /clients` page (`limit`)."""
+
 GROUP = "klipfolio-group:"
 """The access report's principal prefix for a group."""
+
+
+_KNOWN = frozenset(PERMISSIONS)
+
+
+def _permissions(spec: dict[str, Any]) -> list[tuple[tuple[Any, ...], str, bool]]:
+    """(path, message, is an error) for each permission of a role spec not on the list."""
+    found = []
+    for i, name in enumerate(spec.get("permissions") or []):
+        if isinstance(name, str) and name not in _KNOWN:
+            message, error = unknown_permission(name)
+            found.append((("permissions", i), f"spec.permissions.{i}: {message}", error))
+    return found
 
 
 def _strings(value: Any) -> list[str]:

@@ -1,4 +1,10 @@
-"""Klipfolio API simulator: roles, groups, clients and client share rights."""
+"""Klipfolio API simulator: roles, groups, clients and client share rights.
+
+State knobs: `key_can_share: false` makes the key's user one without share rights (share-
+rights writes answer 401, as the reference says; reads still work); a client's
+`unshare_refused: [group ids]` answers 403 to a DELETE of those groups' share rights while
+they stay shared; `clients_page_size` is the `GET /clients` page size (default 100).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,9 @@ from typing import Any
 
 from reconciler.sandbox.core import Request, Response, Route, VendorApp, json_body, json_response
 from reconciler.vendors.klipfolio.vocab import PERMISSIONS
+
+CLIENTS_PAGE = 100
+"""`GET /clients` page size when the state sets none (the reference gives no default)."""
 
 _ERROR_CODES = {
     400: "bad_request",
@@ -194,6 +203,14 @@ class KlipfolioSandbox(VendorApp):
         return self.ok({"groups": groups})
 
     async def list_clients(self, request: Request) -> Response:
+        size = int(self.state.get("clients_page_size", CLIENTS_PAGE))
+        try:
+            limit = int(request.query_params.get("limit", size))
+            offset = int(request.query_params.get("offset", 0))
+        except ValueError:
+            return self.error(400, "limit and offset must be integers")
+        if limit < 1 or offset < 0:
+            return self.error(400, "limit must be positive and offset not negative")
         clients = [
             {
                 "id": c["id"],
@@ -203,11 +220,22 @@ class KlipfolioSandbox(VendorApp):
             }
             for c in self.clients
         ]
+        page = clients[offset : offset + min(limit, size)]
         return json_response(
             {
-                "data": {"clients": clients},
-                "meta": {"status": 200, "success": True, "total": len(clients)},
+                "data": {"clients": page},
+                "meta": {"status": 200, "success": True, "count": len(page), "total": len(clients)},
             }
+        )
+
+    def _no_share_rights(self) -> Response | None:
+        """The reference's 401 to "users who do not have share rights", when so set."""
+        if self.state.get("key_can_share", True):
+            return None
+        return self.error(
+            401,
+            "users from other companies and users who do not have share rights",
+            "access_denied",
         )
 
     async def get_rights(self, request: Request) -> Response:
@@ -229,6 +257,9 @@ class KlipfolioSandbox(VendorApp):
         client = self._client(request.path_params["cid"])
         if client is None:
             return self.error(404, "client not found")
+        refused = self._no_share_rights()
+        if refused is not None:
+            return refused
         body = json_body(request)
         groups = body.get("groups") if isinstance(body, dict) else None
         if not isinstance(groups, list) or not all(
@@ -253,9 +284,14 @@ class KlipfolioSandbox(VendorApp):
         gid = request.path_params["gid"]
         if client is None or gid not in {g["id"] for g in self.groups}:
             return self.error(404, "client or group not found")
+        refused = self._no_share_rights()
+        if refused is not None:
+            return refused
         rights = client.setdefault("share_rights", [])
         existing = next((r for r in rights if r["group_id"] == gid), None)
         if existing is None:
             return self.error(403, "client is not shared with group")
+        if gid in client.get("unshare_refused", []):
+            return self.error(403, "you may not change this client's share rights")
         rights.remove(existing)
         return self.ok({})

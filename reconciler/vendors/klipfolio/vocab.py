@@ -1,4 +1,6 @@
-"""Klipfolio's words, defined once for the provider, the sandbox and the role schema."""
+"""Klipfolio's words, defined once for the provider, the sandbox and the validation."""
+
+import re
 
 from reconciler.core.ids import IdFormat
 
@@ -29,6 +31,7 @@ PERMISSIONS: tuple[str, ...] = (
     "dashboard.fullscreen",
     "dashboard.klip",
     "dashboard.library",
+    "dashboard.links",
     "dashboard.tab",
     "dashboard.theme",
     "datasource.create",
@@ -66,13 +69,57 @@ PERMISSIONS: tuple[str, ...] = (
     "user.view",
     "user.viewonly.manage",
 )
-"""Role permission names, as listed under "Permission options" in the API docs."""
+"""Role permission names: the reference page "List of Role Permissions"
+(apidocs.klipfolio.com/reference/permissions, both its versions: the older one adds
+`dashboard.links`, the newer `account.*`, `admin.*`, `group.view`, `datasource.library`...),
+and the API seed's "Permission options" (`dashboard.ds_warning.view`, `tag.*`)."""
 
 VOCABULARY = {"permissions": PERMISSIONS}
-"""For the schemas: `{"x-vocabulary": "permissions"}` in KlipfolioRole.schema.json."""
+"""For the schemas: `{"x-vocabulary": "permissions"}` (the admin_permissions setting)."""
+
+WELL_FORMED = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+"""A permission name's shape: dotted lower-case words (`dashboard.annotation.view`)."""
+
+
+TYPO_DISTANCE = 2
+"""A name this few edits (a letter added, dropped, changed, or two swapped) from a known
+one, case aside, is taken for a typo of it."""
+
+
+def unknown_permission(name: str) -> tuple[str, bool]:
+    """What to say of a permission not on the list, and whether it is an error: a name
+    within TYPO_DISTANCE of a known one is a typo (an error naming the known one), one of
+    another shape is no permission (an error); any other well-formed name may be one
+    Klipfolio added since (a warning)."""
+    lowered = name.lower()
+    near = sorted((_distance(lowered, known), known) for known in PERMISSIONS)
+    if near and near[0][0] <= TYPO_DISTANCE:
+        return f"unknown permission {name!r}; did you mean {near[0][1]!r}?", True
+    if not WELL_FORMED.fullmatch(name):
+        return f"unknown permission {name!r}", True
+    return (
+        f"permission {name!r} is not on Klipfolio's published list; kept as written "
+        "(the API refuses a name it does not know)",
+        False,
+    )
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits from `a` to `b`: insertions, deletions, substitutions, adjacent swaps."""
+    previous: list[int] = []
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        before, previous, row = previous, row, [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], before[j - 2] + 1)
+    return row[-1]
+
 
 ADMIN_PERMISSIONS: frozenset[str] = frozenset(
     p for p in PERMISSIONS if p.startswith(("admin.", "account."))
 ) | {"user.manage", "client.delete"}
-"""The `admin-permission` guard's default list (SPEC §5.1): a role that gains one of these
-can administer the account, its users or its clients."""
+"""The `admin-permission` guard's default list (docs/governance.md): a role that gains one
+of these can administer the account, its users or its clients."""

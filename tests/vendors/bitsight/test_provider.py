@@ -1,27 +1,35 @@
-"""BitSight end to end over loopback: emails, members modes, one-call reads, 403s, auth."""
+"""BitSight end to end over loopback: emails, members modes, one-call reads, folder owners,
+group_can_edit_properties, 429 without Retry-After, auth."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reconciler.sandbox import Sandbox
+from reconciler.sandbox import Fault, Sandbox
+from reconciler.vendors.bitsight.provider import BitsightProvider
 from tests.support.harness import RunCli, Workspace
 
 CRIT = "fcc8b8c4-4fa3-4735-ac14-405ac7855d70"
 SUPP = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 THEIRS = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 PATCH_CRIT = ("PATCH", f"/bitsight/ratings/v1/folders/{CRIT}")
-NOT_OWNER = "You do not have permission to perform this action."
+ME, ZED = "owner@x.com", "zed@x.com"
+"""The token's user, who owns CRIT and SUPP; THEIRS is zed's, merely shared with us."""
+NOT_OWNER = "You must be the folder owner to manage permissions"
 
 NO_EVERYONE_GUARD = "guards: {disabled: [everyone]}"
 """These tests open folders to everyone on purpose (tests/test_guards.py covers the guard)."""
 
 
-def _folder(guid: str, users: list[dict[str, Any]], **flags: bool) -> dict[str, Any]:
+def _folder(
+    guid: str, users: list[dict[str, Any]], owner: str = ME, **flags: bool
+) -> dict[str, Any]:
     options = {
         "is_shared": True,
         "shared_with_all_users": False,
@@ -30,7 +38,7 @@ def _folder(guid: str, users: list[dict[str, Any]], **flags: bool) -> dict[str, 
         "shared_with": users,
     }
     options.update(flags)
-    return {"guid": guid, "name": guid[:4], "owner": "owner@x.com", "shared_options": options}
+    return {"guid": guid, "name": guid[:4], "owner": owner, "shared_options": options}
 
 
 def _user(email: str, contents: bool = False, properties: bool = False) -> dict[str, Any]:
@@ -47,9 +55,9 @@ def seeded(sandbox: Sandbox) -> Sandbox:
         "folders": [
             _folder(CRIT, [_user("alice@x.com", contents=True), _user("Bob@X.com")]),
             _folder(SUPP, []),
-            _folder(THEIRS, [_user("zed@x.com")]),
+            _folder(THEIRS, [_user(ME)], owner=ZED),
         ],
-        "forbidden": [THEIRS],
+        "token_user": ME,
     }
     return sandbox
 
@@ -132,6 +140,7 @@ def test_additive_keeps_unlisted_users_and_sends_live_and_desired(
         "shared_options": {
             "is_shared": True,
             "group_can_edit_contents": True,
+            "group_can_edit_properties": True,
             "shared_with_all_users": False,
             "shared_with_users": [_user("alice@x.com", properties=True), _user("Bob@X.com")],
         }
@@ -184,11 +193,12 @@ def test_unmanaged_booleans_and_users_are_sent_with_live_values(
         "shared_options": {
             "is_shared": True,
             "group_can_edit_contents": True,
+            "group_can_edit_properties": True,
             "shared_with_all_users": True,
             "shared_with_users": [_user("alice@x.com", contents=True), _user("Bob@X.com")],
         }
     }
-    # Read-only: never sent, and the sandbox's value stays.
+    # Not managed here: the live value is sent back, and stays.
     assert live(seeded, CRIT)["group_can_edit_properties"] is True
 
 
@@ -196,32 +206,57 @@ def test_one_list_call_reads_every_folder(seeded: Sandbox, ws: Workspace, cli: R
     ws.config()
     ws.write(
         "f.yaml",
-        "---\n".join(sharing(g, "  is_shared: false\n") for g in (CRIT, SUPP, THEIRS)),
+        "---\n".join(sharing(g, "  is_shared: false\n") for g in (CRIT, SUPP)),
     )
     res = cli("plan", str(ws.root))
-    assert "Plan: 0 to create, 3 to update" in res.out, res.out + res.err
+    assert "Plan: 0 to create, 2 to update" in res.out, res.out + res.err
     gets = [(r.method, r.path) for r in seeded.requests("bitsight")]
     assert gets == [("GET", "/bitsight/ratings/v1/folders")]
 
 
-def test_not_owner_fails_only_that_folder_quoting_the_vendor(
+def test_folder_not_owned_is_a_plan_error_naming_the_owner(
     seeded: Sandbox, ws: Workspace, cli: RunCli
 ) -> None:
+    # The list shows THEIRS (shared with the token's user, owned by zed): before, it planned
+    # cleanly and every apply failed with BitSight's 403.
+    ws.config(settings=NO_EVERYONE_GUARD)
+    path = ws.write(
+        "f.yaml",
+        "---\n".join(sharing(g, "  shared_with_all_users: true\n") for g in (CRIT, THEIRS)),
+    )
+    for command in (("plan",), ("apply", "--auto-approve")):
+        res = cli(*command, str(ws.root))
+        assert res.code == 1, res.out + res.err
+        line = next(x for x in res.err.splitlines() if THEIRS in x)
+        assert line.startswith(f"{path}:7:1: bitsight/BitsightFolderSharing/{THEIRS}: ")
+        assert f"owned by {ZED}" in line and "only the folder's owner" in line
+        assert CRIT not in res.err
+        assert "Plan:" not in res.out
+    assert seeded.writes() == []
+    assert live(seeded, THEIRS)["shared_with_all_users"] is False
+
+
+def test_sandbox_refuses_a_sharing_change_by_anyone_but_the_owner(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    # A saved plan made while the token's user still owned the folder: the folder changes
+    # hands before apply, and BitSight's 403 fails only that object, quoting it.
     ws.config(settings=NO_EVERYONE_GUARD)
     ws.write(
         "f.yaml",
-        "---\n".join(sharing(g, "  shared_with_all_users: true\n") for g in (CRIT, SUPP, THEIRS)),
+        "---\n".join(sharing(g, "  shared_with_all_users: true\n") for g in (CRIT, SUPP)),
     )
-    res = cli("apply", str(ws.root), "--auto-approve")
+    out = ws.root / "plan.json"
+    assert cli("plan", str(ws.root), "--out", str(out)).code == 0
+    next(f for f in seeded.state["bitsight"]["folders"] if f["guid"] == CRIT)["owner"] = ZED
+    res = cli("apply", str(out), "--config", str(ws.root / "reconciler.yaml"))
     assert res.code == 1
-    assert f"failed  bitsight/BitsightFolderSharing/{THEIRS}" in res.out
+    assert f"failed  bitsight/BitsightFolderSharing/{CRIT}" in res.out
     assert NOT_OWNER in res.out
-    assert "Apply complete: 2 applied, 0 conflict, 1 failed." in res.out
-    assert live(seeded, CRIT)["shared_with_all_users"] is True
-    assert live(seeded, SUPP)["shared_with_all_users"] is True
-    assert live(seeded, THEIRS)["shared_with_all_users"] is False
+    assert "Apply complete: 1 applied, 0 conflict, 1 failed." in res.out
     statuses = sorted((r.path.rsplit("/", 1)[1], r.status) for r in seeded.writes())
-    assert statuses == sorted([(CRIT, 200), (SUPP, 200), (THEIRS, 403)])
+    assert statuses == sorted([(CRIT, 403), (SUPP, 200)])
+    assert live(seeded, CRIT)["shared_with_all_users"] is False
 
 
 def test_unknown_folder_fails_the_plan_naming_the_guid(
@@ -290,8 +325,13 @@ def test_export_then_plan_shows_no_changes(
     )
     assert res.code == 0, res.out + res.err
     text = (out / "BitsightFolderSharing.yaml").read_text()
-    assert text.index(SUPP) < text.index(THEIRS) < text.index(CRIT)
-    assert "Bob@X.com" in text and "group_can_edit_properties" not in text
+    assert text.index(SUPP) < text.index(CRIT)
+    assert "Bob@X.com" in text and "group_can_edit_properties: true" in text
+    # A folder the token cannot share is listed as skipped, not written.
+    assert THEIRS not in text
+    (skipped,) = [x for x in res.err.splitlines() if THEIRS in x]
+    assert f"{ws.root / 'reconciler.yaml'}:" in skipped and "warning: " in skipped
+    assert "skipped" in skipped and f"owned by {ZED}" in skipped
     plan = cli(
         "plan", str(out), "--config", str(ws.root / "reconciler.yaml"), "--detailed-exitcode"
     )
@@ -324,3 +364,90 @@ def test_saved_plan_applies_with_manifest_spelling_and_refuses_when_stale(
     bodies = {r.path.rsplit("/", 1)[1]: r.body["shared_options"] for r in seeded.writes()}
     assert bodies[CRIT]["shared_with_users"] == [_user("Alice@X.com"), _user("bob@x.com")]
     assert bodies[SUPP]["shared_with_users"] == [_user("Dan@X.com")]
+
+
+# -- group_can_edit_properties ------------------------------------------------------------
+
+
+def test_group_can_edit_properties_is_diffed_sent_and_stored(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    # Before: not in the schema (validate refused it), and never diffed or sent.
+    ws.config()
+    live(seeded, CRIT)["shared_with"][0]["can_edit_folder_properties"] = True  # a manager stays
+    ws.write("f.yaml", sharing(CRIT, "  group_can_edit_properties: false\n"))
+    plan = cli("plan", str(ws.root), "--detailed-exitcode")
+    assert plan.code == 2, plan.out + plan.err
+    assert "group_can_edit_properties: true -> false" in plan.out
+    assert cli("apply", str(ws.root), "--auto-approve").code == 0
+    (patch,) = seeded.writes()
+    assert patch.body["shared_options"]["group_can_edit_properties"] is False
+    assert live(seeded, CRIT)["group_can_edit_properties"] is False
+    assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
+
+
+def test_group_can_edit_properties_true_trips_the_everyone_guard(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    ws.config()
+    live(seeded, SUPP)["group_can_edit_properties"] = False
+    ws.write("f.yaml", sharing(SUPP, "  group_can_edit_properties: true\n"))
+    res = cli("apply", str(ws.root), "--auto-approve")
+    assert res.code == 1, res.out + res.err
+    assert "guard everyone: opens it to everyone: group_can_edit_properties false -> true" in (
+        res.out + res.err
+    )
+    assert seeded.writes() == []
+
+
+def test_turning_off_the_group_as_last_manager_trips_last_manager(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    # SUPP is shared, nobody can edit its properties but the whole group.
+    ws.config()
+    ws.write("f.yaml", sharing(SUPP, "  group_can_edit_properties: false\n"))
+    res = cli("apply", str(ws.root), "--auto-approve")
+    assert res.code == 1, res.out + res.err
+    assert "guard last-manager: leaves no folder manager" in res.out + res.err
+    assert "group_can_edit_properties" in res.out + res.err
+    assert seeded.writes() == []
+
+
+def test_access_report_gives_the_group_manage(
+    seeded: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not shared with all users, but every group user may edit the folder: a manager each.
+    ws.config()
+    live(seeded, SUPP)["group_can_edit_contents"] = False
+    ws.write("f.yaml", sharing(SUPP, "  is_shared: true\n"))
+    monkeypatch.chdir(ws.root)
+    ran = cli("access", ".", "--format", "json")
+    assert ran.code == 0, ran.err
+    rows = [r for r in json.loads(ran.out)["rows"] if r["object"].endswith(SUPP)]
+    (group,) = [r for r in rows if r["principal"] == "bitsight-all-users"]
+    assert (group["access"], group["privileged"]) == ("manage", True)
+    assert "group_can_edit_properties" in group["detail"]
+
+
+# -- 429 without Retry-After ---------------------------------------------------------------
+
+
+def test_429_without_retry_after_waits_the_vendors_minute(
+    seeded: Sandbox, ws: Workspace, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BitSight says "Please wait 1 minute" and sends no Retry-After; before, the next try
+    # came after the usual backoff (milliseconds here, seconds in all in production).
+    assert BitsightProvider.DEFAULTS.rate_limit_wait == 60
+    wait = 0.4
+    lowered = dataclasses.replace(BitsightProvider.DEFAULTS, rate_limit_wait=wait)
+    monkeypatch.setattr(BitsightProvider, "DEFAULTS", lowered)
+    seeded.retry_after = None  # the sandbox's default for BitSight: no header
+    seeded.faults.append(Fault("429", "GET", path_contains="/bitsight/", times=2))
+    ws.config()
+    ws.write("f.yaml", sharing(CRIT, "  is_shared: true\n"))
+    res = cli("plan", str(ws.root))
+    assert res.code == 0, res.out + res.err
+    log = seeded.requests("bitsight")
+    assert [r.status for r in log] == [429, 429, 200]
+    gaps = [b.at - a.at for a, b in zip(log, log[1:], strict=False)]
+    assert all(wait <= gap < wait + 5 for gap in gaps), gaps

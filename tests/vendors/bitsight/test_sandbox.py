@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from reconciler.sandbox import Fault, Sandbox
+from reconciler.vendors.bitsight.vocab import NOT_OWNER
 
 GUID = "fcc8b8c4-4fa3-4735-ac14-405ac7855d70"
 OTHER = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -16,12 +17,16 @@ NOT_MINE = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 UNKNOWN = "11111111-2222-4333-8444-555555555555"
 
 
-def _folder(guid: str, name: str, users: list[dict[str, Any]]) -> dict[str, Any]:
+ME = "owner@example.com"
+"""The token's user."""
+
+
+def _folder(guid: str, name: str, users: list[dict[str, Any]], owner: str = ME) -> dict[str, Any]:
     return {
         "guid": guid,
         "name": name,
         "description": f"{name} vendors",
-        "owner": "owner@example.com",
+        "owner": owner,
         "shared_options": {
             "is_shared": True,
             "shared_with_all_users": False,
@@ -42,9 +47,9 @@ def client(sandbox: Sandbox) -> Iterator[httpx.Client]:
         "folders": [
             _folder(GUID, "Critical", [ALICE, BOB]),
             _folder(OTHER, "Suppliers", []),
-            _folder(NOT_MINE, "Theirs", []),
+            _folder(NOT_MINE, "Theirs", [{"email": ME}], owner="zed@example.com"),
         ],
-        "forbidden": [NOT_MINE],
+        "token_user": ME,
     }
     auth = (sandbox.credentials()["bitsight"], "")
     with httpx.Client(base_url=sandbox.base_urls()["bitsight"], auth=auth, verify=False) as c:
@@ -167,10 +172,12 @@ def test_patch_with_an_empty_list_removes_every_user(client: httpx.Client) -> No
     assert r.json()["shared_options"]["shared_with_users"] == []
 
 
-def test_group_can_edit_properties_is_read_only(client: httpx.Client) -> None:
+def test_group_can_edit_properties_is_stored_and_returned(client: httpx.Client) -> None:
     r = client.patch(f"/ratings/v1/folders/{GUID}", json=_options(group_can_edit_properties=True))
     assert r.status_code == 200
-    assert r.json()["shared_options"]["group_can_edit_properties"] is False
+    assert r.json()["shared_options"]["group_can_edit_properties"] is True
+    listed = {f["guid"]: f for f in client.get("/ratings/v1/folders").json()}
+    assert listed[GUID]["shared_options"]["group_can_edit_properties"] is True
 
 
 @pytest.mark.parametrize(
@@ -207,11 +214,45 @@ def test_patch_rejects_invalid_json(client: httpx.Client) -> None:
     assert r.json()["detail"].startswith("JSON parse error")
 
 
-def test_patch_of_a_folder_not_owned_is_403(client: httpx.Client) -> None:
+def test_patch_of_a_folder_not_owned_is_403(sandbox: Sandbox, client: httpx.Client) -> None:
     assert client.get(f"/ratings/v1/folders/{NOT_MINE}").status_code == 200
-    r = client.patch(f"/ratings/v1/folders/{NOT_MINE}", json=_options(is_shared=True))
+    r = client.patch(f"/ratings/v1/folders/{NOT_MINE}", json=_options(is_shared=False))
     assert r.status_code == 403
-    assert set(r.json()) == {"detail"}
+    assert r.json() == {"detail": NOT_OWNER}
+    assert sandbox.state["bitsight"]["folders"][2]["shared_options"]["is_shared"] is True
+
+
+def test_list_tells_owned_folders_from_merely_shared_ones(client: httpx.Client) -> None:
+    listed = {f["guid"]: f for f in client.get("/ratings/v1/folders").json()}
+    assert {g: f["shared_options"]["user_can_share"] for g, f in listed.items()} == {
+        GUID: True,
+        OTHER: True,
+        NOT_MINE: False,
+    }
+    assert listed[NOT_MINE]["owner"] == "zed@example.com"
+    one = client.get(f"/ratings/v1/folders/{NOT_MINE}").json()
+    assert one["shared_options"]["user_can_share"] is False
+
+
+def test_without_a_token_user_every_folder_is_the_tokens(
+    sandbox: Sandbox, client: httpx.Client
+) -> None:
+    del sandbox.state["bitsight"]["token_user"]
+    r = client.patch(f"/ratings/v1/folders/{NOT_MINE}", json=_options(is_shared=False))
+    assert r.status_code == 200
+
+
+def test_rate_limit_fault_has_no_retry_after_by_default(
+    sandbox: Sandbox, client: httpx.Client
+) -> None:
+    # BitSight documents none; the test suite's sandbox is made with retry_after=0.
+    sandbox.retry_after = None
+    sandbox.faults.append(Fault("429", path_contains="/bitsight/"))
+    r = client.get("/ratings/v1/folders")
+    assert r.status_code == 429
+    assert r.json() == {"detail": "Rate Limit Reached"}
+    assert "retry-after" not in r.headers
+    assert Sandbox().retry_after is None
 
 
 def test_rate_limit_fault_has_the_vendor_body(sandbox: Sandbox, client: httpx.Client) -> None:

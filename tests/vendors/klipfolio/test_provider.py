@@ -1,7 +1,9 @@
-"""Klipfolio end to end over loopback: contract calls, prune, protected roles, share rights."""
+"""Klipfolio end to end over loopback: contract calls, prune, protected roles, share rights,
+the permission vocabulary, the two 401s, 403 on DELETE, client paging."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from reconciler.sandbox import Fault, Hook, Sandbox
@@ -214,7 +216,10 @@ def test_revoke_of_already_absent_group_counts_as_done(
     )
     res = cli("apply", str(ws.root), "--auto-approve")
     assert res.code == 0, res.out
-    assert seeded.log[-1].status == 403
+    # The 403, then a fresh read that no longer lists the group: already absent.
+    delete, check = seeded.log[-2:]
+    assert (delete.method, delete.status) == ("DELETE", 403)
+    assert (check.method, check.path) == ("GET", f"/klipfolio/api/1/clients/{ACME}/share-rights")
 
 
 @pytest.mark.parametrize(
@@ -332,3 +337,163 @@ def test_plan_names_groups_next_to_their_ids(seeded: Sandbox, ws: Workspace, cli
     out = cli("plan", str(ws.root), "--no-color").out
     assert f"+ member {G_FIN} (Finance): can_manage=true" in out
     assert f"- member {G_SUP} (Support): can_manage=true" in out
+
+
+# -- the permission vocabulary -------------------------------------------------------------
+
+
+def _role(permissions: str) -> str:
+    return f"""
+        apiVersion: reconciler/v1
+        kind: KlipfolioRole
+        spec:
+          name: Viewers
+          description: v
+          permissions: [{permissions}]
+    """
+
+
+def test_every_permission_of_the_reference_list_validates(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    # dashboard.links is on "List of Role Permissions"; before, validate refused it.
+    ws.config()
+    ws.write("r.yaml", _role("dashboard.links, tab.publish, user.viewonly.manage, group.view"))
+    res = cli("validate", str(ws.root))
+    assert res.code == 0, res.err
+    assert "warning" not in res.err
+
+
+def test_export_of_a_role_holding_dashboard_links_plans_clean(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    seeded.state["klipfolio"]["roles"][2]["permissions"].append("dashboard.links")
+    ws.config()
+    out = ws.root / "exported"
+    config = str(ws.root / "reconciler.yaml")
+    res = cli("export", "--config", config, "--provider", "klipfolio", "--out", str(out))
+    assert res.code == 0, res.err
+    assert "dashboard.links" in (out / "KlipfolioRole.yaml").read_text()
+    plan = cli("plan", str(out), "--config", config, "--detailed-exitcode")
+    assert plan.code == 0, plan.out + plan.err
+    assert "warning" not in plan.err
+    assert seeded.writes() == []
+
+
+def test_unknown_well_formed_permission_warns_and_plans(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    # A permission Klipfolio may have added since: a warning line, exit 0.
+    ws.config()
+    path = ws.write("r.yaml", _role("klip.email, tab.download, scorecard.publish"))
+    res = cli("validate", str(ws.root))
+    assert res.code == 0, res.err
+    (line,) = res.err.splitlines()
+    assert line.startswith(f"{path}:6:43: warning: spec.permissions.2: ")
+    assert "'scorecard.publish' is not on Klipfolio's published list" in line
+    plan = cli("plan", str(ws.root))
+    assert plan.code == 0, plan.err
+    assert "warning: spec.permissions.2" in plan.err
+    assert seeded.writes() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "dashboard.linsk",
+            "unknown permission 'dashboard.linsk'; did you mean 'dashboard.links'?",
+        ),
+        ("Klip.Edit", "unknown permission 'Klip.Edit'; did you mean 'klip.edit'?"),
+        ("zzzz", "unknown permission 'zzzz'"),
+    ],
+)
+def test_near_miss_or_malformed_permission_stays_an_error(
+    seeded: Sandbox, ws: Workspace, cli: RunCli, name: str, expected: str
+) -> None:
+    ws.config()
+    path = ws.write("r.yaml", _role(f"klip.email, {name}"))
+    for command in (("validate",), ("apply", "--auto-approve")):
+        res = cli(*command, str(ws.root))
+        assert res.code == 1, res.out + res.err
+        assert f"{path}:6:29: spec.permissions.1: {expected}" in res.err.splitlines()
+    assert seeded.writes() == []
+
+
+# -- 401 and 403 on share-rights writes ------------------------------------------------------
+
+
+def test_401_on_a_share_rights_write_fails_only_that_object(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    # The key works (every read succeeded), its user lacks share rights: before, the 401
+    # stopped the provider as a bad key and no other Klipfolio object was written.
+    seeded.state["klipfolio"]["key_can_share"] = False
+    ws.config()
+    ws.write("s.yaml", RIGHTS.format(mode="additive", sales=G_SALES))
+    ws.write("r.yaml", _role("klip.email, tab.download, dashboard.klip"))
+    res = cli("apply", str(ws.root), "--auto-approve", "--parallelism", "1")
+    assert res.code == 1, res.out + res.err
+    assert f"failed  klipfolio/KlipfolioClientShareRights/{ACME}" in res.out
+    assert "the key's user lacks the client.share permission" in res.out
+    assert "KLIPFOLIO_API_KEY" not in res.out + res.err
+    assert "Apply complete: 1 applied, 0 conflict, 1 failed." in res.out
+    assert [(r.method, r.status) for r in seeded.writes()] == [("PUT", 401), ("PUT", 200)]
+
+
+def test_403_on_delete_with_the_group_still_shared_fails_quoting_it(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    # Before, any 403 on DELETE counted as "already absent": the group kept its access and
+    # the apply reported success.
+    seeded.state["klipfolio"]["clients"][0]["unshare_refused"] = [G_SUP]
+    ws.config()
+    ws.write("s.yaml", RIGHTS.format(mode="authoritative", sales=G_SALES))
+    res = cli("apply", str(ws.root), "--auto-approve")
+    assert res.code == 1, res.out + res.err
+    assert f"failed  klipfolio/KlipfolioClientShareRights/{ACME}" in res.out
+    assert "you may not change this client's share rights" in res.out
+    assert "the group is still shared (HTTP 403, access_denied)" in res.out
+    rights = seeded.state["klipfolio"]["clients"][0]["share_rights"]
+    assert G_SUP in {r["group_id"] for r in rights}
+    delete, check = seeded.log[-2:]
+    assert (delete.method, delete.status, check.method) == ("DELETE", 403, "GET")
+
+
+# -- GET /clients paging -------------------------------------------------------------------------
+
+
+def _clients(n: int) -> list[dict[str, object]]:
+    return [{"id": f"{i:032x}", "name": f"C{i}", "share_rights": []} for i in range(1, n + 1)]
+
+
+def test_clients_are_read_page_by_page_until_the_total(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    # Before, only the first page was read: roles of later clients were never exported.
+    clients = _clients(5)
+    clients[4]["share_rights"] = [{"group_id": G_FIN, "can_manage": True}]
+    seeded.state["klipfolio"]["clients"] = clients
+    seeded.state["klipfolio"]["clients_page_size"] = 2
+    ws.config()
+    out = ws.root / "exported"
+    config = str(ws.root / "reconciler.yaml")
+    res = cli(
+        "export", "--config", config, "--provider", "klipfolio", "--out", str(out),
+        "--kind", "KlipfolioClientShareRights",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert str(clients[4]["id"]) in (out / "KlipfolioClientShareRights.yaml").read_text()
+    pages = [r.query for r in seeded.log if r.path.endswith("/clients")]
+    assert pages == ["limit=100&offset=0", "limit=100&offset=2", "limit=100&offset=4"]
+
+
+def test_sandbox_pages_clients_with_meta_total(seeded: Sandbox) -> None:
+    seeded.state["klipfolio"]["clients"] = _clients(101)
+    url = seeded.base_urls()["klipfolio"] + "/clients"
+    headers = {"kf-api-key": seeded.credentials()["klipfolio"]}
+    first = httpx.get(url, headers=headers).json()
+    assert (len(first["data"]["clients"]), first["meta"]["total"]) == (100, 101)
+    assert first["meta"]["count"] == 100
+    rest = httpx.get(url, headers=headers, params={"limit": 100, "offset": 100}).json()
+    assert [c["name"] for c in rest["data"]["clients"]] == ["C101"]

@@ -105,9 +105,10 @@ class PermissionShares(KindHandler["GolemProvider"]):
         by_identity = {obj.identity: obj for obj in found}
         for r in resources:
             live = by_identity.get(r.identity)
-            same = live is not None and live.state["target_account_id"] == r.desired[
-                "target_account_id"
-            ]
+            same = (
+                live is not None
+                and live.state["target_account_id"] == r.desired["target_account_id"]
+            )
             if live is not None and same and EMAIL in r.desired:
                 live.state[EMAIL] = r.desired[EMAIL]
         await self._resolve_emails(p, resources, by_identity)

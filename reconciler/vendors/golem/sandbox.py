@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from reconciler.sandbox.core import (
+    Handler,
     HTTPError,
     Request,
     Response,
@@ -55,19 +56,15 @@ class GolemSandbox(VendorApp):
     base_path = "/golem"
 
     def routes(self) -> list[Route]:
+        # One route per path, so a 405 lists every method the path takes in `Allow`.
         shares = "/v1/permission-shares/{sid}"
         owned = "/v1/accounts/{acc}/permission-shares"
         return [
-            Route(owned, self.list_owned, methods=["GET"]),
-            Route(owned, self.create_share, methods=["POST"]),
-            Route(owned + "/{name}", self.get_by_name, methods=["GET"]),
-            Route("/v1/accounts/{acc}", self.get_account, methods=["GET"]),
-            Route(
-                "/v1/accounts/{acc}/received-permission-shares", self.list_received, methods=["GET"]
-            ),
-            Route(shares, self.get_share, methods=["GET"]),
-            Route(shares, self.update_share, methods=["PATCH"]),
-            Route(shares, self.delete_share, methods=["DELETE"]),
+            _route(owned, GET=self.list_owned, POST=self.create_share),
+            _route(owned + "/{name}", GET=self.get_by_name),
+            _route("/v1/accounts/{acc}", GET=self.get_account),
+            _route("/v1/accounts/{acc}/received-permission-shares", GET=self.list_received),
+            _route(shares, GET=self.get_share, PATCH=self.update_share, DELETE=self.delete_share),
         ]
 
     # -- errors -----------------------------------------------------------------------
@@ -292,6 +289,14 @@ class GolemSandbox(VendorApp):
         share["revision"] += 1
         share["deleted"] = True
         return _json(_render(share))
+
+
+def _route(path: str, **handlers: Handler) -> Route:
+    async def dispatch(request: Request) -> Any:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return Route(path, dispatch, methods=list(handlers))
 
 
 def _json(data: Any, status: int = 200) -> Response:

@@ -449,7 +449,7 @@ class Http:
             method,
             url + query,
             data=None if body is None else body.encode(),
-            headers=None if body is None else {"content-type": "application/json"},
+            headers=None if body is None else {"content-type": "application/json; charset=utf-8"},
             allow_redirects=False,
         ) as raw:
             content = await self._read(method, url, raw)

@@ -20,6 +20,7 @@ OPS, BILLING, STALE, AWAY = (
 VIEW = "application(ops@acme.com/shop) @ dev@acme.com : view :"
 EDIT = "application(ops@acme.com/shop) @ dev@acme.com : update :"
 THEIRS = "application(ops@acme.com/shop) @ dev@acme.com : delete :"
+EVERYONE = "application(ops@acme.com/status) @ * : view :"
 
 
 def _share(sid: str, owner: str, name: str, target: str, grants: list[str], rev: int) -> dict:  # type: ignore[type-arg]
@@ -51,7 +52,13 @@ def _survived(sb: Sandbox) -> bool:
 CASE = VendorCase(
     vendor="golem",
     state={
-        "accounts": [OWNER, SECOND, ELSEWHERE, T1, T2],
+        "accounts": [
+            {"id": OWNER, "email": "ops@acme.com"},
+            {"id": SECOND, "email": "data@acme.com"},
+            {"id": ELSEWHERE, "email": "partner@example.com"},
+            {"id": T1, "email": "dev@acme.com"},
+            {"id": T2, "email": "ci@acme.com"},
+        ],
         "shares": [
             _share(OPS, OWNER, "ops", T1, [VIEW], 3),
             _share(BILLING, OWNER, "billing", T1, [VIEW], 0),
@@ -75,7 +82,7 @@ spec:
   owner_account_id: {OWNER}
   name: billing
   target_account_id: {T2}
-  data: {{lowerPositive: ["{VIEW}"]}}
+  data: {{lowerPositive: ["{EVERYONE}"]}}
 ---
 apiVersion: reconciler/v1
 kind: GolemPermissionShare

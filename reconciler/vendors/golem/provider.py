@@ -6,10 +6,19 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core.errors import ConflictError, ProviderError, ReconcilerError, UnclearOutcome
+from reconciler.core import notices as warnings
+from reconciler.core.errors import (
+    AuthError,
+    ConflictError,
+    ProviderError,
+    ProviderStopped,
+    ReconcilerError,
+    UnclearOutcome,
+)
 from reconciler.core.ids import path_text
 from reconciler.core.model import Action, Change, KindSpec, LiveObject, Resource, State
 from reconciler.core.settings import VendorDefaults
+from reconciler.governance import expiry
 from reconciler.plugin.answers import kind_of, reading
 from reconciler.plugin.http import Response, json_or_none
 from reconciler.plugin.provider import Grant, KindHandler, Provider
@@ -17,6 +26,11 @@ from reconciler.vendors.golem.vocab import DATA_KEYS, ID
 
 SHARE = "GolemPermissionShare"
 EXISTS = "PERMISSION_SHARE_ALREADY_EXISTS"
+EMAIL = "target_account_email"
+"""Sent on create in the email form; never compared with live state (the API answers only
+`targetAccountId`): mirrored onto the live share it belongs to so the diff never sees it."""
+CREATE_FORMS = {"email": "targetAccountEmail", "id": "targetAccountId"}
+"""`create_target_by` -> the body field naming the target on create."""
 
 
 class PermissionShares(KindHandler["GolemProvider"]):
@@ -32,11 +46,17 @@ class PermissionShares(KindHandler["GolemProvider"]):
 
     # -- offline ----------------------------------------------------------------------
 
+    def identity(self, spec: dict[str, Any]) -> tuple[str, ...]:
+        # UUIDs in any case name one account: the API answers them in lower case.
+        return (_uuid(spec.get("owner_account_id")), str(spec.get("name") or ""))
+
     def scope(self, spec: dict[str, Any]) -> str:
-        return str(spec["owner_account_id"])
+        return _uuid(spec["owner_account_id"])
 
     def normalise(self, spec: dict[str, Any]) -> State:
-        state: State = {"target_account_id": str(spec["target_account_id"])}
+        state: State = {"target_account_id": _uuid(spec["target_account_id"])}
+        if spec.get(EMAIL):
+            state[EMAIL] = str(spec[EMAIL])
         # A spec without `data` leaves the grants unmanaged; inside it, a missing list is empty.
         if "data" in spec:
             state["data"] = _data(spec["data"] or {})
@@ -46,7 +66,7 @@ class PermissionShares(KindHandler["GolemProvider"]):
         self, spec: dict[str, Any], path: tuple[Any, ...]
     ) -> list[tuple[tuple[Any, ...], str]]:
         problems: list[tuple[tuple[Any, ...], str]] = []
-        if spec.get("target_account_id") == spec.get("owner_account_id"):
+        if _uuid(spec.get("target_account_id")) == _uuid(spec.get("owner_account_id")):
             problems.append(
                 (("target_account_id",), "an account cannot share permissions with itself")
             )
@@ -80,9 +100,49 @@ class PermissionShares(KindHandler["GolemProvider"]):
         self, p: GolemProvider, resources: list[Resource], prune: bool
     ) -> list[LiveObject]:
         accounts = sorted({r.scope for r in resources})
-        wanted = {r.identity for r in resources}
+        wanted = {r.identity: r for r in resources}
         listed = await asyncio.gather(*(p._list(acc) for acc in accounts))
-        return [obj for objs in listed for obj in objs if prune or obj.identity in wanted]
+        found = [obj for objs in listed for obj in objs if prune or obj.identity in wanted]
+        by_identity = {obj.identity: obj for obj in found}
+        for r in resources:
+            live = by_identity.get(r.identity)
+            same = (
+                live is not None
+                and live.state["target_account_id"] == r.desired["target_account_id"]
+            )
+            if live is not None and same and EMAIL in r.desired:
+                live.state[EMAIL] = r.desired[EMAIL]
+        await self._resolve_emails(p, resources, by_identity)
+        return found
+
+    async def _resolve_emails(
+        self, p: GolemProvider, resources: list[Resource], live: dict[Any, LiveObject]
+    ) -> None:
+        """In the email form, the email of each target a create (or replace) needs and the
+        manifest does not give, read once per target before anything is written; one that
+        cannot be read is a warning now and fails that object at apply, before its writes."""
+        if p.create_form != "email":
+            return
+        needs = [
+            r
+            for r in resources
+            if EMAIL not in r.desired
+            and not expiry.lapsed(r.expires)
+            and (
+                r.identity not in live
+                or live[r.identity].state["target_account_id"] != r.desired["target_account_id"]
+            )
+        ]
+        targets = sorted({r.desired["target_account_id"] for r in needs})
+        await asyncio.gather(*(p._email_of(t, strict=False) for t in targets))
+        for r in needs:
+            found = p._emails.get(r.desired["target_account_id"])
+            if isinstance(found, str):
+                r.desired[EMAIL] = found
+            elif found is not None:
+                warnings.warn(
+                    r.source.file, r.source.line, r.source.column, f"{r.address}: {found.detail}"
+                )
 
     async def read_one(self, p: GolemProvider, change: Change) -> LiveObject | None:
         if change.live is not None:
@@ -100,9 +160,12 @@ class PermissionShares(KindHandler["GolemProvider"]):
             await p._delete(change)
         else:
             # The target cannot change in place, and the name must be free to create again.
+            # The create body is made first: a target whose email cannot be had fails the
+            # object before its share is deleted, never after.
+            body = await p._create_body(change)
             await p._delete(change)
             try:
-                await p._create(change)
+                await p._create(change, body)
             except ProviderError as exc:
                 raise type(exc)(
                     p.alias, f"deleted, not recreated: {exc.detail}", exc.status, exc.code
@@ -135,9 +198,21 @@ class GolemProvider(Provider):
         credential_key="token_env",
         credential_prefixes=("GOLEM_",),
         vendor_hosts=("release.api.golem.cloud",),
+        options={"create_target_by": "email"},
     )
     ID_FORMAT = ID
     HANDLERS = (PermissionShares(),)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._emails: dict[str, str | ProviderError] = {}
+        """Target account id -> its email, or why it could not be read: once per run."""
+        self._reading_email: dict[str, asyncio.Task[str | ProviderError]] = {}
+
+    @property
+    def create_form(self) -> str:
+        """`create_target_by`: how a create names its target (email, the current API; id)."""
+        return str(self.option("create_target_by") or "email")
 
     def auth_headers(self, credential: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {credential}"}
@@ -154,12 +229,63 @@ class GolemProvider(Provider):
 
     # -- writes ----------------------------------------------------------------------------
 
-    async def _create(self, change: Change) -> None:
+    async def _create_body(self, change: Change) -> dict[str, Any]:
+        """The whole create body, in the form `create_target_by` names; raises (before any
+        write) when the email form needs an email that cannot be had."""
+        assert change.desired is not None
+        target = str(change.desired["target_account_id"])
+        if self.create_form == "id":
+            named: str = target
+        else:
+            named = str(change.desired.get(EMAIL) or await self._email_of(target))
+        field = CREATE_FORMS[self.create_form]
+        return {field: named, "name": change.identity[1], "data": self._body_data(change)}
+
+    async def _email_of(self, target: str, strict: bool = True) -> str | ProviderError:
+        """The email of account `target` (`GET /v1/accounts/{id}`), read once per run; with
+        `strict`, raises the reason it cannot be read, else returns it."""
+        if target not in self._emails:
+            task = self._reading_email.get(target)
+            if task is None or task.get_loop() is not asyncio.get_running_loop():
+                task = asyncio.ensure_future(self._read_email(target))
+                self._reading_email[target] = task
+            self._emails[target] = await task
+            self._reading_email.pop(target, None)
+        found = self._emails[target]
+        if isinstance(found, ProviderError) and strict:
+            raise found
+        return found
+
+    async def _read_email(self, target: str) -> str | ProviderError:
+        path = f"/v1/accounts/{self.path_id(target, 'target_account_id')}"
+        why = (
+            f"the email of target account {target} is needed to create the share "
+            "(create_target_by: email) and {reason}: give target_account_email in the "
+            "manifest, or use a token with permission to read that account"
+        )
+        try:
+            account = await self.get_object(path, refused="response is not an account")
+        except (AuthError, ProviderStopped):
+            raise
+        except ProviderError as exc:
+            reason = f"GET {path} failed ({exc.detail})"
+            return ProviderError(self.alias, why.format(reason=reason), exc.status, exc.code)
+        if account is None:
+            reason = f"GET {path} answered 404: the token cannot see that account"
+            return ProviderError(self.alias, why.format(reason=reason), 404, "ACCOUNT_NOT_FOUND")
+        email = account.get("email")
+        if not isinstance(email, str) or not email:
+            reason = f"GET {path} gave no email"
+            return ProviderError(self.alias, why.format(reason=reason))
+        return email
+
+    async def _create(self, change: Change, body: dict[str, Any] | None = None) -> None:
         """POST a share; after an unclear answer, look by name before trying again."""
         assert change.desired is not None
         owner, name = change.scope, change.identity[1]
         want = self._body_data(change)
-        body = {"targetAccountId": change.desired["target_account_id"], "name": name, "data": want}
+        if body is None:
+            body = await self._create_body(change)
         path = f"/v1/accounts/{self.path_id(owner, 'owner_account_id')}/permission-shares"
 
         def ours(error: ProviderError) -> bool:
@@ -173,6 +299,9 @@ class GolemProvider(Provider):
                 what=f"POST {path} for {name!r}",
             )
         except ProviderError as exc:
+            hint = self._form_hint(exc)
+            if hint:
+                raise type(exc)(self.alias, hint, exc.status, exc.code) from None
             if not ours(exc):
                 raise
             # Already there before any unclear try: someone else made it since the plan.
@@ -186,6 +315,16 @@ class GolemProvider(Provider):
         if isinstance(result, LiveObject):
             # Our unclear try landed: check it is the share we meant.
             self._check_created(change, result, want)
+
+    def _form_hint(self, exc: ProviderError) -> str | None:
+        """A 400 naming the other form's field: the server takes the other create form."""
+        other = next(f for f in CREATE_FORMS if f != self.create_form)
+        if exc.status != 400 or CREATE_FORMS[other] not in exc.detail:
+            return None
+        return (
+            f"{exc.detail}: this server takes the {other} form of create; "
+            f"set create_target_by: {other} on provider {self.alias}"
+        )
 
     def _check_created(self, change: Change, found: LiveObject, want: dict[str, list[str]]) -> None:
         assert change.desired is not None
@@ -304,7 +443,7 @@ def _data(raw: dict[str, Any]) -> dict[str, list[str]]:
 def _share(acc: str, share: dict[str, Any]) -> LiveObject:
     # The identity uses the account as the manifests name it, not the API's spelling of it.
     state = {
-        "target_account_id": str(share["targetAccountId"]),
+        "target_account_id": _uuid(share["targetAccountId"]),
         "data": _data(share.get("data") or {}),
     }
     return LiveObject(
@@ -314,6 +453,11 @@ def _share(acc: str, share: dict[str, Any]) -> LiveObject:
         revision=_revision(share["revision"]),
         scope=acc,
     )
+
+
+def _uuid(value: Any) -> str:
+    """A UUID as the API spells it: lower case."""
+    return str(value or "").lower()
 
 
 def _strings(value: Any) -> list[str]:

@@ -1,4 +1,5 @@
-"""Golem Cloud end to end over loopback: revisions, replace, prune, lost responses, export."""
+"""Golem Cloud end to end over loopback: revisions, replace, prune, lost responses, export,
+both create forms and the case of UUIDs."""
 
 from __future__ import annotations
 
@@ -22,6 +23,15 @@ AWAY = "33333333-3333-4333-8333-333333333333"
 VIEW = "application(ops@acme.com/shop) @ dev@acme.com : view :"
 EDIT = "application(ops@acme.com/shop) @ dev@acme.com : update :"
 DENY = "application(ops@acme.com/vault) @ dev@acme.com : view :"
+CI = "application(ops@acme.com/shop) @ ci@acme.com : view :"
+DEV, CI_EMAIL = "dev@acme.com", "ci@acme.com"
+ACCOUNTS = [
+    {"id": OWNER, "email": "ops@acme.com", "name": "ops"},
+    {"id": SECOND, "email": "data@acme.com", "name": "data"},
+    {"id": UNNAMED, "email": "partner@example.com", "name": "partner"},
+    {"id": T1, "email": DEV, "name": "dev"},
+    {"id": T2, "email": CI_EMAIL, "name": "ci"},
+]
 KEYS = ("lowerPositive", "lowerNegative", "upperPositive", "upperNegative")
 SHARES = "/golem/v1/permission-shares"
 ADDR = f"golem/GolemPermissionShare/{OWNER}/ops"
@@ -51,18 +61,22 @@ def live(sid: str, owner: str, name: str, target: str, rev: int = 0, **lists: li
 @pytest.fixture
 def seeded(sandbox: Sandbox) -> Sandbox:
     sandbox.state["golem"] = {
-        "accounts": [OWNER, SECOND, UNNAMED, T1, T2],
+        "accounts": ACCOUNTS,
         "shares": [
             live(OPS, OWNER, "ops", T1, 5, lowerPositive=[VIEW]),
-            live(OLD, OWNER, "old", T2, 2, lowerPositive=[VIEW]),
+            live(OLD, OWNER, "old", T2, 2, lowerPositive=[CI]),
             live(AWAY, UNNAMED, "away", T1, lowerPositive=[VIEW]),
         ],
     }
     return sandbox
 
 
-def manifest(name: str = "ops", target: str = T1, owner: str = OWNER, grants: str = "") -> str:
+def manifest(
+    name: str = "ops", target: str = T1, owner: str = OWNER, grants: str = "", email: str = ""
+) -> str:
     spec = f"owner_account_id: {owner}\n  name: {name}\n  target_account_id: {target}"
+    if email:
+        spec += f"\n  target_account_email: {email}"
     if grants:
         spec += f"\n  data: {grants}"
     return f"apiVersion: reconciler/v1\nkind: GolemPermissionShare\nspec:\n  {spec}\n"
@@ -104,7 +118,7 @@ def test_create_sends_all_four_lists_even_when_the_spec_names_one(
     assert cli("apply", str(ws.root), "--auto-approve").code == 0
     (post,) = seeded.writes()
     assert (post.method, post.path) == ("POST", f"/golem/v1/accounts/{SECOND}/permission-shares")
-    assert post.body == {"targetAccountId": T1, "name": "new", "data": data(ln=[DENY])}
+    assert post.body == {"targetAccountEmail": DEV, "name": "new", "data": data(ln=[DENY])}
     assert set(post.body["data"]) == set(KEYS)
 
 
@@ -122,7 +136,7 @@ def test_target_change_is_a_replace_delete_then_post(
     seeded: Sandbox, ws: Workspace, cli: RunCli
 ) -> None:
     ws.config()
-    ws.write("s.yaml", manifest(target=T2, grants=f'{{lowerPositive: ["{VIEW}"]}}'))
+    ws.write("s.yaml", manifest(target=T2, grants=f'{{lowerPositive: ["{CI}"]}}'))
     plan = cli("plan", str(ws.root), "--no-color")
     assert f"-/+ {ADDR}" in plan.out
     assert f'target_account_id: "{T1}" -> "{T2}"' in plan.out
@@ -136,7 +150,7 @@ def test_target_change_is_a_replace_delete_then_post(
         "current_revision=5",
     )
     assert (post.method, post.path) == ("POST", f"/golem/v1/accounts/{OWNER}/permission-shares")
-    assert post.body == {"targetAccountId": T2, "name": "ops", "data": data([VIEW])}
+    assert post.body == {"targetAccountEmail": CI_EMAIL, "name": "ops", "data": data([CI])}
     now = share(seeded, "ops")
     assert (now["targetAccountId"], now["revision"]) == (T2, 0) and now["id"] != OPS
     assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
@@ -327,3 +341,182 @@ def test_export_needs_scopes_and_round_trips(seeded: Sandbox, ws: Workspace, cli
     assert text.index("name: old") < text.index("name: ops") and "away" not in text
     again = cli("plan", str(out), "--config", config, "--detailed-exitcode")
     assert again.code == 0, again.out + again.err
+
+
+# -- the two create forms (the current API names the target by email) ------------------------
+
+ACCOUNT_READS = "/golem/v1/accounts/"
+
+
+def account_reads(sb: Sandbox) -> list[str]:
+    return [
+        r.path.removeprefix(ACCOUNT_READS)
+        for r in sb.log
+        if r.method == "GET" and r.path.startswith(ACCOUNT_READS) and r.path.count("/") == 4
+    ]
+
+
+def test_email_form_reads_each_targets_email_once_before_any_write(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    ws.config()
+    ws.write("a.yaml", manifest(name="new", owner=SECOND, grants=f"{{lowerPositive: [{VIEW!r}]}}"))
+    ws.write("b.yaml", manifest(name="more", owner=SECOND, grants=f"{{lowerPositive: [{EDIT!r}]}}"))
+    ws.write("c.yaml", manifest(name="new", owner=OWNER, target=T2))
+    res = cli("apply", str(ws.root), "--auto-approve")
+    assert res.code == 0, res.out + res.err
+    assert sorted(account_reads(seeded)) == [T1, T2], "one read per distinct target"
+    first_write = seeded.log.index(seeded.writes()[0])
+    assert all(seeded.log.index(r) < first_write for r in seeded.log if r.path.count("/") == 4), (
+        "the emails are read before anything is written"
+    )
+    bodies = sorted((w.body["name"], w.body["targetAccountEmail"]) for w in seeded.writes())
+    assert bodies == [("more", DEV), ("new", CI_EMAIL), ("new", DEV)]
+    assert all("targetAccountId" not in w.body for w in seeded.writes())
+    assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
+
+
+def test_manifest_email_is_sent_as_given_and_never_compared(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    ws.config()
+    # The in-sync share names an email no API answer carries: still no change.
+    ws.write("s.yaml", manifest(grants=f"{{lowerPositive: [{VIEW!r}]}}", email="DEV@acme.com"))
+    ws.write("t.yaml", manifest(name="new", owner=SECOND, email=DEV))
+    plan = cli("plan", str(ws.root), "--no-color")
+    assert "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete." in plan.out, plan.out
+    assert cli("apply", str(ws.root), "--auto-approve").code == 0
+    (post,) = seeded.writes()
+    assert post.body == {"targetAccountEmail": DEV, "name": "new", "data": data()}
+    assert account_reads(seeded) == [], "the manifest's email needs no account read"
+    assert cli("plan", str(ws.root), "--detailed-exitcode").code == 0
+
+
+def test_id_form_sends_the_target_id_and_reads_no_account(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    seeded.state["golem"]["create_target_by"] = "id"
+    ws.config(providers="golem.create_target_by: id")
+    ws.write("s.yaml", manifest(name="new", owner=SECOND))
+    ws.write("t.yaml", manifest(target=T2, grants=f"{{lowerPositive: [{CI!r}]}}"))
+    res = cli("apply", str(ws.root), "--auto-approve")
+    assert res.code == 0, res.out + res.err
+    posts = sorted((w.body["name"], w.body) for w in seeded.writes() if w.method == "POST")
+    assert posts == [
+        ("new", {"targetAccountId": T1, "name": "new", "data": data()}),
+        ("ops", {"targetAccountId": T2, "name": "ops", "data": data([CI])}),
+    ]
+    assert account_reads(seeded) == []
+
+
+@pytest.mark.parametrize(("server", "setting"), [("id", "email"), ("email", "id")])
+def test_a_400_naming_the_other_form_names_the_setting(
+    seeded: Sandbox, ws: Workspace, cli: RunCli, server: str, setting: str
+) -> None:
+    seeded.state["golem"]["create_target_by"] = server
+    ws.config(providers=f"golem.create_target_by: {setting}")
+    ws.write("s.yaml", manifest(name="new", owner=SECOND))
+    res = cli("apply", str(ws.root), "--auto-approve", "--no-color")
+    assert res.code == 1
+    assert f"set create_target_by: {server} on provider golem" in res.out, res.out
+    assert [w.status for w in seeded.writes()] == [400]
+
+
+def test_an_unreadable_target_fails_only_its_share_and_writes_nothing_for_it(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    seeded.state["golem"]["private_accounts"] = [T2]
+    ws.config()
+    path = ws.write("s.yaml", manifest(name="new", owner=SECOND, target=T2))
+    ws.write("t.yaml", manifest(grants=f"{{lowerPositive: [{EDIT!r}]}}"))
+    plan = cli("plan", str(ws.root), "--no-color")
+    assert plan.code == 0, plan.out + plan.err
+    assert f"{path}:1:1: warning: golem/GolemPermissionShare/{SECOND}/new:" in plan.err
+    assert f"the email of target account {T2} is needed" in plan.err
+    res = cli("apply", str(ws.root), "--auto-approve", "--no-color")
+    assert res.code == 1
+    assert f"failed  golem/GolemPermissionShare/{SECOND}/new" in res.out
+    assert "give target_account_email in the manifest" in res.out
+    assert "permission to read that account" in res.out
+    assert [(w.method, w.path) for w in seeded.writes()] == [("PATCH", f"{SHARES}/{OPS}")]
+
+
+def test_a_replace_never_deletes_before_its_create_body_is_complete(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    seeded.state["golem"]["private_accounts"] = [T2]
+    ws.config()
+    ws.write("s.yaml", manifest(target=T2))
+    cli("plan", str(ws.root), "--out", str(ws.root / "plan.json"))
+    config = str(ws.root / "reconciler.yaml")
+    for args in (
+        ["apply", str(ws.root / "plan.json"), "--config", config],
+        ["apply", str(ws.root), "--auto-approve"],
+    ):
+        res = cli(*args, "--no-color")
+        assert res.code == 1
+        assert f"failed  {ADDR}" in res.out and "deleted, not recreated" not in res.out, res.out
+        assert f"the email of target account {T2} is needed" in res.out
+        assert seeded.writes() == [], "the share is still there: access is not lost"
+    assert share(seeded, "ops")["id"] == OPS
+
+
+def test_replace_with_the_email_resolved_at_plan_time_applies_from_a_saved_plan(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    ws.config()
+    ws.write("s.yaml", manifest(target=T2, grants=f"{{lowerPositive: [{CI!r}]}}"))
+    cli("plan", str(ws.root), "--out", str(ws.root / "plan.json"))
+    assert account_reads(seeded) == [T2]
+    seeded.state["golem"]["private_accounts"] = [T2]  # no second read is needed
+    res = cli("apply", str(ws.root / "plan.json"), "--config", str(ws.root / "reconciler.yaml"))
+    assert res.code == 0, res.out + res.err
+    assert [w.method for w in seeded.writes()] == ["DELETE", "POST"]
+    assert seeded.writes()[1].body["targetAccountEmail"] == CI_EMAIL
+
+
+# -- UUIDs in any case ---------------------------------------------------------------------
+
+
+def test_upper_case_uuids_never_churn(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
+    ws.config()
+    grants = f"{{lowerPositive: [{VIEW!r}]}}"
+    ws.write("s.yaml", manifest(owner=OWNER.upper(), target=T1.upper(), grants=grants))
+    ws.write("t.yaml", manifest(name="new", owner=SECOND.upper(), target=T2.upper()))
+    plan = cli("plan", str(ws.root), "--no-color")
+    assert "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete." in plan.out, plan.out
+    assert f"golem/GolemPermissionShare/{SECOND}/new" in plan.out
+    assert account_reads(seeded) == [T2], "read by its lower-case id"
+    seeded.log.clear()
+    res = cli("apply", str(ws.root), "--auto-approve")
+    assert res.code == 0, res.out + res.err
+    (post,) = seeded.writes()
+    assert post.path == f"/golem/v1/accounts/{SECOND}/permission-shares"
+    assert account_reads(seeded) == [T2]
+    again = cli("plan", str(ws.root), "--detailed-exitcode", "--no-color")
+    assert again.code == 0, again.out
+    assert "No changes." in again.out
+
+
+def test_an_owner_in_two_cases_is_one_share(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
+    ws.config()
+    ws.write("s.yaml", manifest())
+    ws.write("t.yaml", manifest(owner=OWNER.upper()))
+    res = cli("validate", str(ws.root))
+    assert res.code == 1
+    assert f"golem/GolemPermissionShare/{OWNER}/ops is also declared at" in res.err
+    assert seeded.log == []
+
+
+def test_a_grant_for_someone_else_is_refused_readably(
+    seeded: Sandbox, ws: Workspace, cli: RunCli
+) -> None:
+    ws.config()
+    ws.write(
+        "s.yaml",
+        manifest(name="new", owner=SECOND, target=T2, grants=f"{{lowerPositive: [{VIEW!r}]}}"),
+    )
+    res = cli("apply", str(ws.root), "--auto-approve", "--no-color")
+    assert res.code == 1
+    assert "is for dev@acme.com, not the target account (ci@acme.com) or *" in res.out
+    assert "INVALID_PERMISSION_SHARE_GRANT" in res.out

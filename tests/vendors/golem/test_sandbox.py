@@ -1,9 +1,8 @@
-"""The Golem sandbox answers the v1.5 contract with bodies that match the vendor's OpenAPI."""
+"""The Golem sandbox answers as the server does, with bodies that match the vendor's OpenAPI."""
 
 from __future__ import annotations
 
 import functools
-import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -13,15 +12,14 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 from reconciler.sandbox import Fault, Sandbox
 
-SPEC_PATH = Path(__file__).with_name("golem_openapi_subset.json")
-"""What these tests need of Golem's own OpenAPI description of the permission-share
-endpoints: each route's declared JSON response schema per status, and the component
-schemas those reference."""
+SPEC_PATH = Path(__file__).with_name("golem_openapi.yaml")
+"""Golem's own OpenAPI description of the permission-share endpoints and the account read."""
 SPEC_URI = "urn:golem-permission-shares-openapi"
 JSON = "application/json; charset=utf-8"
 
@@ -31,11 +29,23 @@ OTHER = "a3d8c1e5-6f2b-4a9c-8d7e-1b5f3c9e2d33"
 FORBIDDEN = "c7e4b2a9-1d6f-4b3e-a8c2-9f0d5e7b4a44"
 UNKNOWN = "11111111-2222-4333-8444-555555555555"
 GRANT = "application(owner@x.com/shop) @ target@x.com : view :"
+EMAILS = {OWNER: "owner@x.com", TARGET: "target@x.com", OTHER: "other@x.com"}
 
 
 @functools.cache
 def _spec() -> dict[str, Any]:
-    spec: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    """The OpenAPI document, plus `routes`: path -> method -> status -> the schema `$ref`."""
+    spec: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    spec["routes"] = {
+        path: {
+            method: {
+                status: answer["content"][JSON]["schema"]["$ref"]
+                for status, answer in op["responses"].items()
+            }
+            for method, op in ops.items()
+        }
+        for path, ops in spec["paths"].items()
+    }
     return spec
 
 
@@ -63,6 +73,7 @@ def check(response: httpx.Response) -> Any:
     template = _template(response.request.url.path.removeprefix("/golem"))
     declared = _spec()["routes"][template][method].get(str(response.status_code))
     assert declared, f"{method} {template} answered {response.status_code}, not in the spec"
+    assert response.headers["content-type"] == JSON
     body = response.json()
     _validator(declared).validate(body)
     return body
@@ -85,7 +96,8 @@ class Golem:
         return response
 
     def create(self, name: str = "ops", target: str = TARGET, owner: str = OWNER) -> Any:
-        body = {"targetAccountId": target, "name": name, "data": data([GRANT])}
+        grants = [GRANT] if target == TARGET else []
+        body = {"targetAccountEmail": EMAILS[target], "name": name, "data": data(grants)}
         response = self.call("POST", f"/v1/accounts/{owner}/permission-shares", json=body)
         assert response.status_code == 200, response.text
         return response.json()
@@ -103,7 +115,7 @@ def data(lower_positive: list[Any] | None = None) -> dict[str, list[Any]]:
 @pytest.fixture
 def golem(sandbox: Sandbox) -> Iterator[Golem]:
     sandbox.state["golem"] = {
-        "accounts": [OWNER, TARGET, OTHER, FORBIDDEN],
+        "accounts": [*({"id": a, "email": e} for a, e in EMAILS.items()), FORBIDDEN],
         "forbidden_accounts": [FORBIDDEN],
     }
     with httpx.Client(base_url=sandbox.base_urls()["golem"], verify=False) as client:
@@ -166,11 +178,11 @@ def test_create_then_read_by_every_route(golem: Golem) -> None:
 def test_revision_semantics(golem: Golem) -> None:
     share = golem.create()
     sid, path = share["id"], f"/v1/permission-shares/{share['id']}"
-    update = {"currentRevision": 0, "name": "ops", "data": data(["x", "y"])}
+    update = {"currentRevision": 0, "name": "ops", "data": data(["x", "y @ * : view :"])}
     # a target in the body is not part of the update and must not move the share
     updated = golem.call("PATCH", path, json={**update, "targetAccountId": OTHER}).json()
     assert updated["revision"] == 1
-    assert updated["data"] == data(["x", "y"])
+    assert updated["data"] == data(["x", "y @ * : view :"])
     assert updated["targetAccountId"] == TARGET
     assert updated["currentCardId"] != share["currentCardId"]
 
@@ -209,7 +221,7 @@ def test_names_are_unique_per_owner_among_live_shares(golem: Golem) -> None:
     duplicate = golem.call(
         "POST",
         f"/v1/accounts/{OWNER}/permission-shares",
-        json={"targetAccountId": OTHER, "name": "ops", "data": data()},
+        json={"targetAccountEmail": EMAILS[OTHER], "name": "ops", "data": data()},
     )
     error(duplicate, 409, "PERMISSION_SHARE_ALREADY_EXISTS")
     golem.create("ops", target=OWNER, owner=OTHER)  # another owner may use the name
@@ -231,7 +243,7 @@ def test_share_limit(golem: Golem) -> None:
     over = golem.call(
         "POST",
         f"/v1/accounts/{OWNER}/permission-shares",
-        json={"targetAccountId": TARGET, "name": "two", "data": data()},
+        json={"targetAccountEmail": EMAILS[TARGET], "name": "two", "data": data()},
     )
     error(over, 422, "LIMIT_EXCEEDED")
 
@@ -295,13 +307,22 @@ def test_path_ids_must_be_uuids(golem: Golem, method: str, path: str, kw: Any) -
 def test_not_found(golem: Golem, method: str, path: str, kw: Any) -> None:
     if method in ("POST", "PATCH"):
         kw = {
-            "json": {"targetAccountId": TARGET, "currentRevision": 0, "name": "x", "data": data()}
+            "json": {
+                "targetAccountEmail": EMAILS[TARGET],
+                "currentRevision": 0,
+                "name": "x",
+                "data": data(),
+            }
         }
     code = "ACCOUNT_NOT_FOUND" if "{acc}" in path else "PERMISSION_SHARE_NOT_FOUND"
     error(golem.call(method, path.format(acc=UNKNOWN, sid=SID), **kw), 404, code)
 
 
 def test_unknown_target_and_share_name(golem: Golem) -> None:
+    body = {"targetAccountEmail": "nobody@x.com", "name": "x", "data": data()}
+    response = golem.call("POST", f"/v1/accounts/{OWNER}/permission-shares", json=body)
+    error(response, 404, "ACCOUNT_NOT_FOUND")
+    golem.sandbox.state["golem"]["create_target_by"] = "id"
     body = {"targetAccountId": UNKNOWN, "name": "x", "data": data()}
     response = golem.call("POST", f"/v1/accounts/{OWNER}/permission-shares", json=body)
     error(response, 404, "ACCOUNT_NOT_FOUND")
@@ -309,19 +330,24 @@ def test_unknown_target_and_share_name(golem: Golem) -> None:
     error(response, 404, "PERMISSION_SHARE_NOT_FOUND")
 
 
-@pytest.mark.parametrize(("method", "path", "kw"), ROUTES)
-def test_forbidden(golem: Golem, method: str, path: str, kw: Any) -> None:
+@pytest.mark.parametrize(("method", "path", "kw"), [*ROUTES, ("GET", "/v1/accounts/{acc}", {})])
+def test_what_the_token_cannot_see_is_not_found(
+    golem: Golem, method: str, path: str, kw: Any
+) -> None:
+    # The server answers 404, never 403, for accounts and shares the token cannot see.
     golem.sandbox.state["golem"]["forbidden_accounts"] = []
     share = golem.create("theirs", target=OWNER, owner=FORBIDDEN) if "{sid}" in path else None
     golem.sandbox.state["golem"]["forbidden_accounts"] = [FORBIDDEN]
     if method in ("POST", "PATCH"):
-        kw = {"json": {"targetAccountId": OWNER, "currentRevision": 0, "name": "x", "data": data()}}
+        body = {"targetAccountEmail": EMAILS[OWNER], "currentRevision": 0, "name": "x"}
+        kw = {"json": {**body, "data": data()}}
     url = path.format(acc=FORBIDDEN, sid=share["id"] if share else SID)
-    error(golem.call(method, url, **kw), 403, "AUTH_FORBIDDEN")
+    code = "PERMISSION_SHARE_NOT_FOUND" if share else "ACCOUNT_NOT_FOUND"
+    error(golem.call(method, url, **kw), 404, code)
 
 
 def _create_body(**over: Any) -> dict[str, Any]:
-    return {"targetAccountId": TARGET, "name": "ops", "data": data(), **over}
+    return {"targetAccountEmail": EMAILS[TARGET], "name": "ops", "data": data(), **over}
 
 
 @pytest.mark.parametrize(
@@ -336,10 +362,12 @@ def _create_body(**over: Any) -> dict[str, Any]:
             _create_body(data={"lowerPositive": [], "lowerNegative": [], "upperPositive": []}),
             "BAD_REQUEST",
         ),
-        (_create_body(targetAccountId="target@x.com"), "BAD_REQUEST"),
+        (_create_body(targetAccountEmail=7), "BAD_REQUEST"),
+        ({"targetAccountId": TARGET, "name": "ops", "data": data()}, "BAD_REQUEST"),
+        (_create_body(data=data(["a @ other@x.com : view :"])), "INVALID_PERMISSION_SHARE_GRANT"),
         (_create_body(data=data([1])), "INVALID_PERMISSION_SHARE_GRANT"),
         (_create_body(data=data([" "])), "INVALID_PERMISSION_SHARE_GRANT"),
-        (_create_body(targetAccountId=OWNER), "INVALID_PERMISSION_SHARE_GRANT"),
+        (_create_body(targetAccountEmail=EMAILS[OWNER]), "INVALID_PERMISSION_SHARE_GRANT"),
     ],
 )
 def test_create_rejects_bad_bodies(golem: Golem, body: Any, code: str) -> None:
@@ -364,6 +392,10 @@ def test_create_rejects_bad_bodies(golem: Golem, body: Any, code: str) -> None:
         ({"currentRevision": 0, "name": "ops"}, "BAD_REQUEST"),
         (
             {"currentRevision": 0, "name": "ops", "data": data([None])},
+            "INVALID_PERMISSION_SHARE_GRANT",
+        ),
+        (
+            {"currentRevision": 0, "name": "ops", "data": data(["a @ owner@x.com : view :"])},
             "INVALID_PERMISSION_SHARE_GRANT",
         ),
     ],
@@ -412,6 +444,8 @@ def test_unknown_route_answers_in_golem_shape(golem: Golem) -> None:
     _validator("#/components/schemas/ErrorBody").validate(response.json())
     response = golem.client.put(f"/v1/permission-shares/{SID}", headers=headers)
     assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "PATCH", "DELETE"}
+    assert response.headers["content-type"] == JSON
     _validator("#/components/schemas/ErrorBody").validate(response.json())
 
 
@@ -432,3 +466,43 @@ def test_request_log_records_calls(golem: Golem) -> None:
     assert writes[0].body["name"] == "ops"
     assert writes[1].query == "current_revision=0"
     assert writes[0].headers["authorization"] == f"Bearer {golem.token}"
+
+
+# -- the account read and the two create forms ------------------------------------------------
+
+
+def test_account_read_answers_the_account_or_404(golem: Golem) -> None:
+    account = golem.call("GET", f"/v1/accounts/{TARGET}").json()
+    assert (account["id"], account["email"]) == (TARGET, "target@x.com") and account["name"]
+    error(golem.call("GET", f"/v1/accounts/{UNKNOWN}"), 404, "ACCOUNT_NOT_FOUND")
+    golem.sandbox.state["golem"]["private_accounts"] = [TARGET]
+    error(golem.call("GET", f"/v1/accounts/{TARGET}"), 404, "ACCOUNT_NOT_FOUND")
+    assert golem.create()["targetAccountId"] == TARGET, "a private account is still a target"
+
+
+def test_email_form_finds_the_target_by_email_in_any_case(golem: Golem) -> None:
+    body = {"targetAccountEmail": "Target@X.com", "name": "ops", "data": data(["r @ * : view :"])}
+    share = golem.call("POST", f"/v1/accounts/{OWNER}/permission-shares", json=body).json()
+    assert share["targetAccountId"] == TARGET and "targetAccountEmail" not in share
+
+
+def test_id_form_takes_the_target_id_and_refuses_the_email(golem: Golem) -> None:
+    golem.sandbox.state["golem"]["create_target_by"] = "id"
+    path = f"/v1/accounts/{OWNER}/permission-shares"
+    by_email = golem.call("POST", path, json=_create_body())
+    assert "targetAccountId is required" in error(by_email, 400, "BAD_REQUEST")["errors"]
+    body = {"targetAccountId": TARGET.upper(), "name": "ops", "data": data([GRANT])}
+    share = golem.call("POST", path, json=body).json()
+    assert share["targetAccountId"] == TARGET
+
+
+def test_grant_recipients_are_the_target_or_everyone(golem: Golem) -> None:
+    path = f"/v1/accounts/{OWNER}/permission-shares"
+    grants = [GRANT, "application(owner@x.com/shop) @ * : view :"]
+    assert golem.call("POST", path, json=_create_body(data=data(grants))).status_code == 200
+    wrong = _create_body(name="two", data=data(["application(o@x.com/s) @ other@x.com : view :"]))
+    body = error(golem.call("POST", path, json=wrong), 400, "INVALID_PERMISSION_SHARE_GRANT")
+    assert body["errors"] == [
+        "data.lowerPositive: grant 'application(o@x.com/s) @ other@x.com : view :' is for "
+        "other@x.com, not the target account (target@x.com) or *"
+    ]

@@ -7,9 +7,10 @@ from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from reconciler.core.errors import Problem, ProviderError
+from reconciler.core import clock
+from reconciler.core.errors import Problem, ProviderError, ReconcilerError
 from reconciler.core.ids import BadId, IdFormat, path_id
-from reconciler.core.model import Change, KindSpec, LiveObject, Resource, State
+from reconciler.core.model import Change, Expiry, KindSpec, LiveObject, Resource, State
 from reconciler.core.settings import ProviderConfig, VendorDefaults
 from reconciler.plugin.answers import MALFORMED, malformed
 from reconciler.plugin.http import Http, Limits, Response, json_or_none, register_secret
@@ -28,7 +29,7 @@ GrantAccess = Literal["view", "edit", "manage", "grant"]
 @dataclass(frozen=True)
 class Grant:
     """One principal's access to one object, as a kind's state gives it (the access report,
-    SPEC §6). Vendor-made: the core only matches grants of desired and live states."""
+    docs/access.md). Vendor-made: the core only matches grants of desired and live states."""
 
     principal: str
     """Stable key: `klipfolio-group:<id>`, `email:<address>` (lower-cased),
@@ -57,20 +58,17 @@ class RoleGrant:
     """The permissions among them the `admin-permission` guard treats as admin-level."""
 
 
-class KindHandler(ABC, Generic[P]):
-    """Everything a vendor knows about one kind: one handler object per kind.
+class KindIO(ABC, Generic[P]):
+    """Required: what a kind is and how it is read and written. The four abstract hooks
+    (`normalise`, `read`, `read_one`, `write`) are all a minimal vendor writes.
 
-    Offline hooks (`identity`, `scope`, `normalise`, `check`) see only a spec; online hooks
-    get the provider `p` (its `http`, its config) as their first argument, so one handler
-    object serves every alias of its type. The abstract hooks are the ones every kind must
-    write: a handler that leaves one out cannot be instantiated, which mypy reports at the
-    vendor's `HANDLERS` and Python at import time. States are JSON values: sets as sorted
-    lists, share lists as dicts keyed by `member_key`, identity fields left out.
+    Offline hooks (`identity`, `scope`, `normalise`) see only a spec; online hooks get the
+    provider `p` (its `http`, its config) as their first argument, so one handler object
+    serves every alias of its type. States are JSON values: sets as sorted lists, share
+    lists as dicts keyed by `member_key`, identity fields left out.
     """
 
     SPEC: ClassVar[KindSpec]
-
-    # -- offline ---------------------------------------------------------------------
 
     def identity(self, spec: dict[str, Any]) -> tuple[str, ...]:
         """The identity parts of a spec, in address order ("" for an absent part)."""
@@ -83,6 +81,33 @@ class KindHandler(ABC, Generic[P]):
     @abstractmethod
     def normalise(self, spec: dict[str, Any]) -> State:
         """The managed fields of a spec, normalised; fields left out are absent."""
+
+    async def resolve(self, p: P, resources: list[Resource]) -> list[Problem]:
+        """Turn names into ids in desired states before anything is compared."""
+        return []
+
+    @abstractmethod
+    async def read(self, p: P, resources: list[Resource], prune: bool) -> list[LiveObject]:
+        """Live objects for the resources (absent ones left out); with `prune`, every live
+        object in the scopes the resources name."""
+
+    @abstractmethod
+    async def read_one(self, p: P, change: Change) -> LiveObject | None:
+        """One object read again just before it is written; None when it is absent."""
+
+    @abstractmethod
+    async def write(self, p: P, change: Change, current: LiveObject | None) -> None:
+        """Carry out one change. `current` is the pre-write read (None for revisioned kinds
+        and for creates). Grants go before removals. The one hook every write goes
+        through: the engine calls `Provider.write`, which calls this."""
+
+    def may_prune(self, p: P, live: LiveObject) -> bool:
+        """False for an undeclared live object that must never be deleted or changed."""
+        return True
+
+
+class OfflineChecks:
+    """Optional: rules on a spec the schema cannot say (`validate`, before any call)."""
 
     def check(
         self, spec: dict[str, Any], path: tuple[Any, ...]
@@ -97,8 +122,13 @@ class KindHandler(ABC, Generic[P]):
         (a name the vendor may know that the tool's list lacks): (path, message) pairs."""
         return []
 
-    # -- guards (SPEC §5.1): what the kind's states mean for access; all optional ------------
 
+class GuardFacts:
+    """Optional: what the kind's states mean for the privilege guards (docs/governance.md).
+    The defaults say "no manager, never open, no admin permission": no guard trips."""
+
+    SPEC: ClassVar[KindSpec]
+    """`mass-grant` counts the members of `SPEC.members_field`."""
     MANAGER: ClassVar[str] = "manager"
     """What `managers` counts, as the `last-manager` message names it."""
     OPEN_LEVELS: ClassVar[tuple[str, ...]] = ("closed", "open")
@@ -126,7 +156,10 @@ class KindHandler(ABC, Generic[P]):
         """The permission names `settings.guards.admin_permissions` may list for this kind."""
         return frozenset()
 
-    # -- the access report (SPEC §6): what a state grants to whom; all optional -----------
+
+class ReportFacts(Generic[P]):
+    """Optional: what a state grants to whom, for the access report (docs/access.md).
+    The defaults grant nothing to anyone: the kind is left out of the report."""
 
     def grants(self, state: State, labels: Mapping[str, str]) -> list[Grant] | None:
         """Every grant `state` gives (`labels`: member key -> a name, from the manifest and
@@ -144,45 +177,39 @@ class KindHandler(ABC, Generic[P]):
         principals: the same spelling `grants` gives them."""
         return set()
 
-    # -- online ----------------------------------------------------------------------
-
-    async def resolve(self, p: P, resources: list[Resource]) -> list[Problem]:
-        """Turn names into ids in desired states before anything is compared."""
-        return []
-
     async def resolve_claims(self, p: P, keys: set[str]) -> dict[str, list[str]]:
         """For each of `keys` (what `claims` gives) that names a principal of this kind by
         a name rather than an id, the principal keys that name resolves to now, read as
         `resolve` reads names (none: unknown; two or more: ambiguous); other keys left out."""
         return {}
 
-    @abstractmethod
-    async def read(self, p: P, resources: list[Resource], prune: bool) -> list[LiveObject]:
-        """Live objects for the resources (absent ones left out); with `prune`, every live
-        object in the scopes the resources name."""
 
-    @abstractmethod
-    async def read_one(self, p: P, change: Change) -> LiveObject | None:
-        """One object read again just before it is written; None when it is absent."""
+class Export(Generic[P]):
+    """Optional: live objects written out as manifests (`reconciler export`)."""
 
-    @abstractmethod
-    async def write(self, p: P, change: Change, current: LiveObject | None) -> None:
-        """Carry out one change. `current` is the pre-write read (None for revisioned kinds
-        and for creates). Grants go before removals."""
-
-    def may_prune(self, p: P, live: LiveObject) -> bool:
-        """False for an undeclared live object that must never be deleted or changed."""
-        return True
+    SPEC: ClassVar[KindSpec]
 
     async def scopes(self, p: P) -> list[str]:
         """Every scope the API can list, for export; raise when it cannot list them."""
         return [""]
 
-    @abstractmethod
     async def export(self, p: P, scopes: list[str]) -> list[dict[str, Any]]:
         """Specs for every live object of the kind in `scopes`, ready to write as manifests.
         Any mapping in a spec may hold `NOTE + field` (e.g. `"#group_id": "Finance"`): a
         note for people, written as a YAML comment beside that field, never a field."""
+        raise ReconcilerError(f"{self.SPEC.name} cannot be exported (its vendor has no export)")
+
+
+class KindHandler(KindIO[P], OfflineChecks, GuardFacts, ReportFacts[P], Export[P]):
+    """Everything a vendor knows about one kind: one handler object per kind.
+
+    The hooks come in groups, each its own class with its own docstring: `KindIO`
+    (required: `normalise`, `read`, `read_one`, `write`; `identity`, `scope`, `resolve`,
+    `may_prune` have defaults), `OfflineChecks`, `GuardFacts`, `ReportFacts` and `Export`
+    (all optional, with defaults that do nothing). A handler that leaves out a required hook
+    cannot be instantiated, which mypy reports at the vendor's `HANDLERS` and Python at
+    import time.
+    """
 
 
 class MemberListHandler(KindHandler[P]):
@@ -367,6 +394,12 @@ class Provider:
             return await call
         except MALFORMED as exc:
             raise malformed(self.alias, f"the {self.TYPE} API", exc) from None
+
+
+def lapsed(expires: Expiry | None) -> bool:
+    """Whether an `expires:` has passed (at `clock.now()`): the rule governance applies, for
+    a vendor that must not prepare a write for an object the plan will not create."""
+    return expires is not None and expires.when <= clock.now()
 
 
 def option(config: ProviderConfig, defaults: VendorDefaults, name: str) -> Any:

@@ -16,7 +16,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from reconciler.core.errors import AuthError, ProviderError, ProviderStopped, UnclearOutcome
-from reconciler.plugin import http
+from reconciler.plugin import http, retry
 from reconciler.plugin.http import Http, Limits, Response, json_or_none
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.core import Fault
@@ -26,7 +26,7 @@ Answer = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 @pytest.fixture(autouse=True)
 def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http, "BACKOFF_BASE", 0.001)
+    monkeypatch.setattr(retry, "BACKOFF_BASE", 0.001)
 
 
 def _parse(response: Response) -> tuple[str | None, str]:

@@ -31,7 +31,13 @@ from reconciler.plugin.retry import (
     delay,
     may_retry,
 )
-from reconciler.plugin.transport import ReadTimeout, TransportError, not_sent, transport_error
+from reconciler.plugin.transport import (
+    ReadTimeout,
+    TransportError,
+    counted_sends,
+    not_sent,
+    transport_error,
+)
 
 if TYPE_CHECKING:
     # aiohttp (and aiolimiter, yarl) are imported where a session is made or a URL checked,
@@ -96,6 +102,7 @@ class Http:
         max_body: int = MAX_BODY,
         fatal: Fatal | None = None,
         rate_limit_wait: float = 0,
+        exhausted: Fatal | None = None,
     ) -> None:
         self.alias = alias
         self.rate_limit_wait = rate_limit_wait
@@ -105,6 +112,10 @@ class Http:
         self.error_parser = error_parser
         self.credential_env = credential_env
         self.fatal = fatal
+        self.exhausted = exhausted
+        """The vendor's verdict on a 429 still answered after the last try (a quota): an
+        error to raise (a ProviderStopped also stops the provider), or None: this request
+        fails alone."""
         self.stats = Stats()
         self.stopped: ProviderError | None = None
         # One call per period, evenly spaced (no bursts), 3% slower than the limit so that
@@ -163,6 +174,7 @@ class Http:
                 trust_env=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 raise_for_status=False,
+                middlewares=(counted_sends,),
             )
         return self._session
 
@@ -365,13 +377,16 @@ class Http:
             )
             raise self.stopped
         if status == 429:
-            self.stopped = ProviderStopped(
-                self.alias,
-                f"rate limit or quota still exceeded after retries: {message}",
-                status,
-                code,
+            # Only a vendor's quota stops the provider (its `exhausted` says which 429 is
+            # one); any other 429 that outlasts the retries fails this request alone.
+            verdict = self.exhausted(response) if self.exhausted is not None else None
+            if verdict is not None:
+                if isinstance(verdict, ProviderStopped | AuthError):
+                    self.stopped = verdict
+                raise verdict
+            raise ProviderError(
+                self.alias, f"{what} (still rate limited after {MAX_TRIES} tries)", status, code
             )
-            raise self.stopped
         if 300 <= status < 400:
             raise ProviderError(
                 self.alias,

@@ -90,6 +90,7 @@ class Provider:
             rate_limit_per_second=config.rate_limit_per_second,
             max_concurrency=config.max_concurrency,
             fatal=self.fatal,
+            exhausted=self.exhausted,
             rate_limit_wait=self.DEFAULTS.rate_limit_wait,
         )
 
@@ -111,6 +112,14 @@ class Provider:
         Sees every answer before retries and the generic handling in `Http`. Return a
         `ProviderStopped` (or `AuthError`) to stop this provider for the rest of the run,
         any other `ProviderError` to fail only this call; never retried."""
+        return None
+
+    def exhausted(self, response: Response) -> ProviderError | None:
+        """The error a 429 still answered after the last try means, or None (the default):
+        only that request's object fails.
+
+        For a vendor whose quota answers 429 as its rate limit does: return a
+        `ProviderStopped` to stop this provider for the rest of the run."""
         return None
 
     async def close(self) -> None:

@@ -1,4 +1,5 @@
-"""What can go wrong below HTTP: no complete answer, and whether the request was sent."""
+"""What can go wrong below HTTP: no complete answer, whether the request was sent, and
+every send seen as one try."""
 
 from __future__ import annotations
 
@@ -56,3 +57,23 @@ def transport_error(exc: aiohttp.ClientError) -> TransportError:
 def not_sent(exc: BaseException | None) -> bool:
     """True only when the request surely never reached the server (the connection failed)."""
     return isinstance(exc, TransportError) and not exc.sent
+
+
+async def counted_sends(
+    request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """The session's one middleware: every send is a counted try.
+
+    aiohttp sends a GET, PUT or DELETE again, at once and outside our tries, when the server
+    drops the connection before answering (its reading of RFC 9112's retry of a reused
+    connection), and has no public switch for it. It resends only on its own disconnect
+    errors, so one of ours, raised here around each send, reaches `Http.request` instead:
+    counted, backed off, and bounded by MAX_TRIES."""
+    import aiohttp
+
+    try:
+        return await send(request)
+    except aiohttp.ClientConnectorError:
+        raise  # no connection: nothing was sent, and aiohttp does not resend it
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+        raise ReadError(str(exc) or type(exc).__name__) from exc

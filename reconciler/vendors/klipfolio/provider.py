@@ -18,6 +18,7 @@ from reconciler.plugin import (
     Problem,
     Provider,
     ProviderError,
+    ProviderStopped,
     Resource,
     Response,
     RoleGrant,
@@ -381,6 +382,19 @@ class KlipfolioProvider(Provider):
             f"{response.method} {path}: the key's user lacks the client.share permission "
             f"(Klipfolio: {message})",
             status,
+            code,
+        )
+
+    def exhausted(self, response: Response) -> ProviderError | None:
+        # Klipfolio's daily request quota is answered 429, like its per-second limit; the
+        # per-second limit clears within the retries, so a 429 that outlasts them is the
+        # quota, and no later call of this run would be answered.
+        code, message = self.parse_error(response)
+        return ProviderStopped(
+            self.alias,
+            f"Klipfolio's request quota is used up ({message}: still 429 after every try); "
+            "no further calls are made to this provider in this run",
+            429,
             code,
         )
 

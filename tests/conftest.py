@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import reconciler.plugin.http
+import reconciler.plugin.retry
 from reconciler.plugin import registry
 from reconciler.sandbox import Sandbox
 from tests.support.harness import Ran, RunCli, Workspace
@@ -38,7 +38,7 @@ def _fast_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     if request.node.get_closest_marker("real_backoff"):
         return
     for name, value in FAST_BACKOFF.items():
-        monkeypatch.setattr(reconciler.plugin.http, name, value, raising=False)
+        monkeypatch.setattr(reconciler.plugin.retry, name, value)
 
 
 @pytest.fixture(scope="session")

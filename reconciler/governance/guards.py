@@ -1,7 +1,7 @@
 """Privilege guards (SPEC §5.1): run each change's before and after states past the rules.
 
 The engine knows only the rules' shapes; what a manager, an opening to everyone or an
-admin permission is comes from each kind's handler (`KindHandler.managers`, `openness`,
+admin permission is comes from each kind's handler (`GuardFacts.managers`, `openness`,
 `admin_grants`), so a vendor adds its semantics without touching this module.
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.core.model import Action, Change, Finding, Plan, Resource, State
 from reconciler.core.settings import GuardSettings
+from reconciler.plugin.provider import GuardFacts
 from reconciler.plugin.registry import kind_types, providers
 
 LAST_MANAGER = "last-manager"
@@ -30,7 +31,7 @@ def admin_vocabulary() -> list[str]:
     return sorted(words)
 
 
-def _handler(kind: str) -> Any:
+def _handler(kind: str) -> GuardFacts | None:
     vtype = kind_types().get(kind)
     return providers()[vtype].handlers.get(kind) if vtype else None
 
@@ -48,7 +49,7 @@ def check(
 
 
 def _check(
-    handler: Any,
+    handler: GuardFacts | None,
     before: State | None,
     after: State | None,
     settings: GuardSettings,
@@ -78,7 +79,7 @@ def _who(keys: Iterable[str], labels: Mapping[str, str]) -> str:
 
 
 def _last_manager(
-    h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
+    h: GuardFacts, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
 ) -> str | None:
     if before is None:
         return None
@@ -92,7 +93,7 @@ def _last_manager(
 
 
 def _everyone(
-    h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
+    h: GuardFacts, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
 ) -> str | None:
     now = h.openness(after)
     if not any(now.values()):  # closed to everyone after the change: nothing was opened
@@ -112,7 +113,7 @@ def _level(names: tuple[str, ...], level: int) -> str:
 
 
 def _admin_permission(
-    h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
+    h: GuardFacts, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
 ) -> str | None:
     gained: list[str] = h.admin_grants(before, after, s.admin_permissions)
     if not gained:
@@ -121,7 +122,7 @@ def _admin_permission(
 
 
 def _mass_grant(
-    h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
+    h: GuardFacts, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
 ) -> str | None:
     field = h.SPEC.members_field
     if field is None:
@@ -147,7 +148,7 @@ assert tuple(_RULES) == RULES
 
 
 def _new_manager(
-    h: Any, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
+    h: GuardFacts, before: State | None, after: State, s: GuardSettings, labels: Mapping[str, str]
 ) -> str | None:
     now = h.managers(after) or set()
     was = (h.managers(before) if before is not None else None) or set()
@@ -209,7 +210,7 @@ def findings(change: Change, settings: GuardSettings) -> list[Finding]:
     return out
 
 
-def _with_members(change: Change, before: State | None, handler: Any) -> State | None:
+def _with_members(change: Change, before: State | None, handler: GuardFacts | None) -> State | None:
     """`before` with the change's member adds, changes and removals applied; None when the
     change has no member list, or when that is the change's after-state already (as in
     every plan the engine makes: only a hand-edited saved plan differs), so the rules need

@@ -193,7 +193,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def outside(url: str, base_url: str) -> str | None:
-    """Why `url` is not on the API at `base_url` (SPEC §1.1), or None when it is. Hosts and
+    """Why `url` is not on the API at `base_url`, or None when it is. Hosts and
     ports as aiohttp's own URL parser (yarl) reads them, so the check is on what is sent."""
     if _unplain(url):
         return "refused: the URL holds a space, a control character or a backslash"

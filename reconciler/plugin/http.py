@@ -1,4 +1,5 @@
-"""Every vendor request: timeouts, retries, rate and concurrency limits, no redirects, redaction.
+"""Every vendor request: one aiohttp session per provider, timeouts, limits, no redirects,
+redaction; the retry rule is in `retry.py`, the answer type in `response.py`.
 
 One HTTP stack, aiohttp, seen by providers only through `Http` and `Response`.
 """
@@ -6,15 +7,11 @@ One HTTP stack, aiohttp, seen by providers only through `Http` and `Response`.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json as jsonlib
 import logging
-import random
 import ssl
 import time
-import zlib
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urljoin
@@ -23,13 +20,30 @@ from reconciler import __version__
 from reconciler.core.errors import AuthError, ProviderError, ProviderStopped, UnclearOutcome
 from reconciler.core.redact import REDACT, install, register
 from reconciler.plugin.endpoints import outside
+from reconciler.plugin.limits import MAX_BODY, RATE_MARGIN, Limits, Stats
+from reconciler.plugin.response import ErrorParser, Fatal, Inflate, Response, json_or_none
+from reconciler.plugin.retry import (
+    IDEMPOTENT,
+    MAX_TRIES,
+    RETRY_STATUSES,
+    Retryable,
+    create_once,
+    delay,
+    may_retry,
+)
+from reconciler.plugin.transport import (
+    ReadTimeout,
+    TransportError,
+    counted_sends,
+    not_sent,
+    transport_error,
+)
 
 if TYPE_CHECKING:
     # aiohttp (and aiolimiter, yarl) are imported where a session is made or a URL checked,
     # not here: every command imports this module, and most never send a request.
     import aiohttp
     from aiolimiter import AsyncLimiter
-    from multidict import CIMultiDictProxy
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +51,8 @@ log = logging.getLogger(__name__)
 register_secret = register
 install_redaction = install
 __all__ = [
+    "MAX_BODY",
+    "MAX_TRIES",
     "REDACT",
     "ErrorParser",
     "Fatal",
@@ -48,140 +64,10 @@ __all__ = [
     "register_secret",
 ]
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD"})
-MAX_TRIES = 5
-BACKOFF_BASE = 0.25
-BACKOFF_CAP = 20.0
-RATE_MARGIN = 1.03
-MAX_BODY = 50 * 1024 * 1024  # bytes of an answer, after decompression
 KEEPALIVE = 5.0  # seconds an idle connection is kept
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Response:
-    """One complete answer, body read and decompressed. Immutable."""
-
-    status_code: int
-    headers: CIMultiDictProxy[str]
-    """Case-insensitive; a repeated header keeps every value (`getall`)."""
-    content: bytes
-    method: str = ""
-    url: str = ""
-
-    @property
-    def text(self) -> str:
-        """The body decoded by the Content-Type's charset (UTF-8 when none is given or it
-        is unknown); undecodable bytes are replaced, never raised."""
-        charset = "utf-8"
-        for part in self.headers.get("content-type", "").split(";")[1:]:
-            key, _, value = part.partition("=")
-            if key.strip().lower() == "charset" and value.strip().strip('"'):
-                charset = value.strip().strip('"')
-        try:
-            return self.content.decode(charset, errors="replace")
-        except LookupError:
-            return self.content.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        """The body parsed as JSON; ValueError when it is not JSON."""
-        return jsonlib.loads(self.content)
-
-
-ErrorParser = Callable[[Response], tuple[str | None, str]]
-"""Vendor error body -> (error code, human message)."""
-
-Fatal = Callable[[Response], ProviderError | None]
-"""A vendor's verdict on an answer before the generic rules: an error to raise, or None."""
-
-
-# -- what can go wrong below HTTP -----------------------------------------------------------
-
-
-class TransportError(Exception):
-    """No complete answer. Its class name is what error messages quote."""
-
-    sent = True
-    """False only when the request surely never reached the server."""
-
-
-class ConnectError(TransportError):
-    """The connection could not be made (refused, DNS, TLS handshake): nothing was sent."""
-
-    sent = False
-
-
-class ConnectTimeout(ConnectError):
-    """No connection within the timeout: nothing was sent."""
-
-
-class ReadTimeout(TransportError):
-    """Sent, but no (complete) answer within the timeout or the deadline."""
-
-
-class ReadError(TransportError):
-    """Sent, but the connection broke or the answer was not valid HTTP."""
-
-
-class DecodingError(TransportError):
-    """The answer's compressed body could not be decompressed."""
-
-
-def _transport_error(exc: aiohttp.ClientError) -> TransportError:
-    """aiohttp's exception as one of ours (the most specific first)."""
-    import aiohttp
-
-    kind: type[TransportError]
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        kind = ConnectTimeout
-    elif isinstance(exc, aiohttp.ClientConnectorError):
-        kind = ConnectError
-    elif isinstance(exc, aiohttp.ServerTimeoutError):
-        kind = ReadTimeout
-    else:  # disconnected, payload error, malformed answer
-        kind = ReadError
-    return kind(str(exc))
-
-
-def not_sent(exc: BaseException | None) -> bool:
-    """True only when the request surely never reached the server (the connection failed)."""
-    return isinstance(exc, TransportError) and not exc.sent
-
-
-# -- the client ---------------------------------------------------------------------------
-
-
-@dataclass
-class Stats:
-    calls: int = 0
-    retries: int = 0
-    by_method: dict[str, int] = field(default_factory=dict)
-    wait: float = 0.0
-
-
-class _Retryable(Exception):
-    """A try that may be retried: a retryable status, or a transport error."""
-
-    def __init__(self, response: Response | None, exc: TransportError | None) -> None:
-        self.response = response
-        self.exc = exc
-
-
-@dataclass
-class Limits:
-    """Shared by all providers: the global `parallelism`."""
-
-    parallelism: int = 10
-    _sem: asyncio.Semaphore | None = None
-
-    @property
-    def semaphore(self) -> asyncio.Semaphore:
-        if self._sem is None:
-            self._sem = asyncio.Semaphore(self.parallelism)
-        return self._sem
 
 
 @cache
@@ -216,6 +102,7 @@ class Http:
         max_body: int = MAX_BODY,
         fatal: Fatal | None = None,
         rate_limit_wait: float = 0,
+        exhausted: Fatal | None = None,
     ) -> None:
         self.alias = alias
         self.rate_limit_wait = rate_limit_wait
@@ -225,6 +112,10 @@ class Http:
         self.error_parser = error_parser
         self.credential_env = credential_env
         self.fatal = fatal
+        self.exhausted = exhausted
+        """The vendor's verdict on a 429 still answered after the last try (a quota): an
+        error to raise (a ProviderStopped also stops the provider), or None: this request
+        fails alone."""
         self.stats = Stats()
         self.stopped: ProviderError | None = None
         # One call per period, evenly spaced (no bursts), 3% slower than the limit so that
@@ -283,6 +174,7 @@ class Http:
                 trust_env=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 raise_for_status=False,
+                middlewares=(counted_sends,),
             )
         return self._session
 
@@ -327,10 +219,10 @@ class Http:
             try:
                 response = await self._send(method, url, query, body)
                 break
-            except _Retryable as exc:
-                if tries >= MAX_TRIES or not _may_retry(method, exc):
+            except Retryable as exc:
+                if tries >= MAX_TRIES or not may_retry(method, exc):
                     return self._give_up(method, path, url, exc)
-                await asyncio.sleep(_delay(tries, exc, self.rate_limit_wait))
+                await asyncio.sleep(delay(tries, exc, self.rate_limit_wait))
                 if self.stopped is not None:  # stopped by another call meanwhile
                     raise self.stopped from None
                 tries += 1
@@ -347,36 +239,8 @@ class Http:
         duplicate: Callable[[ProviderError], bool] | None = None,
         what: str = "POST",
     ) -> R | T:
-        """A create that never makes a duplicate (SPEC §4): POST, and after an unclear
-        outcome look before posting again.
-
-        `post()` sends the create, normally `lambda: http.request("POST", ...)`; its
-        result is returned as soon as one try gives a clear answer. When it raises
-        UnclearOutcome (the answer was lost, or a 5xx persisted through the retries
-        `request` makes itself), `find()` reads the vendor again and returns the created
-        object, or None when it is absent: found, that object is returned; absent, `post()`
-        runs again, at most MAX_TRIES times in all. `duplicate(error)`, when given, names
-        the "already exists" answers that, after an earlier unclear try, most likely mean
-        our own lost create landed: they are looked up like an unclear outcome; before
-        any unclear try they are raised like every other ProviderError.
-
-        Returns what `post()` or `find()` returned (R | T; the caller parses either as it
-        needs). Raises UnclearOutcome "<what>: no clear answer after MAX_TRIES tries" when
-        every try was unclear and `find()` never saw the object; errors from `find()` and
-        clear errors from `post()` propagate unchanged."""
-        unclear = False
-        for _ in range(MAX_TRIES):
-            try:
-                return await post()
-            except UnclearOutcome:
-                unclear = True
-            except ProviderError as exc:
-                if not (unclear and duplicate is not None and duplicate(exc)):
-                    raise
-            found = await find()
-            if found is not None:
-                return found
-        raise UnclearOutcome(self.alias, f"{what}: no clear answer after {MAX_TRIES} tries")
+        """A create that never makes a duplicate: `retry.create_once` for this provider."""
+        return await create_once(self.alias, post, find, duplicate=duplicate, what=what)
 
     def _url(self, method: str, path: str) -> str:
         """The absolute URL for `path`: a path under the base URL (the providers' form), or a
@@ -392,7 +256,7 @@ class Http:
         return url
 
     async def _send(self, method: str, url: str, query: str, body: str | None) -> Response:
-        """One try: the answer, read whole; _Retryable for a transport error or a
+        """One try: the answer, read whole; Retryable for a transport error or a
         retryable status; the vendor's fatal error when `fatal` names one."""
         # Provider limits first, so a slow vendor queues on its own limits, not the global one.
         if self._own is not None:
@@ -412,7 +276,7 @@ class Http:
 
                     # aiohttp's socket timeouts are TimeoutErrors too: theirs first.
                     if isinstance(error, aiohttp.ClientError):
-                        exc = _transport_error(error)
+                        exc = transport_error(error)
                     elif isinstance(error, TransportError):
                         exc = error
                     elif isinstance(error, TimeoutError):
@@ -421,7 +285,7 @@ class Http:
                     else:
                         raise
                     log.info("%s %s -> %s", method, url, type(exc).__name__)
-                    raise _Retryable(None, exc) from None
+                    raise Retryable(None, exc) from None
         finally:
             if self._own is not None:
                 self._own.release()
@@ -441,7 +305,7 @@ class Http:
                     self.stopped = verdict
                 raise verdict
         if response.status_code in RETRY_STATUSES:
-            raise _Retryable(response, None)
+            raise Retryable(response, None)
         return response
 
     async def _exchange(self, method: str, url: str, query: str, body: str | None) -> Response:
@@ -466,7 +330,7 @@ class Http:
                 return await raw.read()
             inflate = None
         elif encoding in ("gzip", "x-gzip", "deflate"):
-            inflate = _Inflate(encoding)
+            inflate = Inflate(encoding)
         else:
             # Never asked for; and nested encodings would multiply a bomb's ratio.
             raise self._refused(method, url, f"answer in unsupported encoding {encoding!r}")
@@ -491,7 +355,7 @@ class Http:
         error = ProviderError if method in ("GET", "HEAD") else UnclearOutcome
         return error(self.alias, f"{method} {url.removeprefix(self.base_url)}: {why}")
 
-    def _give_up(self, method: str, path: str, url: str, final: _Retryable) -> Response:
+    def _give_up(self, method: str, path: str, url: str, final: Retryable) -> Response:
         if final.response is not None:
             return self._fail(method, url, final.response)
         name = type(final.exc).__name__
@@ -513,13 +377,16 @@ class Http:
             )
             raise self.stopped
         if status == 429:
-            self.stopped = ProviderStopped(
-                self.alias,
-                f"rate limit or quota still exceeded after retries: {message}",
-                status,
-                code,
+            # Only a vendor's quota stops the provider (its `exhausted` says which 429 is
+            # one); any other 429 that outlasts the retries fails this request alone.
+            verdict = self.exhausted(response) if self.exhausted is not None else None
+            if verdict is not None:
+                if isinstance(verdict, ProviderStopped | AuthError):
+                    self.stopped = verdict
+                raise verdict
+            raise ProviderError(
+                self.alias, f"{what} (still rate limited after {MAX_TRIES} tries)", status, code
             )
-            raise self.stopped
         if 300 <= status < 400:
             raise ProviderError(
                 self.alias,
@@ -530,77 +397,3 @@ class Http:
         if status >= 500:
             raise UnclearOutcome(self.alias, what, status, code)
         raise ProviderError(self.alias, what, status, code)
-
-
-def _may_retry(method: str, exc: _Retryable) -> bool:
-    if method in IDEMPOTENT:
-        return True
-    # A POST is retried only when it surely did not happen: refused before sending, or
-    # answered 429 (rejected, not processed).
-    if exc.response is not None:
-        return exc.response.status_code == 429
-    return not_sent(exc.exc)
-
-
-class _Inflate:
-    """gzip or deflate, decompressed a bounded piece at a time."""
-
-    PIECE = 1024 * 1024
-
-    def __init__(self, encoding: str) -> None:
-        # gzip, or deflate as RFC 9110 means it (zlib-wrapped); both detected by header.
-        self.z = zlib.decompressobj(zlib.MAX_WBITS | 32)
-        self.may_be_raw = encoding == "deflate"
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        try:
-            while True:
-                piece = self.z.decompress(data, self.PIECE)
-                if piece:
-                    self.may_be_raw = False
-                    yield piece
-                data = self.z.unconsumed_tail
-                if not data and len(piece) < self.PIECE:
-                    return
-        except zlib.error as exc:
-            if not self.may_be_raw:
-                raise DecodingError(f"bad compressed answer: {exc}") from None
-            # Some servers send deflate without the zlib wrapper.
-            self.may_be_raw = False
-            self.z = zlib.decompressobj(-zlib.MAX_WBITS)
-            yield from self.feed(data)
-
-
-def _delay(tries: int, exc: _Retryable, rate_limit_wait: float = 0) -> float:
-    """Exponential backoff with jitter after `tries` failed tries; Retry-After wins, and
-    a 429 without one waits the vendor's `rate_limit_wait` when it documents one."""
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (tries - 1))
-    delay = delay / 2 + random.uniform(0, delay / 2)
-    if exc.response is not None:
-        after = _retry_after(exc.response.headers.get("retry-after"))
-        if after is not None:
-            delay = min(BACKOFF_CAP, after)
-        elif exc.response.status_code == 429 and rate_limit_wait:
-            delay = max(delay, rate_limit_wait)
-    return delay
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def json_or_none(response: Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None

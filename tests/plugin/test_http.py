@@ -1,9 +1,10 @@
 """`Http` on its own, over loopback: the response type, transport faults, `create_once`
-(the never-blind create of SPEC §4) and the vendor-fatal hook."""
+(the never-blind create) and the vendor-fatal hook."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import json
 import socket
@@ -16,17 +17,21 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from reconciler.core.errors import AuthError, ProviderError, ProviderStopped, UnclearOutcome
-from reconciler.plugin import http
+from reconciler.core.settings import ProviderConfig
+from reconciler.plugin import http, retry
 from reconciler.plugin.http import Http, Limits, Response, json_or_none
+from reconciler.plugin.provider import Provider
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.core import Fault
+from reconciler.vendors.bitsight.provider import BitsightProvider
+from reconciler.vendors.klipfolio.provider import KlipfolioProvider
 
 Answer = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
 @pytest.fixture(autouse=True)
 def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http, "BACKOFF_BASE", 0.001)
+    monkeypatch.setattr(retry, "BACKOFF_BASE", 0.001)
 
 
 def _parse(response: Response) -> tuple[str | None, str]:
@@ -386,3 +391,90 @@ def test_a_closed_client_never_opens_a_new_session() -> None:
             assert client._session is None
 
     asyncio.run(go())
+
+
+# -- every send is a counted try; only a vendor quota stops a provider -------------------
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_a_dropped_connection_is_sent_again_only_as_a_counted_try(method: str) -> None:
+    # A connection closed before any answer made aiohttp send an idempotent request again
+    # 1-2 ms later, outside the tries and without backoff: ten sends where five are allowed.
+    # (The sandbox's "drop" closes half-way through an answer, which aiohttp never resends.)
+    async def main() -> None:
+        async with Fake(drop).serve() as fake:
+            client = _client(fake.url)
+            try:
+                with pytest.raises(ProviderError, match=f"ReadError after {http.MAX_TRIES}"):
+                    await client.request(method, "/things/1", json={} if method == "PUT" else None)
+            finally:
+                await client.close()
+        assert [m for m, _, _ in fake.log] == [method] * http.MAX_TRIES
+        assert client.stats.calls == http.MAX_TRIES
+
+    _run(main())
+
+
+def test_one_dropped_connection_is_one_counted_retry() -> None:
+    async def main() -> None:
+        async with Fake(drop, answer(200, {"n": 1})).serve() as fake:
+            client = _client(fake.url)
+            try:
+                assert (await client.request("PUT", "/things/1", json={})).json() == {"n": 1}
+            finally:
+                await client.close()
+        assert len(fake.log) == 2
+        assert (client.stats.calls, client.stats.retries) == (2, 1)
+
+    _run(main())
+
+
+def _provider(sandbox: Sandbox, cls: type[Provider], vtype: str, env: str) -> Provider:
+    config = ProviderConfig(vtype, vtype, sandbox.base_urls()[vtype], env)
+    return cls(config, sandbox.credentials()[vtype], Limits())
+
+
+def test_a_429_on_the_last_try_fails_only_that_request(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One BitSight 429 on a request's last try stopped the provider: every later call of the
+    # run failed at once (142 folders in a soak). It is that request's failure alone.
+    quick = dataclasses.replace(BitsightProvider.DEFAULTS, rate_limit_wait=0.001)
+    monkeypatch.setattr(BitsightProvider, "DEFAULTS", quick)
+    sandbox.faults.append(Fault("429", "GET", times=http.MAX_TRIES))
+    p = _provider(sandbox, BitsightProvider, "bitsight", "BITSIGHT_API_TOKEN")
+    assert isinstance(p, BitsightProvider)
+
+    async def main() -> None:
+        try:
+            with pytest.raises(ProviderError, match="still rate limited") as caught:
+                await p.list_folders()
+            assert not isinstance(caught.value, ProviderStopped)
+            assert caught.value.status == 429
+            assert p.http.stopped is None
+            assert isinstance(await p.list_folders(), list)  # the next one is sent, answered
+        finally:
+            await p.close()
+
+    _run(main())
+    assert [r.status for r in sandbox.requests("bitsight")] == [429] * http.MAX_TRIES + [200]
+
+
+def test_klipfolio_s_quota_429_still_stops_its_provider(sandbox: Sandbox) -> None:
+    # Klipfolio answers its daily quota with 429, like its per-second limit: one that
+    # outlasts the retries is the quota, and stops the provider (its `exhausted` hook).
+    sandbox.faults.append(Fault("429", "GET", times=http.MAX_TRIES))
+    p = _provider(sandbox, KlipfolioProvider, "klipfolio", "KLIPFOLIO_API_KEY")
+
+    async def main() -> None:
+        try:
+            with pytest.raises(ProviderStopped, match="quota is used up") as first:
+                await p.http.request("GET", "/roles")
+            with pytest.raises(ProviderStopped) as later:
+                await p.http.request("GET", "/roles")
+            assert later.value is first.value
+        finally:
+            await p.close()
+
+    _run(main())
+    assert len(sandbox.requests("klipfolio")) == http.MAX_TRIES

@@ -131,6 +131,24 @@ def test_plugin_vendor_validates_plans_and_applies_against_its_sandbox(
     assert "No changes" in out
 
 
+def test_a_minimal_vendor_without_export_refuses_export_in_one_line(
+    own_sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Export is an optional hook group: the minimal vendor leaves it out, and `export` says
+    # so (exit 1) before it writes any file.
+    root = _workspace(tmp_path / "ws", own_sandbox, monkeypatch)
+    out_dir = tmp_path / "out"
+    args = ["export", "--config", str(root / "reconciler.yaml"), "--provider", "boards"]
+    code, out = _run(capsys, *args, "--out", str(out_dir))
+    assert code == 1, out
+    assert "NoteboardBoard cannot be exported" in out
+    assert len(out.strip().splitlines()) == 1, out
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
 def test_plugin_schema_takes_its_words_from_the_vendor_vocabulary(
     own_sandbox: Sandbox,
     tmp_path: Path,

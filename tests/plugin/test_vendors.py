@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import ast
+import asyncio
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import reconciler.vendors as vendors_package
+from reconciler.core.errors import ReconcilerError
 from reconciler.core.model import KindSpec
 from reconciler.input.schemas import provider_settings, schema
 from reconciler.plans import planfile
-from reconciler.plugin.provider import KindHandler, MemberListHandler, Provider
+from reconciler.plugin.provider import (
+    Export,
+    GuardFacts,
+    KindHandler,
+    KindIO,
+    MemberListHandler,
+    OfflineChecks,
+    Provider,
+    ReportFacts,
+)
 from reconciler.plugin.registry import PROVIDERS, vendors
 from reconciler.vendors.bitsight import vocab as bitsight
 from reconciler.vendors.golem import vocab as golem
@@ -120,3 +134,73 @@ def test_a_plan_saved_with_api_version_still_reads() -> None:
     assert plan.providers[0].options == {"api_version": "v60.0"}
     again = planfile.loads(planfile.dumps(plan), "plan.json")
     assert again.providers == plan.providers
+
+
+VENDORS = Path(vendors_package.__file__).parent
+PROVIDER_FILES = sorted(VENDORS.glob("*/provider.py")) + [
+    Path(__file__).parent / "plugin_vendor" / "provider.py"
+]
+
+
+def _imported(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return {m for m in found if m.split(".")[0] in ("reconciler", "tests")}
+
+
+def test_a_vendor_provider_imports_from_reconciler_plugin_only() -> None:
+    assert len(PROVIDER_FILES) == 5
+    for path in PROVIDER_FILES:
+        own = ".".join(path.parent.relative_to(VENDORS.parents[1]).parts)
+        other = {m for m in _imported(path) if m != "reconciler.plugin" and m != own}
+        other = {m for m in other if not m.startswith(own + ".")}
+        assert not other, f"{path.parent.name}/provider.py imports {sorted(other)}"
+
+
+def test_handlers_reach_their_provider_only_through_public_names() -> None:
+    # A write the engine starts (Provider.write -> the handler's write) is followed by "go to
+    # definition": no handler calls a private method of its provider found by convention.
+    for path in PROVIDER_FILES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        private = [
+            f"{path.parent.name}:{n.lineno} p.{n.attr}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == "p"
+            and n.attr.startswith("_")
+        ]
+        assert not private, private
+
+
+def test_a_minimal_handler_writes_four_hooks_and_gets_every_other_default() -> None:
+    class Minimal(KindHandler[Provider]):
+        SPEC = KindSpec("Minimal", identity=("name",))
+
+        def normalise(self, spec: dict[str, Any]) -> dict[str, Any]:
+            return {"x": spec.get("x")}
+
+        async def read(self, p: Provider, resources: Any, prune: bool) -> Any:
+            return []
+
+        async def read_one(self, p: Provider, change: Any) -> Any:
+            return None
+
+        async def write(self, p: Provider, change: Any, current: Any) -> None:
+            return None
+
+    h = Minimal()
+    assert KindHandler.__abstractmethods__ == {"normalise", "read", "read_one", "write"}
+    assert h.identity({"name": "a"}) == ("a",) and h.scope({}) == ""
+    assert h.check({}, ()) == [] and h.advise({}, ()) == []
+    assert h.managers({}) is None and h.openness({}) == {} and h.admin_vocabulary() == set()
+    assert h.admin_grants(None, {}, None) == []
+    assert h.grants({}, {}) is None and h.role((), {}, None) is None and h.claims({}) == set()
+    assert isinstance(h, KindIO | OfflineChecks | GuardFacts | ReportFacts | Export)
+    with pytest.raises(ReconcilerError, match="Minimal cannot be exported"):
+        asyncio.run(h.export(None, [""]))  # type: ignore[arg-type]  # never reads p

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.yamlload import load_text
-from reconciler.plugin import http
+from reconciler.plugin import http, retry
 from tests.support.fake import FakeServer, Handler
 from tests.support.harness import RunCli, Workspace
 
@@ -55,7 +55,7 @@ def _small_http(
     """Providers build their Http with small limits; retries back off briefly."""
     small = functools.partial(http.Http, deadline=deadline, max_body=max_body)
     monkeypatch.setattr("reconciler.plugin.provider.Http", small)
-    monkeypatch.setattr(http, "BACKOFF_BASE", 0.01)
+    monkeypatch.setattr(retry, "BACKOFF_BASE", 0.01)
 
 
 def _trickle(handler: Handler) -> None:

@@ -6,13 +6,25 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core import notices as warnings
-from reconciler.core.errors import Problem, ProviderError
-from reconciler.core.model import Change, KindSpec, LiveObject, Resource, State
-from reconciler.core.settings import VendorDefaults
-from reconciler.plugin.answers import reading, records
-from reconciler.plugin.http import Response, json_or_none
-from reconciler.plugin.provider import Grant, GrantAccess, MemberListHandler, Provider
+from reconciler.plugin import (
+    Change,
+    Grant,
+    GrantAccess,
+    KindSpec,
+    LiveObject,
+    MemberListHandler,
+    Problem,
+    Provider,
+    ProviderError,
+    Resource,
+    Response,
+    State,
+    VendorDefaults,
+    json_or_none,
+    reading,
+    records,
+)
+from reconciler.plugin import notices as warnings
 from reconciler.vendors.bitsight.vocab import FLAGS, ID, RATE_LIMIT_WAIT, USER_FLAGS
 
 SHARING = "BitsightFolderSharing"
@@ -117,8 +129,8 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
         # Only a folder's owner may change its sharing, while the list also shows folders
         # merely shared with the token's user: a declared one of those is refused here,
         # before anything is planned, rather than failing with 403 at apply.
-        folders = await p._list()
-        p._listed = folders
+        folders = await p.list_folders()
+        p.listed = folders
         by_guid = {f["guid"]: f for f in folders}
         problems = []
         for r in resources:
@@ -143,8 +155,8 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
     ) -> list[LiveObject]:
         # One call lists every folder with its sharing options, however many are declared
         # (the list `resolve` read, when it just did).
-        listed, p._listed = p._listed, None
-        by_guid = {f["guid"]: f for f in (listed if listed is not None else await p._list())}
+        listed, p.listed = p.listed, None
+        by_guid = {f["guid"]: f for f in (listed if listed is not None else await p.list_folders())}
         missing = [r for r in resources if r.scope not in by_guid]
         if missing:
             where = "; ".join(f"{r.scope} (declared at {r.source})" for r in missing)
@@ -184,12 +196,12 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
     # -- export ----------------------------------------------------------------------------
 
     async def scopes(self, p: BitsightProvider) -> list[str]:
-        return sorted(f["guid"] for f in await p._list())
+        return sorted(f["guid"] for f in await p.list_folders())
 
     async def export(self, p: BitsightProvider, scopes: list[str]) -> list[dict[str, Any]]:
         wanted = set(scopes)
         specs: list[dict[str, Any]] = []
-        for folder in sorted(await p._list(), key=lambda f: str(f["guid"])):
+        for folder in sorted(await p.list_folders(), key=lambda f: str(f["guid"])):
             if folder["guid"] not in wanted:
                 continue
             if not _can_share(folder):
@@ -224,7 +236,7 @@ class BitsightProvider(Provider):
     ID_FORMAT = ID
     HANDLERS = (FolderSharing(),)
 
-    _listed: list[dict[str, Any]] | None = None
+    listed: list[dict[str, Any]] | None = None
     """The folder list `resolve` read, for the `read` that follows it in the same plan."""
 
     def auth_headers(self, credential: str) -> dict[str, str]:
@@ -240,7 +252,7 @@ class BitsightProvider(Provider):
 
     # -- calls -----------------------------------------------------------------------------
 
-    async def _list(self) -> list[dict[str, Any]]:
+    async def list_folders(self) -> list[dict[str, Any]]:
         body = json_or_none(await self.http.request("GET", FOLDERS))
         if not isinstance(body, list):
             raise ProviderError(self.alias, f"GET {FOLDERS}: expected a JSON array of folders")

@@ -1,6 +1,6 @@
 """BitSight's words, defined once for the provider and the sandbox."""
 
-from reconciler.core.ids import UUID
+from reconciler.plugin import UUID
 
 ID = UUID
 

@@ -6,22 +6,31 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core import notices as warnings
-from reconciler.core.errors import (
+from reconciler.plugin import (
+    Action,
     AuthError,
+    Change,
     ConflictError,
+    Grant,
+    KindHandler,
+    KindSpec,
+    LiveObject,
+    Provider,
     ProviderError,
     ProviderStopped,
     ReconcilerError,
+    Resource,
+    Response,
+    State,
     UnclearOutcome,
+    VendorDefaults,
+    json_or_none,
+    kind_of,
+    lapsed,
+    path_text,
+    reading,
 )
-from reconciler.core.ids import path_text
-from reconciler.core.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.core.settings import VendorDefaults
-from reconciler.governance import expiry
-from reconciler.plugin.answers import kind_of, reading
-from reconciler.plugin.http import Response, json_or_none
-from reconciler.plugin.provider import Grant, KindHandler, Provider
+from reconciler.plugin import notices as warnings
 from reconciler.vendors.golem.vocab import DATA_KEYS, ID
 
 SHARE = "GolemPermissionShare"
@@ -101,7 +110,7 @@ class PermissionShares(KindHandler["GolemProvider"]):
     ) -> list[LiveObject]:
         accounts = sorted({r.scope for r in resources})
         wanted = {r.identity: r for r in resources}
-        listed = await asyncio.gather(*(p._list(acc) for acc in accounts))
+        listed = await asyncio.gather(*(p.list_shares(acc) for acc in accounts))
         found = [obj for objs in listed for obj in objs if prune or obj.identity in wanted]
         by_identity = {obj.identity: obj for obj in found}
         for r in resources:
@@ -127,16 +136,16 @@ class PermissionShares(KindHandler["GolemProvider"]):
             r
             for r in resources
             if EMAIL not in r.desired
-            and not expiry.lapsed(r.expires)
+            and not lapsed(r.expires)
             and (
                 r.identity not in live
                 or live[r.identity].state["target_account_id"] != r.desired["target_account_id"]
             )
         ]
         targets = sorted({r.desired["target_account_id"] for r in needs})
-        await asyncio.gather(*(p._email_of(t, strict=False) for t in targets))
+        await asyncio.gather(*(p.email_of(t, strict=False) for t in targets))
         for r in needs:
-            found = p._emails.get(r.desired["target_account_id"])
+            found = p.emails.get(r.desired["target_account_id"])
             if isinstance(found, str):
                 r.desired[EMAIL] = found
             elif found is not None:
@@ -148,24 +157,24 @@ class PermissionShares(KindHandler["GolemProvider"]):
         if change.live is not None:
             # By id: a share deleted and re-created under the same name since the plan is a
             # different share (possibly at the same revision), so it must read as gone.
-            return await p._by_id(change.scope, change.live.handle["id"])
-        return await p._by_name(change.scope, change.identity[1])
+            return await p.share_by_id(change.scope, change.live.handle["id"])
+        return await p.share_by_name(change.scope, change.identity[1])
 
     async def write(self, p: GolemProvider, change: Change, current: LiveObject | None) -> None:
         if change.action is Action.CREATE:
-            await p._create(change)
+            await p.create_share(change)
         elif change.action is Action.UPDATE:
-            await p._update(change)
+            await p.update_share(change)
         elif change.action is Action.DELETE:
-            await p._delete(change)
+            await p.delete_share(change)
         else:
             # The target cannot change in place, and the name must be free to create again.
             # The create body is made first: a target whose email cannot be had fails the
             # object before its share is deleted, never after.
-            body = await p._create_body(change)
-            await p._delete(change)
+            body = await p.create_body(change)
+            await p.delete_share(change)
             try:
-                await p._create(change, body)
+                await p.create_share(change, body)
             except ProviderError as exc:
                 raise type(exc)(
                     p.alias, f"deleted, not recreated: {exc.detail}", exc.status, exc.code
@@ -177,7 +186,7 @@ class PermissionShares(KindHandler["GolemProvider"]):
         raise ReconcilerError("golem: the API cannot list owner accounts; pass --scope ACCOUNT_ID")
 
     async def export(self, p: GolemProvider, scopes: list[str]) -> list[dict[str, Any]]:
-        listed = await asyncio.gather(*(p._list(acc) for acc in sorted(set(scopes))))
+        listed = await asyncio.gather(*(p.list_shares(acc) for acc in sorted(set(scopes))))
         objs = sorted((o for objs in listed for o in objs), key=lambda o: o.identity)
         return [
             {
@@ -205,7 +214,7 @@ class GolemProvider(Provider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._emails: dict[str, str | ProviderError] = {}
+        self.emails: dict[str, str | ProviderError] = {}
         """Target account id -> its email, or why it could not be read: once per run."""
         self._reading_email: dict[str, asyncio.Task[str | ProviderError]] = {}
 
@@ -229,7 +238,7 @@ class GolemProvider(Provider):
 
     # -- writes ----------------------------------------------------------------------------
 
-    async def _create_body(self, change: Change) -> dict[str, Any]:
+    async def create_body(self, change: Change) -> dict[str, Any]:
         """The whole create body, in the form `create_target_by` names; raises (before any
         write) when the email form needs an email that cannot be had."""
         assert change.desired is not None
@@ -237,21 +246,21 @@ class GolemProvider(Provider):
         if self.create_form == "id":
             named: str = target
         else:
-            named = str(change.desired.get(EMAIL) or await self._email_of(target))
+            named = str(change.desired.get(EMAIL) or await self.email_of(target))
         field = CREATE_FORMS[self.create_form]
         return {field: named, "name": change.identity[1], "data": self._body_data(change)}
 
-    async def _email_of(self, target: str, strict: bool = True) -> str | ProviderError:
+    async def email_of(self, target: str, strict: bool = True) -> str | ProviderError:
         """The email of account `target` (`GET /v1/accounts/{id}`), read once per run; with
         `strict`, raises the reason it cannot be read, else returns it."""
-        if target not in self._emails:
+        if target not in self.emails:
             task = self._reading_email.get(target)
             if task is None or task.get_loop() is not asyncio.get_running_loop():
                 task = asyncio.ensure_future(self._read_email(target))
                 self._reading_email[target] = task
-            self._emails[target] = await task
+            self.emails[target] = await task
             self._reading_email.pop(target, None)
-        found = self._emails[target]
+        found = self.emails[target]
         if isinstance(found, ProviderError) and strict:
             raise found
         return found
@@ -279,13 +288,13 @@ class GolemProvider(Provider):
             return ProviderError(self.alias, why.format(reason=reason))
         return email
 
-    async def _create(self, change: Change, body: dict[str, Any] | None = None) -> None:
+    async def create_share(self, change: Change, body: dict[str, Any] | None = None) -> None:
         """POST a share; after an unclear answer, look by name before trying again."""
         assert change.desired is not None
         owner, name = change.scope, change.identity[1]
         want = self._body_data(change)
         if body is None:
-            body = await self._create_body(change)
+            body = await self.create_body(change)
         path = f"/v1/accounts/{self.path_id(owner, 'owner_account_id')}/permission-shares"
 
         def ours(error: ProviderError) -> bool:
@@ -294,7 +303,7 @@ class GolemProvider(Provider):
         try:
             result = await self.http.create_once(
                 lambda: self.http.request("POST", path, json=body),
-                lambda: self._by_name(owner, name),
+                lambda: self.share_by_name(owner, name),
                 duplicate=ours,
                 what=f"POST {path} for {name!r}",
             )
@@ -336,7 +345,7 @@ class GolemProvider(Provider):
                 f"{change.scope}; not written (run plan again)",
             )
 
-    async def _update(self, change: Change) -> None:
+    async def update_share(self, change: Change) -> None:
         assert change.desired is not None and change.live is not None
         sid, revision = change.live.handle["id"], change.revision
         assert revision is not None
@@ -354,7 +363,7 @@ class GolemProvider(Provider):
             if response.status_code != 409:
                 return
         # A 409 may answer a retry of our own PATCH whose first answer was lost: look.
-        now = await self._by_id(change.scope, sid)
+        now = await self.share_by_id(change.scope, sid)
         if (
             now is not None
             and now.revision == revision + 1
@@ -366,7 +375,7 @@ class GolemProvider(Provider):
             raise unclear  # untouched: it simply failed
         raise self._moved(revision, now)
 
-    async def _delete(self, change: Change) -> None:
+    async def delete_share(self, change: Change) -> None:
         assert change.live is not None
         sid, revision = change.live.handle["id"], change.revision
         assert revision is not None
@@ -380,7 +389,7 @@ class GolemProvider(Provider):
             unclear = None
             if response.status_code != 409:
                 return  # 404: already gone
-        now = await self._by_id(change.scope, sid)
+        now = await self.share_by_id(change.scope, sid)
         if now is None:
             return
         if unclear is not None and now.revision == revision:
@@ -406,7 +415,7 @@ class GolemProvider(Provider):
 
     # -- reads ------------------------------------------------------------------------------
 
-    async def _list(self, acc: str) -> list[LiveObject]:
+    async def list_shares(self, acc: str) -> list[LiveObject]:
         path = f"/v1/accounts/{self.path_id(acc, 'owner_account_id')}/permission-shares"
         response = await self.http.request("GET", path)
         body = json_or_none(response)
@@ -416,12 +425,12 @@ class GolemProvider(Provider):
         with reading(self.alias, f"GET {path}"):
             return [_share(acc, s) for s in values]
 
-    async def _by_name(self, acc: str, name: str) -> LiveObject | None:
+    async def share_by_name(self, acc: str, name: str) -> LiveObject | None:
         owner = self.path_id(acc, "owner_account_id")
         path = f"/v1/accounts/{owner}/permission-shares/{path_text(name)}"
         return await self._get_share(acc, path)
 
-    async def _by_id(self, acc: str, sid: str) -> LiveObject | None:
+    async def share_by_id(self, acc: str, sid: str) -> LiveObject | None:
         return await self._get_share(acc, f"/v1/permission-shares/{self.path_id(sid, 'share id')}")
 
     async def _get_share(self, acc: str, path: str) -> LiveObject | None:

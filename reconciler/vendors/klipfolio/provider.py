@@ -6,18 +6,27 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core.errors import Problem, ProviderError
-from reconciler.core.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.core.settings import VendorDefaults
-from reconciler.plugin.answers import reading, records
-from reconciler.plugin.http import Response, json_or_none
-from reconciler.plugin.provider import (
+from reconciler.plugin import (
     NOTE,
+    Action,
+    Change,
     Grant,
     KindHandler,
+    KindSpec,
+    LiveObject,
     MemberListHandler,
+    Problem,
     Provider,
+    ProviderError,
+    ProviderStopped,
+    Resource,
+    Response,
     RoleGrant,
+    State,
+    VendorDefaults,
+    json_or_none,
+    reading,
+    records,
 )
 from reconciler.vendors.klipfolio.vocab import (
     ADMIN_PERMISSIONS,
@@ -83,27 +92,27 @@ class Roles(KindHandler["KlipfolioProvider"]):
     ) -> list[LiveObject]:
         scopes = sorted({r.scope for r in resources})
         wanted = {(r.scope, r.identity[1]) for r in resources}
-        listed = await asyncio.gather(*(p._list_roles(s) for s in scopes))
+        listed = await asyncio.gather(*(p.list_roles(s) for s in scopes))
         objs: list[LiveObject] = []
         details = []
         for scope, roles in zip(scopes, listed, strict=True):
             for role in roles:
                 if (scope, role["name"]) in wanted:
-                    details.append(p._read_role(scope, role["id"]))
+                    details.append(p.read_role(scope, role["id"]))
                 elif prune:
                     # Deleting needs no permissions: skip the per-role read.
-                    objs.append(p._role_object(scope, role))
+                    objs.append(p.role_object(scope, role))
         objs.extend(o for o in await asyncio.gather(*details) if o is not None)
         return objs
 
     async def read_one(self, p: KlipfolioProvider, change: Change) -> LiveObject | None:
         scope = change.scope
         if change.live is not None:
-            return await p._read_role(scope, change.live.handle["id"])
+            return await p.read_role(scope, change.live.handle["id"])
         name = change.identity[1]
-        for role in await p._list_roles(scope):
+        for role in await p.list_roles(scope):
             if role["name"] == name:
-                return await p._read_role(scope, role["id"])
+                return await p.read_role(scope, role["id"])
         return None
 
     async def write(self, p: KlipfolioProvider, change: Change, current: LiveObject | None) -> None:
@@ -121,7 +130,7 @@ class Roles(KindHandler["KlipfolioProvider"]):
                 body["client_id"] = scope
 
             async def find() -> dict[str, Any] | None:
-                return next((r for r in await p._list_roles(scope) if r["name"] == name), None)
+                return next((r for r in await p.list_roles(scope) if r["name"] == name), None)
 
             await p.http.create_once(
                 lambda: p.http.request("POST", "/roles", json=body),
@@ -146,12 +155,12 @@ class Roles(KindHandler["KlipfolioProvider"]):
         return live.identity[1] not in (p.option("protected_roles") or ())
 
     async def scopes(self, p: KlipfolioProvider) -> list[str]:
-        return ["", *await p._clients()]
+        return ["", *await p.clients()]
 
     async def export(self, p: KlipfolioProvider, scopes: list[str]) -> list[dict[str, Any]]:
-        listed = await asyncio.gather(*(p._list_roles(s) for s in scopes))
+        listed = await asyncio.gather(*(p.list_roles(s) for s in scopes))
         reads = [
-            p._read_role(s, r["id"]) for s, roles in zip(scopes, listed, strict=True) for r in roles
+            p.read_role(s, r["id"]) for s, roles in zip(scopes, listed, strict=True) for r in roles
         ]
         specs: list[dict[str, Any]] = []
         for obj in await asyncio.gather(*reads):
@@ -229,7 +238,7 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
         if not named:
             return {}
         # As group_name: against the company's groups, never a label a share record shows.
-        by_name = await p._groups_by_name()
+        by_name = await p.groups_by_name()
         cut = len(GROUP + "name:")
         return {k: sorted(GROUP + i.lower() for i in by_name.get(k[cut:], [])) for k in named}
 
@@ -237,7 +246,7 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
         if not any(k.startswith("name:") for r in resources for k in r.desired["groups"]):
             return []
         # Group names resolve against the company's groups, read once per plan.
-        by_name = await p._groups_by_name()
+        by_name = await p.groups_by_name()
         problems = []
         for r in resources:
             resolved = {}
@@ -280,11 +289,11 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
         self, p: KlipfolioProvider, resources: list[Resource], prune: bool
     ) -> list[LiveObject]:
         clients = sorted({r.scope for r in resources})
-        found = await asyncio.gather(*(p._read_rights(c) for c in clients))
+        found = await asyncio.gather(*(p.read_rights(c) for c in clients))
         return [obj for obj in found if obj is not None]
 
     async def read_one(self, p: KlipfolioProvider, change: Change) -> LiveObject | None:
-        return await p._read_rights(change.scope)
+        return await p.read_rights(change.scope)
 
     async def write(self, p: KlipfolioProvider, change: Change, current: LiveObject | None) -> None:
         client = p.path_id(change.scope, "client_id")
@@ -303,7 +312,7 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
                 continue
             # 403 is Klipfolio's "client is not shared with that group", and also its
             # refusal: already absent only when a fresh read no longer lists the group.
-            now = await p._read_rights(change.scope)
+            now = await p.read_rights(change.scope)
             if now is not None and gid.lower() in {k.lower() for k in now.state["groups"]}:
                 code, message = p.parse_error(response)
                 raise ProviderError(
@@ -311,13 +320,13 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
                 )
 
     async def scopes(self, p: KlipfolioProvider) -> list[str]:
-        return await p._clients()
+        return await p.clients()
 
     async def export(self, p: KlipfolioProvider, scopes: list[str]) -> list[dict[str, Any]]:
         specs: list[dict[str, Any]] = []
-        rights = await asyncio.gather(*(p._read_rights(s) for s in scopes))
+        rights = await asyncio.gather(*(p.read_rights(s) for s in scopes))
         # Each group's name, written as a comment beside its id (NOTE in provider.py).
-        listed = (await p._get("/groups")).get("groups", []) if any(rights) else []
+        listed = (await p.get_data("/groups")).get("groups", []) if any(rights) else []
         names = {str(g.get("id")): str(g.get("name")) for g in listed if isinstance(g, dict)}
         for obj in rights:
             if obj is not None and obj.state["groups"]:
@@ -376,6 +385,19 @@ class KlipfolioProvider(Provider):
             code,
         )
 
+    def exhausted(self, response: Response) -> ProviderError | None:
+        # Klipfolio's daily request quota is answered 429, like its per-second limit; the
+        # per-second limit clears within the retries, so a 429 that outlasts them is the
+        # quota, and no later call of this run would be answered.
+        code, message = self.parse_error(response)
+        return ProviderStopped(
+            self.alias,
+            f"Klipfolio's request quota is used up ({message}: still 429 after every try); "
+            "no further calls are made to this provider in this run",
+            429,
+            code,
+        )
+
     def parse_error(self, response: Response) -> tuple[str | None, str]:
         body = json_or_none(response)
         meta = body.get("meta") if isinstance(body, dict) else None
@@ -383,20 +405,20 @@ class KlipfolioProvider(Provider):
             return meta.get("error_code"), str(meta.get("error_desc") or meta.get("error_code"))
         return None, f"HTTP {response.status_code}"
 
-    async def _groups_by_name(self) -> dict[str, list[str]]:
+    async def groups_by_name(self) -> dict[str, list[str]]:
         """The company's groups (`GET /groups` without client_id): name -> ids; read once
         per run (a plan's names and the access report's Person claims share the read)."""
         cached: dict[str, list[str]] | None = getattr(self, "_group_names", None)
         if cached is not None:
             return cached
-        data = await self._get("/groups")
+        data = await self.get_data("/groups")
         by_name: dict[str, list[str]] = {}
         for g in data.get("groups", []):
             by_name.setdefault(g["name"], []).append(g["id"])
         self._group_names = by_name
         return by_name
 
-    async def _clients(self) -> list[str]:
+    async def clients(self) -> list[str]:
         # Paged by limit and offset until meta.total clients are read.
         ids: set[str] = set()
         offset = 0
@@ -423,7 +445,7 @@ class KlipfolioProvider(Provider):
 
     # -- calls -----------------------------------------------------------------------------
 
-    async def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+    async def get_data(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         data: dict[str, Any] = (await self._body(path, params))["data"]
         return data
 
@@ -436,18 +458,18 @@ class KlipfolioProvider(Provider):
             raise ProviderError(self.alias, f"GET {path}: response has no data object")
         return body
 
-    async def _list_roles(self, scope: str) -> list[dict[str, Any]]:
-        data = await self._get("/roles", {"client_id": scope} if scope else None)
+    async def list_roles(self, scope: str) -> list[dict[str, Any]]:
+        data = await self.get_data("/roles", {"client_id": scope} if scope else None)
         roles = data.get("roles", [])
         return records(self.alias, "GET /roles", roles, "data.roles", id=str, name=str)
 
-    def _role_object(self, scope: str, role: dict[str, Any]) -> LiveObject:
+    def role_object(self, scope: str, role: dict[str, Any]) -> LiveObject:
         state = {"description": role.get("description") or ""}
         if "permissions" in role:
             state["permissions"] = sorted(set(role["permissions"]))
         return LiveObject((scope, role["name"]), state, {"id": role["id"]}, scope=scope)
 
-    async def _read_role(self, scope: str, rid: str) -> LiveObject | None:
+    async def read_role(self, scope: str, rid: str) -> LiveObject | None:
         params = {"full": "true"}
         if scope:
             params["client_id"] = scope
@@ -461,11 +483,11 @@ class KlipfolioProvider(Provider):
             role.setdefault("permissions", [])
             if not isinstance(role["permissions"], list):
                 raise TypeError("data.permissions is not a list")
-            return self._role_object(scope, role)
+            return self.role_object(scope, role)
 
-    async def _read_rights(self, client: str) -> LiveObject | None:
+    async def read_rights(self, client: str) -> LiveObject | None:
         path = f"/clients/{self.path_id(client, 'client_id')}/share-rights"
-        data = await self._get(path)
+        data = await self.get_data(path)
         rights = data.get("share_rights", [])
         records(self.alias, f"GET {path}", rights, "data.share_rights", group_id=str)
         groups = {g["group_id"]: {"can_manage": bool(g.get("can_manage"))} for g in rights}

@@ -2,7 +2,7 @@
 
 import re
 
-from reconciler.core.ids import IdFormat
+from reconciler.plugin import IdFormat
 
 ID = IdFormat("^[0-9a-fA-F]{32}$", "a Klipfolio id (32 hex characters)")
 

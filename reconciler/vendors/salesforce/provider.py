@@ -8,12 +8,28 @@ from collections.abc import Mapping
 from typing import Any, cast
 from urllib.parse import urljoin
 
-from reconciler.core.errors import ConflictError, ProviderError, ProviderStopped
-from reconciler.core.model import Change, KindSpec, LiveObject, MemberChange, Resource, State
-from reconciler.core.settings import ProviderConfig, VendorDefaults
-from reconciler.plugin.answers import records
-from reconciler.plugin.http import Response, json_or_none
-from reconciler.plugin.provider import NOTE, Grant, GrantAccess, MemberListHandler, Provider, option
+from reconciler.plugin import (
+    NOTE,
+    Change,
+    ConflictError,
+    Grant,
+    GrantAccess,
+    KindSpec,
+    LiveObject,
+    MemberChange,
+    MemberListHandler,
+    Provider,
+    ProviderConfig,
+    ProviderError,
+    ProviderStopped,
+    Resource,
+    Response,
+    State,
+    VendorDefaults,
+    json_or_none,
+    option,
+    records,
+)
 from reconciler.vendors.salesforce.ids import canonical, canonical_or_raw
 from reconciler.vendors.salesforce.vocab import ACCESS_TYPES, ID, ORG_WIDE
 
@@ -145,7 +161,7 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
     async def read(
         self, p: SalesforceProvider, resources: list[Resource], prune: bool
     ) -> list[LiveObject]:
-        listed = await asyncio.gather(*(p._list_shares(r.identity[0]) for r in resources))
+        listed = await asyncio.gather(*(p.list_shares(r.identity[0]) for r in resources))
         missing = [r for r, shares in zip(resources, listed, strict=True) if shares is None]
         if missing:
             raise ProviderError(
@@ -159,19 +175,19 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
                 "NOT_FOUND",
             )
         return [
-            p._live(r.identity[0], shares, r.desired.get("shares") or {})
+            p.live_object(r.identity[0], shares, r.desired.get("shares") or {})
             for r, shares in zip(resources, listed, strict=True)
             if shares is not None
         ]
 
     async def read_one(self, p: SalesforceProvider, change: Change) -> LiveObject | None:
         fid = change.identity[0]
-        shares = await p._list_shares(fid)
+        shares = await p.list_shares(fid)
         if shares is None:
             raise ProviderError(
                 p.alias, f"folder {fid} is gone, or this user lost access to it", 404
             )
-        return p._live(fid, shares, (change.desired or {}).get("shares") or {})
+        return p.live_object(fid, shares, (change.desired or {}).get("shares") or {})
 
     async def write(
         self, p: SalesforceProvider, change: Change, current: LiveObject | None
@@ -190,7 +206,7 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
             if m.action in ("change", "remove")
         }
         if adds:
-            await p._post_shares(fid, adds)
+            await p.post_shares(fid, adds)
         for m in change.members:
             if m.action == "change":
                 await p.http.request(
@@ -198,7 +214,7 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
                 )
         for m in change.members:
             if m.action == "remove":
-                await p._delete_share(fid, m.key, live.handle[m.key])
+                await p.delete_share(fid, m.key, live.handle[m.key])
 
     # -- export ----------------------------------------------------------------------------
 
@@ -207,7 +223,7 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
         ids: list[str] = []
         url, params = "/folders", None
         for page in range(2, MAX_PAGES):
-            body = await p._get_json(url, params)
+            body = await p.get_json(url, params)
             folders = [f for f in body.get("folders") or [] if isinstance(f, dict) and f.get("id")]
             ids.extend(canonical_or_raw(str(f["id"])) for f in folders)
             if not folders or len(ids) >= int(body.get("totalSize") or 0):
@@ -215,14 +231,14 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
             next_url = body.get("nextPageUrl")
             if next_url:
                 # Relative to the instance URL; Http refuses it unless it stays on the API.
-                url, params = p._instance_url(str(next_url)), None
+                url, params = p.instance_url(str(next_url)), None
             else:
                 url, params = "/folders", {"page": str(page)}
         return sorted(set(ids))
 
     async def export(self, p: SalesforceProvider, scopes: list[str]) -> list[dict[str, Any]]:
         folders = sorted({canonical_or_raw(s) for s in scopes})
-        listed = await asyncio.gather(*(p._list_shares(f) for f in folders))
+        listed = await asyncio.gather(*(p.list_shares(f) for f in folders))
         specs: list[dict[str, Any]] = []
         for fid, shares in zip(folders, listed, strict=True):
             if shares is None:
@@ -288,7 +304,7 @@ class SalesforceProvider(Provider):
 
     # -- calls -----------------------------------------------------------------------------
 
-    def _instance_url(self, link: str) -> str:
+    def instance_url(self, link: str) -> str:
         """A link from an answer as an absolute URL: a path from the instance root (the
         documented form) keeps the instance's own path prefix; anything else is resolved
         like a browser would. `Http` then refuses it unless it stays on the API."""
@@ -297,13 +313,13 @@ class SalesforceProvider(Provider):
             return instance + link
         return urljoin(instance + "/", link)
 
-    async def _get_json(self, path: str, params: dict[str, str] | None) -> dict[str, Any]:
+    async def get_json(self, path: str, params: dict[str, str] | None) -> dict[str, Any]:
         body = json_or_none(await self.http.request("GET", path, params=params))
         if not isinstance(body, dict):
             raise ProviderError(self.alias, f"GET {path}: response is not a JSON object")
         return body
 
-    async def _list_shares(self, fid: str) -> list[dict[str, Any]] | None:
+    async def list_shares(self, fid: str) -> list[dict[str, Any]] | None:
         """The folder's shares; None when it answers 404 (unknown folder or no access)."""
         path = f"/folders/{self.path_id(fid, 'folder_id')}/shares"
         body = await self.get_object(path, refused="response has no shares list")
@@ -315,7 +331,9 @@ class SalesforceProvider(Provider):
         shares = [s for s in shares if isinstance(s, dict) and s.get("shareId")]
         return records(self.alias, f"GET {path}", shares, "shares", shareId=str)
 
-    def _live(self, fid: str, shares: list[dict[str, Any]], desired: dict[str, Any]) -> LiveObject:
+    def live_object(
+        self, fid: str, shares: list[dict[str, Any]], desired: dict[str, Any]
+    ) -> LiveObject:
         state: dict[str, Any] = {}
         handle: dict[str, Any] = {}
         labels: dict[str, str] = {}
@@ -331,7 +349,7 @@ class SalesforceProvider(Provider):
                 labels[key] = label
         return LiveObject((fid,), {"shares": state}, handle, scope=fid, labels=labels)
 
-    async def _post_shares(self, fid: str, adds: list[MemberChange]) -> None:
+    async def post_shares(self, fid: str, adds: list[MemberChange]) -> None:
         """One POST for every new share; after an unclear answer, post only what is missing."""
         path = f"/folders/{self.path_id(fid, 'folder_id')}/shares"
         pending = adds
@@ -344,7 +362,7 @@ class SalesforceProvider(Provider):
             """The folder's shares once every new one is there; else None, and `pending`
             keeps only the missing ones for the next POST."""
             nonlocal pending
-            shares = await self._list_shares(fid)
+            shares = await self.list_shares(fid)
             if shares is None:
                 raise ProviderError(self.alias, f"POST {path}: folder {fid} is no longer readable")
             held = {_live_key(s) for s in shares}
@@ -356,14 +374,14 @@ class SalesforceProvider(Provider):
             post, find, duplicate=lambda e: e.code == "DUPLICATE_VALUE", what=f"POST {path}"
         )
 
-    async def _delete_share(self, fid: str, key: str, sid: str) -> None:
+    async def delete_share(self, fid: str, key: str, sid: str) -> None:
         """DELETE one share. A 404 also means "no access to this folder", so it counts as
         done only when a fresh read of the folder succeeds without the share."""
         path = f"/folders/{self.path_id(fid, 'folder_id')}/shares/{self.path_id(sid, 'share id')}"
         response = await self.http.request("DELETE", path, accept=(404,))
         if response.status_code != 404:
             return
-        shares = await self._list_shares(fid)
+        shares = await self.list_shares(fid)
         if shares is None:
             raise ProviderError(
                 self.alias,

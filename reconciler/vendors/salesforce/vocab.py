@@ -1,6 +1,6 @@
 """Salesforce's words, defined once for the provider, the sandbox and the schema test."""
 
-from reconciler.core.ids import IdFormat
+from reconciler.plugin import IdFormat
 
 ID = IdFormat("^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$", "a Salesforce id (15 or 18 letters and digits)")
 

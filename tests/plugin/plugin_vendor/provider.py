@@ -1,14 +1,26 @@
-"""Noteboard: boards, each with a visibility, matched by name."""
+"""Noteboard: boards, each with a visibility, matched by name.
+
+The minimal vendor: one kind whose handler writes the four required hooks (`normalise`,
+`read`, `read_one`, `write`), every name imported from `reconciler.plugin`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from reconciler.core.errors import ProviderError
-from reconciler.core.model import Action, Change, KindSpec, LiveObject, Resource, State
-from reconciler.core.settings import VendorDefaults
-from reconciler.plugin.http import Response, json_or_none
-from reconciler.plugin.provider import KindHandler, Provider
+from reconciler.plugin import (
+    Action,
+    Change,
+    KindHandler,
+    KindSpec,
+    LiveObject,
+    Provider,
+    ProviderError,
+    Resource,
+    Response,
+    State,
+    VendorDefaults,
+    json_or_none,
+)
 from tests.plugin.plugin_vendor.vocab import ID
 
 BOARD = "NoteboardBoard"
@@ -42,9 +54,6 @@ class Boards(KindHandler["NoteboardProvider"]):
             await p.http.request("DELETE", path, accept=(404,))
         else:
             await p.http.request("PUT", path, json=change.desired)
-
-    async def export(self, p: NoteboardProvider, scopes: list[str]) -> list[dict[str, Any]]:
-        return [{"name": o.identity[0], **o.state} for o in await p.boards()]
 
 
 class NoteboardProvider(Provider):

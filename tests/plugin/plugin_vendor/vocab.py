@@ -1,6 +1,6 @@
 """Noteboard's words, shared by its provider, its sandbox app and its board schema."""
 
-from reconciler.core.ids import UUID
+from reconciler.plugin import UUID
 
 ID = UUID
 VISIBILITY = ("private", "team", "public")

@@ -1,4 +1,4 @@
-"""`reconciler access`: who can reach what, across every provider (SPEC §6)."""
+"""`reconciler access`: who can reach what, across every provider (docs/access.md)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -54,7 +55,7 @@ class Phase:
     name: ClassVar[str]
 
     def plan(self, plan: Plan, ctx: Context) -> Plan:
-        return plan
+        return dataclasses.replace(plan)
 
     def refuse(self, plan: Plan, ctx: Context, so_far: Refusals) -> Refusals:
         return so_far

@@ -25,17 +25,18 @@ protected delete leaves the plan), then the guards over what is left, then the s
 thresholds over the whole plan."""
 
 
-def govern(plan: Plan, ctx: Context, phases: Sequence[Phase] = PHASES) -> Plan:
-    """`plan` after every phase's `plan` hook, in order: a new plan each time."""
-    for phase in phases:
+def govern(plan: Plan, ctx: Context, phases: Sequence[Phase] | None = None) -> Plan:
+    """`plan` after every phase's `plan` hook, in order (`PHASES` unless `phases` is
+    given): a new plan each time."""
+    for phase in PHASES if phases is None else phases:
         plan = phase.plan(plan, ctx)
     return plan
 
 
-def refusals(plan: Plan, ctx: Context, phases: Sequence[Phase] = PHASES) -> Refusals:
+def refusals(plan: Plan, ctx: Context, phases: Sequence[Phase] | None = None) -> Refusals:
     """What apply would refuse of `plan`, `--force` aside: every phase's `refuse` hook, in
     order (a change protection refuses is not looked at by the guards)."""
     found = no_refusals(plan)
-    for phase in phases:
+    for phase in PHASES if phases is None else phases:
         found = phase.refuse(plan, ctx, found)
     return found

@@ -1,4 +1,4 @@
-"""Who can reach what (SPEC §6): declared and live states turned into the report's rows.
+"""Who can reach what (docs/access.md): declared and live states as the report's rows.
 
 Vendor-neutral: each kind's handler says what a state grants (`KindHandler.grants`, or
 `role` for a permission set) and which principals a `Person` claims; this module only

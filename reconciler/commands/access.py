@@ -1,4 +1,4 @@
-"""`reconciler access`: who can reach what, across every provider (SPEC §6)."""
+"""`reconciler access`: who can reach what, across every provider (docs/access.md)."""
 
 from __future__ import annotations
 
@@ -72,9 +72,7 @@ def access(
     if desired and sandbox:
         raise ReconcilerError("--desired reads no live state: it takes no --sandbox")
     if desired:
-        ws, resources = workflow.load_only(
-            list(paths), opts.config, opts.parallelism, list(only), opts.policy
-        )
+        ws, resources = workflow.load_only(list(paths), opts.config, list(only), opts.policy)
         report = collect(ws, None, resources)
     else:
         claims: dict[str, list[str]] = {}

@@ -106,7 +106,9 @@ def apply_cmd(
             if answer.strip() != "yes":
                 echo("Apply cancelled; nothing was changed.", opts)
                 return EXIT_ERROR
-        results = workflow.apply_plan(plan, config, sandbox=target, bar=bar, force=force)
+        results = workflow.apply_plan(
+            plan, config, sandbox=target, bar=bar, force=force, parallelism=opts.parallelism
+        )
     return report(results, opts)
 
 

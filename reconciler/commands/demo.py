@@ -18,7 +18,7 @@ from reconciler.core import notices as warnings
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.model import Outcome, Plan
 from reconciler.engine import workflow
-from reconciler.engine.core import SandboxTarget
+from reconciler.engine.connect import SandboxTarget
 from reconciler.governance import expiry
 from reconciler.input.config import sandboxed
 from reconciler.input.manifest import load_workspace
@@ -68,7 +68,11 @@ def _next_lapse(paths: list[str], opts: Options) -> expiry.Grant | None:
 
 def _apply(opts: Options, plan: Plan, config: Any, target: SandboxTarget) -> None:
     results = workflow.apply_plan(
-        plan, config, sandbox=target, bar=functools.partial(progress, True)
+        plan,
+        config,
+        sandbox=target,
+        bar=functools.partial(progress, True),
+        parallelism=opts.parallelism,
     )
     echo(text.render_results(results), opts)
     if any(r.outcome is not Outcome.APPLIED for r in results):

@@ -84,7 +84,7 @@ def drift_report(plan: Plan) -> dict[str, object]:
                 "action": c["action"],
                 "fields": [{**f, "diff": _diff(f)} for f in c["fields"]],
                 "members": c["members"],
-                # An expired grant still live (SPEC §5.2): `reason: "expired"`, `expires`.
+                # An expired grant still live: `reason: "expired"`, `expires`.
                 **{k: c[k] for k in ("expires", "reason") if k in c},
             }
             for c in doc["changes"]

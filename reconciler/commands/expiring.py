@@ -1,4 +1,4 @@
-"""`reconciler expiring`: grants that have lapsed or lapse soon, offline (SPEC §5.2)."""
+"""`reconciler expiring`: grants that have lapsed or lapse soon, offline (docs/governance.md)."""
 
 from __future__ import annotations
 

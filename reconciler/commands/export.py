@@ -15,7 +15,7 @@ from reconciler.commands.session import maybe_sandbox
 from reconciler.core import safefile
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.runner import run
-from reconciler.engine.core import SandboxTarget, close, connect
+from reconciler.engine.connect import SandboxTarget, close, connect
 from reconciler.input.config import find_config, load_config
 from reconciler.input.manifest import API_VERSION
 from reconciler.plugin.provider import NOTE

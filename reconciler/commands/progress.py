@@ -6,7 +6,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from reconciler.engine.core import Progress as ProgressFn
+from reconciler.engine.read import Progress as ProgressFn
 
 
 @contextlib.contextmanager

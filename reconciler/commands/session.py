@@ -20,7 +20,7 @@ import click
 from reconciler.commands.options import Options
 from reconciler.core import safefile
 from reconciler.core.errors import ReconcilerError
-from reconciler.engine.core import SandboxTarget
+from reconciler.engine.connect import SandboxTarget
 from reconciler.input.config import sandboxed
 
 if TYPE_CHECKING:

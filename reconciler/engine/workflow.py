@@ -22,20 +22,15 @@ from reconciler.core.errors import (
     StalePlanError,
     UnsafePlanError,
 )
-from reconciler.core.model import Finding, LiveObject, Plan, Refusals, Resource, Result
+from reconciler.core.model import LiveObject, Plan, Refusals, Resource, Result
 from reconciler.core.runner import run, writing
 from reconciler.core.settings import Config
-from reconciler.engine.core import (
-    Progress,
-    SandboxTarget,
-    apply,
-    close,
-    connect,
-    make_plan,
-    safety_refusals,
-    stale_objects,
-)
-from reconciler.governance import guards, ignores, protect
+from reconciler.engine.apply import apply, stale_objects
+from reconciler.engine.connect import SandboxTarget, close, connect
+from reconciler.engine.diff import changes, plan_of
+from reconciler.engine.read import Progress, Reads, read
+from reconciler.governance import pipeline
+from reconciler.governance.phase import Context
 from reconciler.input import policy
 from reconciler.input.manifest import Workspace, load_workspace
 from reconciler.input.policy import Policy
@@ -62,78 +57,61 @@ def plan_workspace(
     drift: bool = False,
     pol: Policy | None = None,
 ) -> tuple[Plan, Config]:
-    """Load and validate the manifests under `paths`, read live state, diff: the plan and
-    the config it was made with. `only` (`--provider`) limits the run to those aliases'
-    documents and calls; `drift` also reads whole declared scopes for `Plan.unmanaged`;
-    `pol` is the operator's policy, the floor of the settings in force."""
-    ws, resources = load_only(paths, config_file, parallelism, only, pol)
-    plan = _read_and_diff(ws, resources, targets or [], sandbox, bar, drift, None)
-    # Active drift ignores take what they match out of the plan (SPEC §5.3).
-    plan = ignores.filter_plan(
-        plan,
-        ws.config.ignores,
-        resources,
-        set(only or ws.config.providers),
-        ws.config.guards.admin_permissions,
-    )
-    # Governance (SPEC §5.1, §5.4): protected objects leave the plan, then guards run on
-    # what is left, before anything could be written.
-    protect.keep(plan, resources, ws.config.protect)
-    guards.attach(plan, resources, ws.config.guards)
+    """Load and validate the manifests under `paths`, read live state, diff, govern: the
+    plan and the config it was made with. `only` (`--provider`) limits the run to those
+    aliases' documents and calls; `drift` also reads whole declared scopes for
+    `Plan.unmanaged`; `pol` is the operator's policy, the floor of the settings in force;
+    `parallelism` (`--parallelism`) bounds the requests in flight."""
+    ws, resources = load_only(paths, config_file, only, pol)
+    aliases = frozenset(only or ws.config.providers)
+
+    async def go() -> Plan:
+        providers = connect(ws.config, {r.provider for r in resources}, sandbox, parallelism)
+        try:
+            with bar("Reading live state", None) as advance:
+                reads = await read(resources, providers, targets, advance, drift)
+            diffed = changes(reads, providers)
+            plan = plan_of(reads, diffed, resources, providers, ws.digest)
+            ctx = Context(
+                ws.config,
+                resources,
+                aliases,
+                reads.declared,
+                reads.live,
+                diffed.diffs,
+                providers,
+                frozenset(reads.targets),
+            )
+            return pipeline.govern(plan, ctx)
+        finally:
+            await close(providers)
+
+    plan = run(go())
     # What a reviewer sees first: the policy, looser settings, allows and risks.
     used = {r.provider for r in resources}
-    plan.governance = dataclasses.replace(
+    governance = dataclasses.replace(
         ws.governance,
         providers=[p for p in ws.governance.providers if p["alias"] in used],
         allows=policy.allows(plan),
         risks=policy.risks(plan, ws.config.guards),
     )
-    return plan, ws.config
+    return dataclasses.replace(plan, governance=governance), ws.config
 
 
 def load_only(
     paths: list[str],
     config_file: str | None,
-    parallelism: int | None,
     only: list[str] | None,
     pol: Policy | None = None,
 ) -> tuple[Workspace, list[Resource]]:
     """The workspace (its settings merged over the policy `pol`), and its resources limited
     to the `--provider` aliases in `only`."""
     ws = load_workspace(paths, config_file, pol)
-    if parallelism:
-        ws.config.parallelism = parallelism
     resources = ws.resources
     if only:
         check_aliases(only, set(ws.config.providers), "this workspace's config")
         resources = [r for r in resources if r.provider in only]
     return ws, resources
-
-
-def _read_and_diff(
-    ws: Workspace,
-    resources: list[Resource],
-    targets: list[str],
-    sandbox: SandboxTarget | None,
-    bar: Bar,
-    drift: bool,
-    live: dict[tuple[str, str], list[LiveObject]] | None,
-    claims: dict[str, list[str]] | None = None,
-) -> Plan:
-    async def go() -> Plan:
-        providers = connect(ws.config, {r.provider for r in resources}, sandbox)
-        try:
-            with bar("Reading live state", None) as advance:
-                plan = await make_plan(
-                    resources, providers, ws.digest, targets, advance, unmanaged=drift, live=live
-                )
-            if claims is not None:
-                claims.update(await _resolve_claims(ws, providers))
-            return plan
-        finally:
-            await close(providers)
-
-    return run(go())
 
 
 def read_live(
@@ -147,14 +125,25 @@ def read_live(
     pol: Policy | None = None,
     claims: dict[str, list[str]] | None = None,
 ) -> tuple[Workspace, list[Resource], dict[tuple[str, str], list[LiveObject]]]:
-    """What `plan` reads, and nothing more (the access report, SPEC §6): the workspace, its
-    resources (names resolved to ids) and every live object read, by (alias, kind).
-    `claims`, when given, receives what each `Person` claim by name resolves to now
-    (`KindHandler.resolve_claims`: a Klipfolio group name, against the company's groups)."""
-    ws, resources = load_only(paths, config_file, parallelism, only, pol)
-    live: dict[tuple[str, str], list[LiveObject]] = {}
-    _read_and_diff(ws, resources, [], sandbox, bar, False, live, claims)
-    return ws, resources, live
+    """What `plan` reads, and nothing more, and no diff (the access report): the
+    workspace, its resources (names resolved to ids) and every live object read, by
+    (alias, kind). `claims`, when given, receives what each `Person` claim by name resolves
+    to now (`KindHandler.resolve_claims`: a Klipfolio group name, against the company's
+    groups)."""
+    ws, resources = load_only(paths, config_file, only, pol)
+
+    async def go() -> Reads:
+        providers = connect(ws.config, {r.provider for r in resources}, sandbox, parallelism)
+        try:
+            with bar("Reading live state", None) as advance:
+                reads = await read(resources, providers, [], advance)
+            if claims is not None:
+                claims.update(await _resolve_claims(ws, providers))
+            return reads
+        finally:
+            await close(providers)
+
+    return ws, resources, run(go()).live
 
 
 async def _resolve_claims(ws: Workspace, providers: dict[str, Provider]) -> dict[str, list[str]]:
@@ -185,24 +174,13 @@ def check_aliases(only: list[str], known: set[str], where: str) -> None:
 
 
 def would_refuse(plan: Plan, config: Config) -> Refusals:
-    """What apply would refuse of `plan` under `config`, `--force` aside: the one place
-    the rules are put together, for `plan`'s policy check and both forms of apply.
+    """What apply would refuse of `plan` under `config`, `--force` aside: the governance
+    pipeline's `refuse` hooks, for `plan`'s policy check and both forms of apply.
 
     Per change: a delete `settings.protect` covers (never written, whatever `--force` says),
     then each guard finding no document allows (that change is not written, the others
     are). Over the whole plan: the safety thresholds."""
-    protected: dict[str, str] = {}
-    guarded: dict[str, tuple[Finding, ...]] = {}
-    for change in plan.changes:
-        why = protect.refusal(change, config.protect)
-        if why:
-            protected[change.address] = why
-            continue
-        found = guards.refused(change, config.guards)
-        if found:
-            guarded[change.address] = tuple(found)
-    safety = tuple(safety_refusals(plan, config.safety))
-    return Refusals(guarded, protected, safety, len(plan.changes))
+    return pipeline.refusals(plan, Context(config))
 
 
 def refuse_unsafe(refusals: Refusals, force: bool, path: str | None = None) -> None:
@@ -229,8 +207,10 @@ def apply_plan(
     sandbox: SandboxTarget | None = None,
     bar: Bar = _no_bar,
     force: bool = False,
+    parallelism: int | None = None,
 ) -> list[Result]:
-    """Write every change of a plan just made; one result per change. Unless `force`,
+    """Write every change of a plan just made, `parallelism` (default: the config's) objects
+    at a time; one result per change. Unless `force`,
     a change with a guard finding no document allows is not written and ends refused;
     what refuses the whole plan (`refuse_unsafe`) raises before any request."""
     refusals = would_refuse(plan, config)
@@ -238,10 +218,11 @@ def apply_plan(
     held = {} if force else refusals.guards
 
     async def go() -> list[Result]:
-        providers = connect(config, {c.provider for c in plan.changes}, sandbox)
+        providers = connect(config, {c.provider for c in plan.changes}, sandbox, parallelism)
         try:
             with writing() as stop, bar("Applying", len(plan.changes)) as advance:
-                return await apply(plan, providers, config.parallelism, advance, stop, held)
+                width = parallelism or config.parallelism
+                return await apply(plan, providers, width, advance, stop, held)
         finally:
             await close(providers)
 
@@ -270,7 +251,7 @@ def apply_saved(
     sandbox: SandboxTarget | None = None,
     pol: Policy | None = None,
 ) -> list[Result]:
-    """Apply exactly a saved plan, checked against the config in force now (SPEC §4.1),
+    """Apply exactly a saved plan, checked against the config in force now (docs/ci.md),
     merged over the policy `pol` as for a plan (a recorded allow the policy does not make
     allowable is not honoured):
     no result at all for a plan without changes; `StalePlanError`, before any write, when
@@ -292,20 +273,25 @@ def apply_saved(
             existing={k: n for k, n in saved.existing.items() if k[0] in only},
         )
     savedplan.check_endpoints(saved, name, sandboxed=sandbox is not None)
-    # The plan proves nothing (SPEC §4.1): hosts, credential variables, limits, prune and
+    # The plan proves nothing: hosts, credential variables, limits, prune and
     # protection come from the config in force now, and the plan must agree with it.
     current, _ = policy.effective(savedplan.current_config(config_file), pol)
     config = savedplan.config_for(saved, current, name, sandboxed=sandbox is not None)
     if pol is not None:
-        for change in saved.changes:
-            change.allows = {r: v for r, v in change.allows.items() if r in pol.allowable}
-    if parallelism:
-        config.parallelism = parallelism
+        allowable = pol.allowable
+        saved = dataclasses.replace(
+            saved,
+            changes=[
+                dataclasses.replace(c, allows={r: v for r, v in c.allows.items() if r in allowable})
+                for c in saved.changes
+            ],
+        )
     if saved.empty:
         return []
 
     async def go() -> list[Result]:
-        live = connect(config, {c.provider for c in saved.changes} & set(config.providers), sandbox)
+        aliases = {c.provider for c in saved.changes} & set(config.providers)
+        live = connect(config, aliases, sandbox, parallelism)
         try:
             # Before any request, and --force does not override these (but for guards and
             # safety); a guard refuses only its own change, reported after the others.
@@ -326,7 +312,8 @@ def apply_saved(
                     + "\n".join(lines)
                 )
             with writing() as stop, bar("Applying", len(saved.changes)) as advance:
-                return await apply(saved, live, config.parallelism, advance, stop, held)
+                width = parallelism or config.parallelism
+                return await apply(saved, live, width, advance, stop, held)
         finally:
             await close(live)
 

@@ -1,4 +1,4 @@
-"""Expiring access (SPEC §5.2): reading `expires:`, and what a lapsed grant means for a plan.
+"""Expiring access (docs/governance.md): `expires:` read, and what a lapsed grant does to a plan.
 
 An expiry is never sent to an API and never compared: it is kept beside the normalised
 state (`Resource.expires`, `Resource.member_expires`), and evaluated at `clock.now()`.
@@ -23,17 +23,16 @@ from reconciler.core.model import (
     KindSpec,
     LiveObject,
     MemberChange,
+    Plan,
     Resource,
     Source,
 )
 from reconciler.core.yamlload import Located
+from reconciler.governance.phase import Context, Phase
 
 FIELD = "expires"
 EXPIRED = "expired"
 """The `reason` of a delete or a member removal that an expiry causes."""
-
-Differ = Callable[[KindSpec, Resource, LiveObject | None, frozenset[str]], Change | None]
-
 
 # -- reading manifests ---------------------------------------------------------------------
 
@@ -118,14 +117,15 @@ def lapsed(expiry: Expiry | None, now: datetime | None = None) -> bool:
     return expiry is not None and expiry.when <= (now or clock.now())
 
 
-def plan_one(
-    spec: KindSpec, resource: Resource, live: LiveObject | None, diff: Differ
+def revise(
+    spec: KindSpec, resource: Resource, live: LiveObject | None, change: Change | None
 ) -> Change | None:
-    """The change for one declared object at `clock.now()`: a lapsed object is deleted if
-    it exists (whatever prune says) and never created; lapsed members leave the desired
-    list and are removed, even under `members: additive`."""
+    """The change for one declared object at `clock.now()`, from `change`, its plain diff
+    against `live` (None: in sync): a lapsed object is deleted if it exists (whatever
+    prune says) and never created; lapsed members leave the desired list and are removed,
+    even under `members: additive`. A new change; `change` is left as it is."""
     if resource.expires is None and not resource.member_expires:
-        return diff(spec, resource, live, frozenset())
+        return change
     now = clock.now()
     if lapsed(resource.expires, now):
         assert resource.expires is not None
@@ -146,18 +146,108 @@ def plan_one(
             reason=EXPIRED,
         )
     gone = frozenset(k for k, e in resource.member_expires.items() if lapsed(e, now))
-    effective = resource
     mf = spec.members_field
     if gone and mf and isinstance(resource.desired.get(mf), dict):
-        kept = {k: v for k, v in resource.desired[mf].items() if k not in gone}
-        effective = dataclasses.replace(resource, desired={**resource.desired, mf: kept})
-    change = diff(spec, effective, live, gone)
+        change = _without(resource, live, change, mf, gone)
     if change is None:
         return None
-    if resource.expires is not None:
-        change.expires = clock.show(resource.expires.when)
-    change.members = [_annotated(m, resource, gone) for m in change.members]
-    return change
+    return dataclasses.replace(
+        change,
+        expires=clock.show(resource.expires.when) if resource.expires else change.expires,
+        members=[_annotated(m, resource, gone) for m in change.members],
+    )
+
+
+def _without(
+    resource: Resource,
+    live: LiveObject | None,
+    change: Change | None,
+    mf: str,
+    gone: frozenset[str],
+) -> Change | None:
+    """`change` as if the lapsed members `gone` were not declared, and removed if live."""
+    want = {k: v for k, v in resource.desired[mf].items() if k not in gone}
+    desired = {**resource.desired, mf: want}
+    if live is None:
+        assert change is not None  # nothing live: the plain diff is a create
+        return dataclasses.replace(change, desired=desired)
+    have = live.state.get(mf) or {}
+    authoritative = resource.members_mode == "authoritative"
+    members: list[MemberChange] = []
+    for key in sorted(set(have) | set(want)):
+        if key not in have:
+            members.append(MemberChange("add", key, None, want[key]))
+        elif key not in want:
+            if authoritative or key in gone:
+                members.append(MemberChange("remove", key, have[key], None))
+        elif have[key] != want[key]:
+            members.append(MemberChange("change", key, have[key], want[key]))
+    fields = change.fields if change is not None else []
+    if not fields and not members:
+        return None
+    kept = {k: v for k, v in have.items() if k not in gone}
+    after = {**live.state, **desired, mf: want if authoritative else {**kept, **want}}
+    if change is not None:
+        return dataclasses.replace(change, desired=after, members=members)
+    # In sync but for the lapsed members: fields alike, so an update, never a replace.
+    return Change(
+        Action.UPDATE,
+        resource.kind,
+        resource.provider,
+        resource.identity,
+        after,
+        live,
+        managed=sorted(resource.desired),
+        members=members,
+        scope=resource.scope,
+        source=resource.source,
+        labels={**resource.labels, **live.labels},
+    )
+
+
+class ExpiryPhase(Phase):
+    """Lapsed grants revoked (`revise`); an expired delete of an object the vendor
+    protects (`protected_roles`) is listed as protected with its expiry, never planned
+    (docs/governance.md: protection wins)."""
+
+    name = "expiry"
+
+    def plan(self, plan: Plan, ctx: Context) -> Plan:
+        changes = {c.address: c for c in plan.changes}
+        in_sync = plan.in_sync
+        held: dict[str, str] = {}
+        for (alias, kind), declared in ctx.declared.items():
+            provider = ctx.providers[alias]
+            spec = provider.KINDS[kind]
+            live_by_id = {o.identity: o for o in ctx.live.get((alias, kind), ())}
+            for r in declared:
+                if r.expires is None and not r.member_expires:
+                    continue
+                plain = ctx.diffs.get(r.address)
+                live = live_by_id.get(r.identity)
+                change = revise(spec, r, live, plain)
+                in_sync += (change is None) - (plain is None)
+                if not ctx.targeted(r.address):
+                    continue
+                changes.pop(r.address, None)
+                if change is None:
+                    continue
+                if change.reason == EXPIRED and change.action is Action.DELETE:
+                    assert change.live is not None
+                    if not provider.may_prune(kind, change.live):
+                        held[change.address] = change.expires or ""
+                        continue
+                changes[change.address] = change
+        return dataclasses.replace(
+            plan,
+            changes=list(changes.values()),
+            in_sync=in_sync,
+            protected=sorted([*plan.protected, *held]),
+            protected_expired={**plan.protected_expired, **held},
+        )
+
+
+PHASE = ExpiryPhase()
 
 
 def _annotated(m: MemberChange, resource: Resource, gone: frozenset[str]) -> MemberChange:

@@ -1,4 +1,4 @@
-"""Privilege guards (SPEC §5.1): run each change's before and after states past the rules.
+"""Privilege guards (docs/governance.md): each change's before and after states, past the rules.
 
 The engine knows only the rules' shapes; what a manager, an opening to everyone or an
 admin permission is comes from each kind's handler (`GuardFacts.managers`, `openness`,
@@ -7,11 +7,13 @@ admin permission is comes from each kind's handler (`GuardFacts.managers`, `open
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.core.model import Action, Change, Finding, Plan, Resource, State
+from reconciler.core.model import Action, Change, Finding, Plan, Refusals, Resource, State
 from reconciler.core.settings import GuardSettings
+from reconciler.governance.phase import Context, Phase
 from reconciler.plugin.provider import GuardFacts
 from reconciler.plugin.registry import kind_types, providers
 
@@ -231,13 +233,39 @@ def _with_members(change: Change, before: State | None, handler: GuardFacts | No
     return {**(before or {}), **desired, field: members}
 
 
-def attach(plan: Plan, resources: list[Resource], settings: GuardSettings) -> None:
-    """Give each change its document's allows and the guards it trips (after planning,
-    before any write)."""
+def attach(plan: Plan, resources: Sequence[Resource], settings: GuardSettings) -> Plan:
+    """`plan` with each change given its document's allows and the guards it trips (after
+    planning, before any write). A new plan; `plan` is left as it is."""
     allows = {r.address: r.allows for r in resources if r.allows}
+    changes = []
     for change in plan.changes:
-        change.allows = dict(allows.get(change.address, {}))
-        change.guards = findings(change, settings)
+        allowed = dataclasses.replace(change, allows=dict(allows.get(change.address, {})))
+        changes.append(dataclasses.replace(allowed, guards=findings(allowed, settings)))
+    return dataclasses.replace(plan, changes=changes)
+
+
+class GuardsPhase(Phase):
+    """Privilege guards: planning records each change's findings; before a write, a change
+    with a finding no document allows is refused (that change only; `--force` writes it).
+    A change protection refuses already is not looked at."""
+
+    name = "guards"
+
+    def plan(self, plan: Plan, ctx: Context) -> Plan:
+        return attach(plan, ctx.resources, ctx.config.guards)
+
+    def refuse(self, plan: Plan, ctx: Context, so_far: Refusals) -> Refusals:
+        found = dict(so_far.guards)
+        for change in plan.changes:
+            if change.address in so_far.protected:
+                continue
+            hits = refused(change, ctx.config.guards)
+            if hits:
+                found[change.address] = tuple(hits)
+        return dataclasses.replace(so_far, guards=found)
+
+
+PHASE = GuardsPhase()
 
 
 def refused(change: Change, settings: GuardSettings) -> list[Finding]:

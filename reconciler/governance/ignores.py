@@ -1,4 +1,4 @@
-"""Drift ignores that expire (SPEC §5.3): the `settings.ignore` entries and the plan filter.
+"""Drift ignores that expire (docs/governance.md): `settings.ignore` entries, the plan filter.
 
 An entry names an object by address or glob (`*`, `?`), optionally one share-list member
 (its key as plans show it) and/or some fields, with a reason, an owner and an `until` at
@@ -10,7 +10,7 @@ keeps the live value of an ignored member or field, so that a write sending the 
 
 Once `until` has passed the entry stops applying and loading the config warns, naming the
 entry and its owner; an active entry that names no object, member or field the run read is
-a warning too. Warnings go through reconciler/warnings.py.
+a warning too. Warnings go through reconciler/core/notices.py.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from reconciler.core.model import (
 from reconciler.core.settings import Ignore
 from reconciler.core.yamlload import Located
 from reconciler.governance import guards
+from reconciler.governance.phase import Context, Phase
 from reconciler.plugin.registry import kind_spec
 
 DEFAULT_MAX_DAYS = 90
@@ -126,8 +127,8 @@ def filter_plan(
     aliases: set[str],
     admin_permissions: frozenset[str] | None = None,
 ) -> Plan:
-    """`plan` without the differences the active entries match, those listed in
-    `plan.ignored`; an active entry that names nothing the run read is a warning (unless
+    """A new plan: `plan` without the differences the active entries match, those listed
+    in `Plan.ignored`; an active entry that names nothing the run read is a warning (unless
     its address names a provider alias outside `aliases`, the run's providers).
 
     An entry never hides what a guard would flag (`guards.escalation`, with the
@@ -137,10 +138,12 @@ def filter_plan(
     it), with a warning naming the entry."""
     active = [i for i in ignores if i.active]
     if not active:
-        return plan
+        return dataclasses.replace(plan)
     settings = admin_permissions
     used: set[int] = set()
     changes: list[Change] = []
+    ignored = list(plan.ignored)
+    in_sync = plan.in_sync
     for change in plan.changes:
         kept: Change | None = change
         for n, ignore in enumerate(active):
@@ -153,11 +156,11 @@ def filter_plan(
             kept = narrowed
             if left_out:
                 used.add(n)
-                plan.ignored.extend(left_out)
+                ignored.extend(left_out)
         if kept is not None:
             changes.append(kept)
         elif change.action in (Action.UPDATE, Action.REPLACE):
-            plan.in_sync += 1
+            in_sync += 1
     unmanaged = []
     for u in plan.unmanaged:
         whole = [
@@ -172,11 +175,12 @@ def filter_plan(
             unmanaged.append(u)
         elif whole:
             used.add(whole[0])
-            plan.ignored.append(active[whole[0]].entry(u.address, "unmanaged object"))
+            ignored.append(active[whole[0]].entry(u.address, "unmanaged object"))
         else:
             unmanaged.append(u)
-    plan.changes[:] = changes
-    plan.unmanaged[:] = unmanaged
+    plan = dataclasses.replace(
+        plan, changes=changes, unmanaged=unmanaged, ignored=ignored, in_sync=in_sync
+    )
     for n, ignore in enumerate(active):
         if n in used or _names_something(ignore, plan, resources):
             continue
@@ -193,6 +197,24 @@ def filter_plan(
             "ignore-unmatched",
         )
     return plan
+
+
+class IgnoresPhase(Phase):
+    """Active drift ignores take what they match out of the plan (`filter_plan`)."""
+
+    name = "ignores"
+
+    def plan(self, plan: Plan, ctx: Context) -> Plan:
+        return filter_plan(
+            plan,
+            ctx.config.ignores,
+            list(ctx.resources),
+            set(ctx.aliases),
+            ctx.config.guards.admin_permissions,
+        )
+
+
+PHASE = IgnoresPhase()
 
 
 def _hides_a_guard(

@@ -1,4 +1,4 @@
-"""Protection from prune (SPEC §5.4): `settings.protect` address globs prune never deletes.
+"""Protection from prune (docs/governance.md): `settings.protect` address globs prune never deletes.
 
 Protection wins over an expiry too (docs/governance.md): a protected object whose `expires:` has
 passed is listed as protected, never planned for delete, so `apply` with paths and
@@ -6,10 +6,20 @@ passed is listed as protected, never planned for delete, so `apply` with paths a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Sequence
 
-from reconciler.core.model import Action, Change, Plan, Resource, Unmanaged, address_glob
+from reconciler.core.model import (
+    Action,
+    Change,
+    Plan,
+    Refusals,
+    Resource,
+    Unmanaged,
+    address_glob,
+)
 from reconciler.governance.expiry import EXPIRED
+from reconciler.governance.phase import Context, Phase
 
 
 def matches(address: str, patterns: Iterable[str]) -> str | None:
@@ -17,40 +27,62 @@ def matches(address: str, patterns: Iterable[str]) -> str | None:
     return next((p for p in patterns if address_glob(p).fullmatch(address)), None)
 
 
-def hold(plan: Plan, change: Change) -> None:
-    """List the expired delete `change` of a protected object as protected, with its
-    expiry, instead of planning it (the caller leaves it out of `plan.changes`)."""
-    plan.protected.append(change.address)
-    plan.protected_expired[change.address] = change.expires or ""
-    plan.protected.sort()
-
-
-def keep(plan: Plan, resources: list[Resource], patterns: tuple[str, ...]) -> None:
-    """Take out of `plan` every prune delete of an undeclared object a glob protects; list
-    it in `Plan.protected` (and, being live and undeclared, as a protected unmanaged
-    object for drift); and every delete of a protected object that its expiry causes,
-    listed as protected with the expiry."""
+def keep(plan: Plan, resources: Sequence[Resource], patterns: tuple[str, ...]) -> Plan:
+    """`plan` without every prune delete of an undeclared object a glob protects, listed in
+    `Plan.protected` (and, being live and undeclared, as a protected unmanaged object for
+    drift), and without every delete of a protected object that its expiry causes, listed
+    as protected with the expiry. A new plan; `plan` is left as it is."""
     if not patterns:
-        return
+        return dataclasses.replace(plan)
     declared = {r.address for r in resources}
     kept: list[Change] = []
+    protected = list(plan.protected)
+    expired = dict(plan.protected_expired)
+    unmanaged: list[Unmanaged] = []
     for change in plan.changes:
         if _pruned(change, declared) and matches(change.address, patterns):
             assert change.live is not None
-            plan.protected.append(change.address)
-            plan.unmanaged.append(Unmanaged(change.provider, change.kind, change.live, True))
+            protected.append(change.address)
+            unmanaged.append(Unmanaged(change.provider, change.kind, change.live, True))
         elif _expired(change) and matches(change.address, patterns):
-            hold(plan, change)
+            protected.append(change.address)
+            expired[change.address] = change.expires or ""
         else:
             kept.append(change)
-    plan.changes[:] = kept
     # Drift (prune off) lists undeclared objects as unmanaged: a protected one is marked so,
     # as a vendor's own protection (`protected_roles`) is.
     for u in plan.unmanaged:
         if not u.protected and matches(u.address, patterns):
-            u.protected = True
-    plan.protected.sort()
-    plan.unmanaged.sort(key=lambda u: u.address)
+            u = dataclasses.replace(u, protected=True)
+        unmanaged.append(u)
+    return dataclasses.replace(
+        plan,
+        changes=kept,
+        protected=sorted(protected),
+        protected_expired=expired,
+        unmanaged=unmanaged,
+    )
+
+
+class ProtectPhase(Phase):
+    """`settings.protect`: planning leaves protected deletes out; a saved plan carrying
+    one is refused, `--force` or not."""
+
+    name = "protect"
+
+    def plan(self, plan: Plan, ctx: Context) -> Plan:
+        return keep(plan, ctx.resources, ctx.config.protect)
+
+    def refuse(self, plan: Plan, ctx: Context, so_far: Refusals) -> Refusals:
+        found = dict(so_far.protected)
+        for change in plan.changes:
+            why = refusal(change, ctx.config.protect)
+            if why:
+                found[change.address] = why
+        return dataclasses.replace(so_far, protected=found)
+
+
+PHASE = ProtectPhase()
 
 
 def _expired(change: Change) -> bool:

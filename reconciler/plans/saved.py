@@ -1,7 +1,7 @@
 """`apply PLAN.json`: a saved plan is checked against the current config, never trusted.
 
 A plan file's checksum only catches accidents: anyone can edit the file and recompute
-it (SPEC §4.1). So hosts, credential variables, rate limits, prune and protection come
+it. So hosts, credential variables, rate limits, prune and protection come
 from the config in force at apply time, and every change is checked again against it.
 """
 
@@ -29,7 +29,7 @@ def current_config(explicit: str | None) -> Config:
 
 def check_endpoints(plan: Plan, path: str, sandboxed: bool = False) -> None:
     """Refuse, before the config is read, a plan whose base URLs no credential may go to
-    (SPEC §1.1): a loopback URL too, unless the operator sets RECONCILER_ALLOW_LOOPBACK=1;
+    (docs/security.md): a loopback URL too, unless the operator sets RECONCILER_ALLOW_LOOPBACK=1;
     `sandboxed` (every provider pointed at the sandbox) checks only the types."""
     problems = []
     for info in plan.providers:
@@ -97,8 +97,9 @@ def config_for(plan: Plan, current: Config, path: str, sandboxed: bool = False) 
 def refusals(plan: Plan, providers: dict[str, Provider], path: str) -> list[Problem]:
     """One problem per change the current config does not allow by its shape (kind,
     identity, scope, prune, the vendor's own protection), whatever `--force` says.
-    Protection globs, guards and safety are `workflow.would_refuse`'s, as for a plan just
-    made: a guard refuses only its own change."""
+    Protection globs, guards and safety are the governance pipeline's `refuse` hooks
+    (`workflow.would_refuse`), as for a plan just made: a guard refuses only its own
+    change."""
     problems = []
     for change in plan.changes:
         provider = providers.get(change.provider)
@@ -135,7 +136,7 @@ def _refusal(change: Change, provider: Provider) -> str | None:
         return f"a {change.action.value} must carry the live object it changes"
     if change.action is Action.DELETE:
         pruned = spec.prune_key is not None and spec.prune_key in provider.config.prune
-        # An expiry deletes whatever prune says (SPEC §5.2): only once it has passed, by
+        # An expiry deletes whatever prune says (docs/governance.md): only once it has passed, by
         # the clock now, not by the plan's word.
         if not pruned and spec.prune_key is not None and change.reason == expiry.EXPIRED:
             if not expiry.verified(change):

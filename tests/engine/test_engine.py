@@ -19,7 +19,9 @@ from reconciler.core.model import (
     Source,
 )
 from reconciler.core.settings import Safety
-from reconciler.engine.core import check_safety, diff, select
+from reconciler.engine.diff import diff
+from reconciler.engine.read import select
+from reconciler.governance.safety import check_safety
 from reconciler.plugin.registry import kind_spec
 
 PLAIN = KindSpec("Thing", ("name",), replace_fields=("home",))

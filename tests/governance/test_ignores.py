@@ -12,7 +12,7 @@ import pytest
 from reconciler.core import clock
 from reconciler.core import notices as warnings
 from reconciler.core.model import Action, Change, LiveObject, Plan, Resource, Source
-from reconciler.engine.core import diff
+from reconciler.engine.diff import diff
 from reconciler.governance.ignores import Ignore, filter_plan, narrow
 from reconciler.plans import planfile
 from reconciler.plugin.registry import kind_spec

@@ -35,7 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from reconciler.core.model import Action, Plan, Resource  # noqa: E402
 from reconciler.core.runner import run  # noqa: E402
-from reconciler.engine.core import apply, close, connect, diff, make_plan  # noqa: E402
+from reconciler.engine.apply import apply  # noqa: E402
+from reconciler.engine.connect import close, connect  # noqa: E402
+from reconciler.engine.diff import diff, make_plan  # noqa: E402
 from reconciler.input.manifest import load_workspace  # noqa: E402
 from reconciler.render import text  # noqa: E402
 from reconciler.sandbox import Sandbox  # noqa: E402

@@ -5,8 +5,8 @@
 Like bench.py's "CPU time for 10,000 objects with no network", with no network: the
 manifests (five kinds, four vendors, some members with `expires:`) are loaded once and
 the live side is built as model values beforehand; what is timed (CPU, `process_time`) is
-the offline planning of issue 13: `engine.diff` through `expiry.plan_one` for every object,
-then `ignores.filter_plan`, `protect.keep` and `guards.attach`, as workflow.plan_workspace
+the offline planning of issue 13: `engine.diff.diff` then `expiry.revise` for every object,
+then `ignores.filter_plan`, `protect.keep` and `guards.attach`, as the governance pipeline
 runs them. The same planning runs with every guard rule on (the default settings) and
 with every rule off (`settings.guards.disabled` listing them all), alternating for
 `--rounds` rounds (a full collection before each); the figure is the best round of each
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from reconciler.core import clock  # noqa: E402
 from reconciler.core.model import Change, LiveObject, Plan, Resource, Source  # noqa: E402
-from reconciler.engine.core import diff  # noqa: E402
+from reconciler.engine.diff import diff  # noqa: E402
 from reconciler.governance import expiry, guards, ignores, protect  # noqa: E402
 from reconciler.input.config import GuardSettings  # noqa: E402
 from reconciler.input.manifest import load_workspace  # noqa: E402
@@ -189,16 +189,16 @@ def plan_offline(
     changes: list[Change] = []
     in_sync = 0
     for r, obj in zip(resources, live, strict=True):
-        change = expiry.plan_one(kind_spec(r.kind), r, obj, diff)
+        spec = kind_spec(r.kind)
+        change = expiry.revise(spec, r, obj, diff(spec, r, obj))
         if change is None:
             in_sync += 1
         else:
             changes.append(change)
     plan = Plan(changes, [], "bench", {}, in_sync)
     plan = ignores.filter_plan(plan, entries, resources, {"klipfolio", "bitsight", "golem"})
-    protect.keep(plan, resources, PROTECT)
-    guards.attach(plan, resources, settings)
-    return plan
+    plan = protect.keep(plan, resources, PROTECT)
+    return guards.attach(plan, resources, settings)
 
 
 def run(objects: int, rounds: int) -> dict[str, Any]:

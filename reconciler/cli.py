@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _main(argv: list[str] | None) -> int:
-    """Run one command line; its exit code (SPEC §3)."""
+    """Run one command line; its exit code (docs/exit-codes.md)."""
     args = argv if argv is not None else sys.argv[1:]
     return error_handler.run(
         lambda: cli.main(args=argv, prog_name="reconciler", standalone_mode=False),

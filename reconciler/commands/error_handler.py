@@ -1,6 +1,6 @@
 """The one error handler: each exception becomes readable line(s) on stderr and an exit code.
 
-Known errors exit 1, an interrupt 130, anything else is a bug and exits 3 (SPEC §3); the
+Known errors exit 1, an interrupt 130, anything else is a bug and exits 3 (docs/exit-codes.md); the
 traceback only with -v (or -vv), always masked and escaped.
 """
 

@@ -123,7 +123,7 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 
 def at_option(fn: Callable[..., int]) -> Callable[..., int]:
     """`--at DATE|TIMESTAMP` (plan, apply, drift, expiring, access): the command runs with
-    `clock.now()` set to that time, so expiries are evaluated then (SPEC §5.2). The value
+    `clock.now()` set to that time, so expiries are evaluated then (docs/governance.md). The value
     is also left in `ctx.meta["at"]` for a command that must refuse it."""
 
     @click.option(

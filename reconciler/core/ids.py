@@ -1,4 +1,4 @@
-"""Ids that go into a vendor URL path (SPEC §1.1): each vendor declares its `IdFormat`.
+"""Ids that go into a vendor URL path (docs/configuration.md): each vendor declares its `IdFormat`.
 
 Manifests are checked against these formats at validate time (the vendor's JSON Schemas
 carry the same patterns; a test keeps them equal), and every id, whether a manifest or an

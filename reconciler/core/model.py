@@ -239,7 +239,7 @@ class Unmanaged:
 
 @dataclass(frozen=True)
 class Ignored:
-    """A difference left out of the plan by an active `settings.ignore` entry (SPEC §5.3):
+    """A difference left out of the plan by an active `settings.ignore` entry (docs/governance.md):
     never written and not drift; listed so that it stays visible."""
 
     address: str

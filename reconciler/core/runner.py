@@ -1,6 +1,6 @@
 """One way to run a coroutine (uvloop where installed), and one way to be interrupted.
 
-SIGINT and SIGTERM are handled the same way for the whole command (SPEC §3, §4.1): once
+SIGINT and SIGTERM are handled the same way for the whole command (docs/exit-codes.md, §4.1): once
 one arrives, no write starts. While writes run (`writing()`), the signal only sets the
 stop event, so writes in flight finish and are reported; in any other phase (reads, the
 stale check, the confirmation, rendering) the run is cancelled and `KeyboardInterrupt`

@@ -63,7 +63,7 @@ class Safety:
 
 @dataclass(frozen=True)
 class GuardSettings:
-    """`settings.guards` (SPEC §5.1); the rules themselves are in guards.py."""
+    """`settings.guards` (docs/governance.md); the rules themselves are in guards.py."""
 
     disabled: tuple[str, ...] = ()
     admin_permissions: frozenset[str] | None = None

@@ -1,4 +1,4 @@
-"""`Person` documents (SPEC §6): who is behind the principals of each vendor.
+"""`Person` documents (docs/access.md): who is behind the principals of each vendor.
 
 A core kind: no provider, never sent to an API. A person claims principals (emails,
 Golem accounts, Salesforce users, Klipfolio groups); each vendor's kind handlers say which

@@ -71,9 +71,9 @@ def _change(c: Change) -> dict[str, Any]:
         "members": [_member(m) for m in c.members],
         "source": str(c.source) if c.source else None,
     }
-    # Expiry (SPEC §5.2), only where there is one: plans without stay as they were.
+    # Expiry (docs/governance.md), only where there is one: plans without stay as they were.
     out.update({k: v for k, v in (("expires", c.expires), ("reason", c.reason)) if v})
-    # Guards (SPEC §5.1): shown, never read back; the allows are what apply honours.
+    # Guards (docs/governance.md): shown, never read back; the allows are what apply honours.
     out["guards"] = [f.as_dict() for f in c.guards]
     if c.allows:
         out["allow"] = dict(c.allows)

@@ -165,7 +165,7 @@ def _render_markdown(plan: Plan, title: str) -> str:
     totals = member_totals(plan)
     if totals:
         out += [totals, ""]
-    # A guards column only when some change trips one (SPEC §5.1).
+    # A guards column only when some change trips one (docs/governance.md).
     guarded = any(c.guards for c in plan.changes)
     extra = " guards |" if guarded else ""
     out += ["| provider | kind | " + " | ".join(a.value for a in Action) + " |" + extra]

@@ -110,7 +110,7 @@ def _attrs(key: str, attrs: Any) -> str:
 
 def expiry_note(expires: str | None, reason: str | None) -> str:
     """` (expires 2027-01-31)` on what carries an expiry, ` (expired 2027-01-31)` on a
-    removal the expiry causes (SPEC §5.2); empty otherwise."""
+    removal the expiry causes (docs/governance.md); empty otherwise."""
     if not expires:
         return ""
     return f" ({'expired' if reason == 'expired' else 'expires'} {esc(expires)})"
@@ -158,7 +158,7 @@ def render_change(change: Change) -> list[str]:
 
 
 def guard_lines(change: Change) -> list[str]:
-    """`! guard RULE: MESSAGE` for each guard the change trips (SPEC §5.1); an allowed one
+    """`! guard RULE: MESSAGE` for each guard the change trips (docs/governance.md); an allowed one
     names the document's reason."""
     out = []
     for f in change.guards:
@@ -220,7 +220,7 @@ def member_totals(plan: Plan) -> str | None:
 
 
 def ignored_lines(plan: Plan) -> list[str]:
-    """`Ignored:` and one line per difference an active drift ignore left out (SPEC §5.3):
+    """`Ignored:` and one line per difference an active drift ignore left out (docs/governance.md):
     address, what, owner, until and reason; none when nothing was ignored."""
     if not plan.ignored:
         return []

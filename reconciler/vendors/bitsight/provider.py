@@ -6,7 +6,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core import notices as warnings
+from reconciler.core import notices
 from reconciler.core.errors import Problem, ProviderError
 from reconciler.core.model import Change, KindSpec, LiveObject, Resource, State
 from reconciler.core.settings import VendorDefaults
@@ -194,7 +194,7 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
                 continue
             if not _can_share(folder):
                 # A manifest for it could never be applied: listed as skipped instead.
-                warnings.warn(
+                notices.warn(
                     *p.config.source,
                     f"{p.alias}: export skipped BitSight folder {folder['guid']}: "
                     f"{_owned_by(folder)}, and only the folder's owner can change its sharing",

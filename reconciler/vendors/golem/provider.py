@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.core import notices as warnings
+from reconciler.core import notices
 from reconciler.core.errors import (
     AuthError,
     ConflictError,
@@ -140,7 +140,7 @@ class PermissionShares(KindHandler["GolemProvider"]):
             if isinstance(found, str):
                 r.desired[EMAIL] = found
             elif found is not None:
-                warnings.warn(
+                notices.warn(
                     r.source.file, r.source.line, r.source.column, f"{r.address}: {found.detail}"
                 )
 

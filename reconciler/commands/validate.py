@@ -12,6 +12,7 @@ from reconciler.core import notices
 from reconciler.core.errors import ManifestError, Problem
 from reconciler.core.escape import github_data, github_property
 from reconciler.input.manifest import Workspace, load_workspace
+from reconciler.input.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Checked:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def check(paths: list[str], config: str | None, policy: str | None) -> Checked:
+def check(paths: list[str], config: str | None, policy: Policy | None) -> Checked:
     """Load and check the manifests offline, with a warnings collector of its own."""
     with notices.collecting() as notes:
         try:

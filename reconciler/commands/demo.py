@@ -58,7 +58,7 @@ def _how(opts: Options, target: SandboxTarget) -> dict[str, Any]:
     return {"config_file": opts.config, "parallelism": opts.parallelism, "sandbox": target}
 
 
-def _next_lapse(paths: list[str], opts: Options) -> expiry.Grant | None:
+def _next_lapse(paths: list[str], opts: Options) -> expiry.ExpiringGrant | None:
     """The soonest grant the manifests give that is still in force now (any vendor)."""
     now = clock.now()
     resources = load_workspace(paths, opts.config).resources
@@ -75,7 +75,7 @@ def _apply(opts: Options, plan: Plan, config: Any, target: SandboxTarget) -> Non
 
 
 def _expire(
-    opts: Options, paths: list[str], target: SandboxTarget, grant: expiry.Grant | None
+    opts: Options, paths: list[str], target: SandboxTarget, grant: expiry.ExpiringGrant | None
 ) -> None:
     """Step 3, run with the clock at `grant`'s expiry (as `--at` sets it): the plan revokes
     the grant, the apply writes that, and drift at that time is clean."""

@@ -1,3 +1,3 @@
-"""The rules between desired and applied: guards, expiry, drift ignores, protection and
-safety, each a phase over a plan value.
+"""The rules between desired and applied (expiry, drift ignores, protection, guards and
+safety), each a phase over a plan value.
 """

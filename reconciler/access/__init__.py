@@ -1,6 +1,5 @@
-"""The access report (SPEC.md §6): who can reach what, across every provider.
-
-`model` holds the rows, `render` writes them as text, CSV, JSON and HTML.
+"""The access report: who can reach what across every provider, collected from live
+reads and written as text, CSV, JSON or HTML (docs/access.md).
 """
 
 from __future__ import annotations

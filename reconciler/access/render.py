@@ -1,4 +1,4 @@
-"""The access report as text, CSV, JSON and HTML (SPEC.md §6).
+"""The access report as text, CSV, JSON and HTML (docs/access.md).
 
 Values come from manifests and vendor APIs: they are data in every format.
 
@@ -6,7 +6,7 @@ Values come from manifests and vendor APIs: they are data in every format.
 - CSV: RFC 4180 (the csv module, CRLF); a cell that a spreadsheet would read as a formula
   (starting with `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`. A cell starting with
   `'` is prefixed too, so `read_csv` can undo the prefix exactly.
-- JSON: `schemas/access.schema.json`.
+- JSON: `_schemas/access.schema.json`.
 - HTML: `reconciler.access.html`.
 """
 

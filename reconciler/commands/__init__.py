@@ -1,1 +1,3 @@
-"""The commands, one module each (a `COMMANDS` list apiece), registered in cli.py."""
+"""The commands, thin: one module each with a `COMMANDS` list that cli.py registers, beside
+the shared options, progress, session and the one error handler.
+"""

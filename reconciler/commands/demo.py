@@ -13,8 +13,7 @@ import click
 from reconciler.commands.options import Options, common, echo
 from reconciler.commands.progress import progress
 from reconciler.commands.session import start
-from reconciler.core import clock
-from reconciler.core import notices as warnings
+from reconciler.core import clock, notices
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.model import Outcome, Plan
 from reconciler.engine import workflow
@@ -59,7 +58,7 @@ def _how(opts: Options, target: SandboxTarget) -> dict[str, Any]:
     return {"config_file": opts.config, "parallelism": opts.parallelism, "sandbox": target}
 
 
-def _next_lapse(paths: list[str], opts: Options) -> expiry.Grant | None:
+def _next_lapse(paths: list[str], opts: Options) -> expiry.ExpiringGrant | None:
     """The soonest grant the manifests give that is still in force now (any vendor)."""
     now = clock.now()
     resources = load_workspace(paths, opts.config).resources
@@ -80,7 +79,7 @@ def _apply(opts: Options, plan: Plan, config: Any, target: SandboxTarget) -> Non
 
 
 def _expire(
-    opts: Options, paths: list[str], target: SandboxTarget, grant: expiry.Grant | None
+    opts: Options, paths: list[str], target: SandboxTarget, grant: expiry.ExpiringGrant | None
 ) -> None:
     """Step 3, run with the clock at `grant`'s expiry (as `--at` sets it): the plan revokes
     the grant, the apply writes that, and drift at that time is clean."""
@@ -129,8 +128,12 @@ def demo(opts: Options) -> int:
         # From here on the demo runs at the soonest expiry's time, as `--at` would.
         grant = _next_lapse(paths, opts)
         later = grant.when if grant is not None else None
-        earlier = warnings.pending()
-        with clock.frozen(later) if later is not None else contextlib.nullcontext():
+        # What is said about the later time (an expiry now past) is not a warning for today:
+        # it goes to a collector of its own, dropped.
+        with (
+            notices.collecting(),
+            clock.frozen(later) if later is not None else contextlib.nullcontext(),
+        ):
             _expire(opts, paths, target, grant)
 
             _say(opts, "4/5 out-of-band change", "someone edits access by hand in the vendor's UI:")
@@ -139,10 +142,6 @@ def demo(opts: Options) -> int:
             _say(opts, "5/5 drift", "the cron job's `reconciler drift` finds it (exit code 2):")
             drifted, _ = workflow.plan_workspace(paths, **_how(opts, target), drift=True)
             echo(drift.render_drift(drifted), opts)
-        # What was said about the later time (an expiry now past) is not a warning for today.
-        warnings.clear()
-        for problem in earlier:
-            warnings.add(problem)
         echo("", opts)
         echo(
             "Drift detected: `reconciler apply` would put it back. "

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import click
 
 from reconciler.commands.options import EXIT_BUG, EXIT_ERROR, EXIT_INTERRUPTED, plural
-from reconciler.core import notices as warnings
+from reconciler.core import notices
 from reconciler.core.errors import ManifestError, PlanFileError, ReconcilerError
 from reconciler.core.escape import lines
 from reconciler.core.redact import redact
@@ -30,22 +30,23 @@ def verbose_in(args: list[str]) -> bool:
 
 
 def run(command: Callable[[], int | None], verbose: bool) -> int:
-    """Run `command` with SIGINT and SIGTERM handled for all of it (runner.py); its exit
-    code, or the one its exception maps to."""
-    warnings.clear()
-    try:
-        with interrupts():
-            code = int(command() or 0)
-    except (Exception, KeyboardInterrupt) as exc:
-        show_warnings()
-        return report(exc, verbose)
-    show_warnings()
+    """Run `command` with SIGINT and SIGTERM handled for all of it (core/runner.py) and a
+    warnings collector of its own open (core/notices.py); its exit code, or the one its
+    exception maps to. The warnings it collected and did not take go to stderr first."""
+    with notices.collecting() as notes:
+        try:
+            with interrupts():
+                code = int(command() or 0)
+        except (Exception, KeyboardInterrupt) as exc:
+            show_warnings(notes)
+            return report(exc, verbose)
+    show_warnings(notes)
     return code
 
 
-def show_warnings() -> None:
+def show_warnings(notes: notices.Notes) -> None:
     """The warnings the command collected and did not print itself, on stderr."""
-    for problem in warnings.take():
+    for problem in notes.take():
         _err(str(problem))
 
 

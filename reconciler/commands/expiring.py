@@ -25,7 +25,7 @@ from reconciler.input.manifest import load_workspace
 NO_MEMBER = "—"
 
 
-def _member(g: expiry.Grant) -> str:
+def _member(g: expiry.ExpiringGrant) -> str:
     if g.member is None:
         return NO_MEMBER
     return f"{g.member} ({g.label})" if g.label else g.member
@@ -35,7 +35,7 @@ def _at(now: datetime) -> str:
     return clock.show(now.replace(microsecond=0))
 
 
-def render_text(found: list[expiry.Grant], now: datetime, within: str) -> str:
+def render_text(found: list[expiry.ExpiringGrant], now: datetime, within: str) -> str:
     if not found:
         return f"No grant lapses within {within} of {_at(now)}."
     rows = [("EXPIRES", "DAYS LEFT", "ADDRESS", "MEMBER", "SOURCE")]
@@ -67,7 +67,7 @@ def render_text(found: list[expiry.Grant], now: datetime, within: str) -> str:
     return "\n".join(lines)
 
 
-def render_json(found: list[expiry.Grant], now: datetime, within: str) -> str:
+def render_json(found: list[expiry.ExpiringGrant], now: datetime, within: str) -> str:
     return json.dumps(
         {
             "at": _at(now),

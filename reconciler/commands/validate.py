@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 import click
 
 from reconciler.commands.options import Options, common, echo, policy_option
-from reconciler.core import notices as warnings
+from reconciler.core import notices
 from reconciler.core.errors import ManifestError, Problem
 from reconciler.core.escape import github_data, github_property
-from reconciler.input.manifest import load_workspace
+from reconciler.input.manifest import Workspace, load_workspace
+from reconciler.input.policy import Policy
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What `validate` found: the workspace (None when a problem stops it), its problems
+    and its warnings, each sorted."""
+
+    workspace: Workspace | None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def check(paths: list[str], config: str | None, policy: Policy | None) -> Checked:
+    """Load and check the manifests offline, with a warnings collector of its own."""
+    with notices.collecting() as notes:
+        try:
+            ws = load_workspace(paths, config, policy)
+        except ManifestError as exc:
+            return Checked(None, sorted(exc.problems), notes.take())
+    return Checked(ws, [], notes.take())
 
 
 def render(problems: list[Problem], fmt: str) -> str:
@@ -45,25 +67,30 @@ def render(problems: list[Problem], fmt: str) -> str:
 @policy_option
 def validate(opts: Options, paths: tuple[str, ...], fmt: str) -> int:
     """Check manifests and config offline."""
-    try:
-        ws = load_workspace(list(paths), opts.config, opts.policy)
-    except ManifestError as exc:
+    checked = check(list(paths), opts.config, opts.policy)
+    ws = checked.workspace
+    if ws is None:
         if fmt == "text":
-            raise
-        # Warnings (warnings.py) join the problems in json and github; text prints them on
-        # stderr as every command does.
-        found = sorted([*exc.problems, *warnings.take()])
+            # Text prints the warnings on stderr before the problems, as every command does.
+            for problem in checked.warnings:
+                notices.add(problem)
+            raise ManifestError(checked.problems)
+        # Warnings join the problems in json and github.
+        found = sorted([*checked.problems, *checked.warnings])
         echo(render(found, fmt), opts, annotations=fmt == "github")
-        files = len({p.file for p in exc.problems})
-        n = len(exc.problems)
+        files = len({p.file for p in checked.problems})
+        n = len(checked.problems)
         click.echo(f"{n} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)}", err=True)
         return 1
     n = len(ws.resources)
     if fmt == "json":
-        echo(render(warnings.take(), fmt), opts)
+        echo(render(checked.warnings, fmt), opts)
     else:
-        if fmt == "github" and warnings.pending():
-            echo(render(warnings.take(), fmt), opts, annotations=True)
+        if fmt == "github" and checked.warnings:
+            echo(render(checked.warnings, fmt), opts, annotations=True)
+        else:
+            for problem in checked.warnings:
+                notices.add(problem)
         click.echo(
             f"Valid: {n} object{'s' * (n != 1)} in {len(ws.files)} files.", err=fmt == "github"
         )

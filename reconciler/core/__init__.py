@@ -1,3 +1,3 @@
-"""The base values every layer shares: errors, ids, clock, located YAML, safe text, the
-plan model and settings values; imports nothing above it.
+"""The base values every layer shares (errors, ids, clock, located YAML, safe text, the plan
+model, settings values, warnings as notes); it imports nothing above it.
 """

@@ -18,7 +18,7 @@ class Problem:
     message: str
     rule: str = "invalid"
     severity: str = "error"
-    """An error stops the run; a "warning" is printed and changes nothing (warnings.py)."""
+    """An error stops the run; a "warning" is printed and changes nothing (notices.py)."""
 
     def __str__(self) -> str:
         # File names and messages quote the pull request's data: shown escaped, and never

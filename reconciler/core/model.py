@@ -255,7 +255,7 @@ class Ignored:
 
 @dataclass
 class Governance:
-    """What a reviewer sees first (reconciler/policy.py): the policy in force (`policy`:
+    """What a reviewer sees first (reconciler/input/policy/): the policy in force (`policy`:
     `{path, sha256}`, None for no policy) and everything the run's settings make looser
     than the built-in defaults; `risks`: each change that trips a guard, grants a
     privilege, opens an object to everyone or removes a manager. Items are JSON records

@@ -84,7 +84,7 @@ class Config:
     protect: tuple[str, ...] = ()
     """`settings.protect`: address globs of undeclared live objects prune never deletes."""
     ignores: list[Ignore] = field(default_factory=list)
-    """`settings.ignore`: drift ignores that expire (reconciler/ignores.py)."""
+    """`settings.ignore`: drift ignores that expire (reconciler/governance/ignores.py)."""
 
 
 @dataclass(frozen=True)

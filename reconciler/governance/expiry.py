@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from reconciler.core import clock
-from reconciler.core import notices as warnings
+from reconciler.core import clock, notices
 from reconciler.core.errors import Problem
 from reconciler.core.model import (
     Action,
@@ -95,7 +94,7 @@ def read(
         expiry = Expiry(when, Source(doc.file, line, col))
         if when <= now:
             what = f"member {key!r}" if key is not None else "this grant"
-            warnings.warn(
+            notices.warn(
                 doc.file,
                 line,
                 col,
@@ -275,7 +274,7 @@ def verified(change: Change) -> bool:
 
 
 @dataclass(frozen=True)
-class Grant:
+class ExpiringGrant:
     """One declared grant with an expiry: an object's (member None) or a member's."""
 
     address: str
@@ -289,18 +288,18 @@ class Grant:
         return math.floor((self.when - now).total_seconds() / 86400)
 
 
-def grants(resources: list[Resource]) -> list[Grant]:
+def grants(resources: list[Resource]) -> list[ExpiringGrant]:
     """Every grant the resources give with an expiry, soonest first."""
     found = []
     for r in resources:
         if r.expires is not None:
-            found.append(Grant(r.address, None, None, r.expires.when, r.expires.source))
+            found.append(ExpiringGrant(r.address, None, None, r.expires.when, r.expires.source))
         for key, e in r.member_expires.items():
-            found.append(Grant(r.address, key, r.labels.get(key), e.when, e.source))
+            found.append(ExpiringGrant(r.address, key, r.labels.get(key), e.when, e.source))
     return sorted(found, key=lambda g: (g.when, g.address, g.member or ""))
 
 
-def due(resources: list[Resource], within: timedelta) -> list[Grant]:
+def due(resources: list[Resource], within: timedelta) -> list[ExpiringGrant]:
     """The grants that have lapsed or lapse within `within` of `clock.now()`."""
     horizon = clock.now() + within
     return [g for g in grants(resources) if g.when <= horizon]

@@ -20,8 +20,7 @@ import dataclasses
 from datetime import timedelta
 from typing import Any
 
-from reconciler.core import clock
-from reconciler.core import notices as warnings
+from reconciler.core import clock, notices
 from reconciler.core.errors import Problem
 from reconciler.core.model import (
     Action,
@@ -47,7 +46,7 @@ def load(doc: Located, settings: dict[str, Any]) -> tuple[list[Ignore], list[Pro
     """The entries of a schema-valid config's `settings`, and the problems with them.
 
     Errors: a malformed `until`, one more than `max_ignore_days` ahead, an empty reason or
-    owner. An entry already expired is a warning (warnings.py), and is returned inactive.
+    owner. An entry already expired is a warning (core/notices.py), and is returned inactive.
     """
     entries: list[Ignore] = []
     problems: list[Problem] = []
@@ -108,7 +107,7 @@ def load(doc: Located, settings: dict[str, Any]) -> tuple[list[Ignore], list[Pro
             fields=tuple(str(f) for f in raw.get("fields") or ()),
         )
         if not entry.active:
-            warnings.warn(
+            notices.warn(
                 doc.file,
                 line,
                 col,
@@ -188,7 +187,7 @@ def filter_plan(
         if not ("*" in alias or "?" in alias or alias in aliases):
             continue  # another provider's object, not read in this run (`--provider`)
         s = ignore.source
-        warnings.warn(
+        notices.warn(
             s.file,
             s.line,
             s.column,
@@ -242,7 +241,7 @@ def _hides_a_guard(
 
 def _not_hidden(ignore: Ignore, address: str, flagged: list[str]) -> None:
     s = ignore.source
-    warnings.warn(
+    notices.warn(
         s.file,
         s.line,
         s.column,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.core import notices as warnings
+from reconciler.core import notices
 from reconciler.core.errors import ManifestError, Problem
 from reconciler.core.model import Governance, Resource, Source
 from reconciler.core.settings import DEFAULT_SOURCE, Config
@@ -245,7 +245,7 @@ def _document(
     if problems:
         return None, problems
     for path, message in cls.handlers[kind].advise(spec, ("spec",)):
-        warnings.add(doc.problem(("spec", *path), message, "spec"))
+        notices.add(doc.problem(("spec", *path), message, "spec"))
     line, col = doc.where(())
     resource = Resource(
         kind=kind,

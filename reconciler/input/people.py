@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.core import notices as warnings
+from reconciler.core import notices
 from reconciler.core.errors import ManifestError, Problem
 from reconciler.core.model import Source
 from reconciler.core.yamlload import Located
@@ -125,7 +125,7 @@ def index(
                     )
                     continue
                 if not keys:
-                    warnings.warn(
+                    notices.warn(
                         where.file,
                         where.line,
                         where.column,

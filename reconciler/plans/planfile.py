@@ -81,7 +81,7 @@ def _change(c: Change) -> dict[str, Any]:
 
 
 def _governance(g: Governance) -> dict[str, Any]:
-    """The governance block (reconciler/policy.py), first in review and for the record:
+    """The governance block (reconciler/input/policy/), first in review and for the record:
     apply never reads it back."""
     return {
         "policy": g.policy,

@@ -23,7 +23,7 @@ _TRUSTED: ContextVar[frozenset[str]] = ContextVar("reconciler_trusted_hosts", de
 @contextlib.contextmanager
 def trusting(hosts: Iterable[str]) -> Iterator[None]:
     """While in force, `hosts` are trusted as if listed in RECONCILER_ALLOW_HOSTS: the
-    hosts of the operator's policy providers (reconciler/policy.py)."""
+    hosts of the operator's policy providers (reconciler/input/policy/)."""
     token = _TRUSTED.set(frozenset(h.lower() for h in hosts))
     try:
         yield

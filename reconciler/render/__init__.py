@@ -1,1 +1,3 @@
-"""Renderers: one function per format, each taking a plan (or results) and returning text."""
+"""Views only: one renderer per format (text, markdown, drift), each taking a plan or
+results and returning text.
+"""

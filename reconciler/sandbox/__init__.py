@@ -1,4 +1,6 @@
-"""A faithful local simulator of every vendor's API, served on loopback."""
+"""A faithful local simulator of every vendor's API, served on loopback, with the
+contract-test helpers.
+"""
 
 from reconciler.sandbox.core import Fault, Hook, Record, Sandbox
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.core import clock
-from reconciler.core import notices as warnings
+from reconciler.core import clock, notices
 from reconciler.core.model import Action, Change, LiveObject, Plan, Resource, Source
 from reconciler.engine.diff import diff
 from reconciler.governance.ignores import Ignore, filter_plan, narrow
@@ -158,7 +157,6 @@ def test_filter_plan_lists_ignored_and_skips_expired_entries() -> None:
 
 
 def test_an_entry_that_names_nothing_warns_naming_its_owner() -> None:
-    warnings.clear()
     resource = Resource(KIND, "bitsight", (CRIT,), LIVE, Source("f.yaml", 1, 1))
     entries = [
         _ignore(),  # names a declared object that is in sync: not a warning
@@ -166,8 +164,9 @@ def test_an_entry_that_names_nothing_warns_naming_its_owner() -> None:
         _ignore(fields=("no_such_field",)),
         _ignore("klipfolio/*"),  # another provider's, not read in this run
     ]
-    filter_plan(Plan([], [], "d"), entries, [resource], {"bitsight"})
-    found = [str(p) for p in warnings.take()]
+    with notices.collecting() as notes:
+        filter_plan(Plan([], [], "d"), entries, [resource], {"bitsight"})
+    found = [str(p) for p in notes.take()]
     assert found == [
         f"reconciler.yaml:12:7: warning: ignore for {ADDRESS} (field no_such_field) matches "
         "nothing: no object, member or field it names was read (owner secops@acme.com); "

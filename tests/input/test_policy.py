@@ -1,4 +1,4 @@
-"""The merge of a workspace's config over the operator's policy (reconciler/policy.py)."""
+"""The merge of a workspace's config over the operator's policy (reconciler/input/policy/)."""
 
 from __future__ import annotations
 

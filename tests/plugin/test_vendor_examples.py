@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.core import notices as warnings
+from reconciler.core import notices
 from reconciler.core.errors import ManifestError
 from reconciler.input import schemas
 from reconciler.input.manifest import load_workspace
@@ -39,14 +39,13 @@ def check_examples(vendor: registry.Vendor, tmp_path: Path) -> None:
         path = vendor.example(kind)
         text = path.read_text(encoding="utf-8")
         assert text.startswith("# "), f"{path}: starts with a comment that says what it is"
-        warnings.take()
         try:
-            with pytest.MonkeyPatch.context() as env:
+            with pytest.MonkeyPatch.context() as env, notices.collecting() as notes:
                 env.setenv("RECONCILER_ALLOW_LOOPBACK", "1")  # the loopback hosts above
                 ws = load_workspace([str(path)], str(config))
         except ManifestError as exc:
             pytest.fail(f"{path} is not valid:\n" + "\n".join(map(str, exc.problems)))
-        assert warnings.take() == [], f"{path}: validates with warnings"
+        assert notes.take() == [], f"{path}: validates with warnings"
         assert ws.resources, f"{path}: no object"
         assert {r.kind for r in ws.resources} == {kind}
         assert {r.provider for r in ws.resources} == {vendor.name}

@@ -21,10 +21,10 @@ from reconciler.plugin import (
     State,
     VendorDefaults,
     json_or_none,
+    notices,
     reading,
     records,
 )
-from reconciler.plugin import notices as warnings
 from reconciler.vendors.bitsight.vocab import FLAGS, ID, RATE_LIMIT_WAIT, USER_FLAGS
 
 SHARING = "BitsightFolderSharing"
@@ -206,7 +206,7 @@ class FolderSharing(MemberListHandler["BitsightProvider"]):
                 continue
             if not _can_share(folder):
                 # A manifest for it could never be applied: listed as skipped instead.
-                warnings.warn(
+                notices.warn(
                     *p.config.source,
                     f"{p.alias}: export skipped BitSight folder {folder['guid']}: "
                     f"{_owned_by(folder)}, and only the folder's owner can change its sharing",

@@ -27,10 +27,10 @@ from reconciler.plugin import (
     json_or_none,
     kind_of,
     lapsed,
+    notices,
     path_text,
     reading,
 )
-from reconciler.plugin import notices as warnings
 from reconciler.vendors.golem.vocab import DATA_KEYS, ID
 
 SHARE = "GolemPermissionShare"
@@ -149,7 +149,7 @@ class PermissionShares(KindHandler["GolemProvider"]):
             if isinstance(found, str):
                 r.desired[EMAIL] = found
             elif found is not None:
-                warnings.warn(
+                notices.warn(
                     r.source.file, r.source.line, r.source.column, f"{r.address}: {found.detail}"
                 )
 

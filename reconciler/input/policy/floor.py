@@ -1,39 +1,26 @@
-"""The operator's policy (`--policy FILE`, RECONCILER_POLICY): a floor of settings the
-workspace may only tighten, the only accounts it may use, and the governance block.
+"""The floor: the settings in force, computed once from the policy and the workspace's config.
 
 `reconciler.yaml` comes from the pull request under review, so the rules review relies on
-come from a file the pull request cannot edit. `effective` is the one place the settings
-in force are computed: the workspace's config merged over the policy, every loosening an
-error at the config key's location naming the policy's value; `governance` and `risks`
-then say what a reviewer must see first.
+come from a file the pull request cannot edit: the workspace may only tighten them, every
+loosening an error at the config key's location naming the policy's value. The governance
+block (what the settings in force make looser than the defaults) is built here too.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import hashlib
-import json
-import os
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from reconciler.core import clock
 from reconciler.core.errors import ManifestError, Problem
-from reconciler.core.model import Action, Change, Governance, Plan
-from reconciler.core.settings import Config, GuardSettings, Ignore, ProviderConfig, Safety
+from reconciler.core.model import Governance
+from reconciler.core.settings import Config, GuardSettings, ProviderConfig, Safety
 from reconciler.core.yamlload import Located, PathKey, load_file
-from reconciler.governance import guards, ignores
-from reconciler.input.config import _provider
-from reconciler.input.schemas import SCHEMA_DIR, describe, schema
-from reconciler.plugin.registry import cached, defaults, kind_types, providers
-
-ENV = "RECONCILER_POLICY"
-KIND = "Policy"
-RULE = "policy"
+from reconciler.governance import ignores
+from reconciler.input.policy.file import RULE, Policy, policy_providers
+from reconciler.plugin.registry import cached, defaults, providers
 
 DEFAULT_MAX_NEW_MEMBERS = GuardSettings().max_new_members
 FLOORS: dict[tuple[str, ...], float | None] = {
@@ -47,143 +34,6 @@ FLOORS: dict[tuple[str, ...], float | None] = {
 """Settings where a higher value is looser, with the built-in default (None: no limit).
 A floor key the policy omits is the built-in default: a policy of `settings: {}` already
 keeps every rule and threshold at its default."""
-
-
-@dataclass(frozen=True)
-class Policy:
-    """One loaded, schema-valid policy file."""
-
-    file: str
-    sha256: str
-    doc: Located
-    ignores: tuple[Ignore, ...] = ()
-    """The policy's own `settings.ignore` entries (the operator's, applied as well)."""
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        return dict(self.doc.value.get("settings") or {})
-
-    @property
-    def providers(self) -> dict[str, Any]:
-        return dict(self.doc.value.get("providers") or {})
-
-    @property
-    def allowable(self) -> tuple[str, ...]:
-        """The guard rules a document's `metadata.allow` may name (default: every rule)."""
-        listed = (self.settings.get("guards") or {}).get("allowable")
-        return guards.RULES if listed is None else tuple(listed)
-
-    @property
-    def hosts(self) -> frozenset[str]:
-        """The hosts of the policy's providers: trusted as if in RECONCILER_ALLOW_HOSTS."""
-        out = set()
-        for raw in self.providers.values():
-            host = _host(str(raw.get("base_url") or ""))
-            if host:
-                out.add(host)
-        return frozenset(out)
-
-    def at(self, path: PathKey) -> str:
-        line, col = self.doc.where(path)
-        return f"{self.file}:{line}:{col}"
-
-    @property
-    def ref(self) -> dict[str, str]:
-        return {"path": self.file, "sha256": self.sha256}
-
-
-def locate(explicit: str | None) -> str | None:
-    """The policy file: `--policy`, else RECONCILER_POLICY, else None (the flag wins)."""
-    return explicit or os.environ.get(ENV) or None
-
-
-def load(file: str) -> Policy:
-    """Read and check a policy file; `ManifestError` naming the file (and line)."""
-    path = Path(file)
-    if not path.is_file():
-        message = f"policy file not found (given by --policy or {ENV})"
-        raise ManifestError([Problem(file, 1, 1, message, RULE)])
-    docs, problems = load_file(path)
-    if problems:
-        raise ManifestError(problems)
-    if len(docs) != 1:
-        line, col = docs[1].where(()) if docs else (1, 1)
-        what = f"holds {len(docs)} documents" if docs else "is empty"
-        message = f"policy file {what}; it must hold exactly one (kind: {KIND})"
-        raise ManifestError([Problem(file, line, col, message, RULE)])
-    doc = docs[0]
-    if not isinstance(doc.value, dict):
-        raise ManifestError([doc.problem((), "a policy must be a mapping (kind: Policy)", RULE)])
-    problems = _validate(doc)
-    if problems:
-        raise ManifestError(problems)
-    entries, problems = ignores.load(doc, dict(doc.value.get("settings") or {}))
-    problems.extend(_policy_providers(doc, file)[1])
-    if problems:
-        raise ManifestError(problems)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Policy(file, digest, doc, tuple(entries))
-
-
-@cached
-def _validator() -> Any:
-    """The policy schema, composed: its settings and providers are the config schema's (as
-    validation uses it), and `guards` also takes `allowable`."""
-    from jsonschema import Draft202012Validator
-
-    raw = json.loads((SCHEMA_DIR / "policy.schema.json").read_text())
-    config = schema("config")
-    settings = copy.deepcopy(config["properties"]["settings"])
-    allowable = copy.deepcopy(raw["$defs"]["guards"]["properties"]["allowable"])
-    allowable["items"] = {"enum": list(guards.RULES)}
-    settings["properties"]["guards"]["properties"]["allowable"] = allowable
-    settings["description"] = raw["properties"]["settings"]["description"]
-    provs = copy.deepcopy(config["properties"]["providers"])
-    provs["description"] = raw["properties"]["providers"]["description"]
-    raw["properties"].update(settings=settings, providers=provs)
-    raw["$defs"] = copy.deepcopy(config["$defs"])
-    return Draft202012Validator(raw)
-
-
-def _validate(doc: Located) -> list[Problem]:
-    return [
-        doc.problem(tuple(err.absolute_path), describe(err), RULE)
-        for err in _validator().iter_errors(doc.value)
-    ]
-
-
-def _host(url: str) -> str:
-    try:
-        return (urlsplit(url.strip()).hostname or "").lower().rstrip(".")
-    except ValueError:
-        return ""
-
-
-def _policy_providers(doc: Located, file: str) -> tuple[dict[str, ProviderConfig], list[Problem]]:
-    """The policy's providers as the config would build them, and what is wrong with them."""
-    known = defaults()
-    out: dict[str, ProviderConfig] = {}
-    problems = []
-    for alias, raw in (doc.value.get("providers") or {}).items():
-        vtype = raw.get("type", alias)
-        at = ("providers", alias)
-        if vtype not in known:
-            types = ", ".join(sorted(known))
-            problems.append(doc.problem(at, f"provider {alias!r} needs a `type` ({types})", RULE))
-            continue
-        d = known[vtype]
-        base = raw.get("base_url") or d.base_url
-        if not base and d.required_base_url_env:
-            base = os.environ.get(d.required_base_url_env, "")
-        if not base:
-            message = f"provider {alias!r} needs base_url: a {vtype} provider has no default"
-            problems.append(doc.problem(at, message, RULE))
-            continue
-        p = _provider(alias, raw, d, base)
-        line, col = doc.where(at)
-        p.source = (file, line, col)
-        out[alias] = p
-    return out, problems
 
 
 def _get(settings: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -302,7 +152,7 @@ def effective(config: Config, policy: Policy | None) -> tuple[Config, Governance
 
     provs = config.providers
     if policy and policy.providers:
-        allowed, _ = _policy_providers(policy.doc, policy.file)
+        allowed, _ = policy_providers(policy.doc, policy.file)
         if doc is None:
             provs = allowed
         else:
@@ -459,76 +309,3 @@ def _governance(
     return Governance(
         policy=policy.ref if policy else None, settings=items, ignores=entries, providers=provs
     )
-
-
-def allows(plan: Plan) -> list[dict[str, Any]]:
-    """Each `metadata.allow` on a changed object: address, rule, reason, source."""
-    return [
-        {"address": c.address, "rule": rule, "reason": reason, "source": str(c.source or "")}
-        for c in plan.changes
-        for rule, reason in sorted(c.allows.items())
-    ]
-
-
-def _handler(kind: str) -> Any:
-    vtype = kind_types().get(kind)
-    return providers()[vtype].handlers.get(kind) if vtype else None
-
-
-def risks(plan: Plan, settings: GuardSettings) -> list[dict[str, Any]]:
-    """Each change that trips a guard, grants a privilege, opens an object to everyone or
-    removes a manager, whatever the settings in force turn off: the rules run with none
-    disabled, the admin list at least the built-in one and max_new_members at most its
-    default. `status` says whether apply refuses it (`refused`), a document allows it
-    (`allowed`), or the settings in force let it through (`not refused: ...`)."""
-    watch = GuardSettings(
-        admin_permissions=default_admin() | (settings.admin_permissions or frozenset()),
-        max_new_members=min(settings.max_new_members, DEFAULT_MAX_NEW_MEMBERS),
-    )
-    out: list[dict[str, Any]] = []
-    for change in plan.changes:
-        enforced = {f.rule for f in change.guards}
-        tripped = []
-        for f in guards.findings(change, watch):
-            if f.allowed:
-                status = "allowed"
-            elif f.rule in enforced:
-                status = "refused"
-            elif f.rule in settings.disabled:
-                status = "not refused: the rule is disabled"
-            else:
-                status = "not refused: the settings in force are looser"
-            tripped.append(f.rule)
-            entry = {"address": change.address, "rule": f.rule, "message": f.message}
-            entry["status"] = status
-            if f.reason:
-                entry["reason"] = f.reason
-            out.append(entry)
-        out.extend(_manager_changes(change, guards.LAST_MANAGER in tripped))
-    return out
-
-
-def _manager_changes(change: Change, last_reported: bool) -> list[dict[str, Any]]:
-    """A manager added (a privileged grant) or removed, beside what the guards say."""
-    handler = _handler(change.kind)
-    if handler is None or change.live is None or change.action is Action.DELETE:
-        return []
-    try:
-        had = handler.managers(change.live.state) or set()
-        has = handler.managers(change.desired or {}) or set()
-    except (TypeError, ValueError, AttributeError, KeyError):
-        return []
-    out = []
-    removed, added = sorted(had - has), sorted(has - had)
-    what = handler.MANAGER
-    if removed and not last_reported:
-        message = f"removes {what}{'s' * (len(removed) != 1)} {', '.join(removed)}"
-        out.append(_info(change, "manager-removed", message))
-    if added:
-        message = f"adds {what}{'s' * (len(added) != 1)} {', '.join(added)}"
-        out.append(_info(change, "manager-added", message))
-    return out
-
-
-def _info(change: Change, rule: str, message: str) -> dict[str, Any]:
-    return {"address": change.address, "rule": rule, "message": message, "status": "for review"}

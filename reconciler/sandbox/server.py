@@ -1,38 +1,37 @@
-"""The sandbox: one loopback HTTP server that answers every vendor's API from one state store.
+"""The sandbox: every vendor's API, each at the root of its own loopback port, from one state
+store.
 
-The server is aiohttp's low-level `web.Server`, run on its own event loop (uvloop where
-installed) in a background thread. Each vendor is a `VendorApp` answering under its own
-path prefixes; latency, random faults, scripted faults, out-of-band hooks and the request
-log sit in front of them all.
+Each vendor's `VendorApp` (reconciler.sandbox.core) is served by aiohttp's low-level
+`web.Server` on a port of its own, all on one event loop (uvloop where installed) in a
+background thread; latency, random faults, scripted faults, out-of-band hooks and the
+request log sit in front of them all. A port per vendor, not a path prefix per vendor: a
+client that keeps only the host and port of a base URL (simple-salesforce with its instance
+URL) reaches the API as it reaches the vendor's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import json
+import functools
 import logging
 import random
-import re
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from reconciler.core.runner import run
 from reconciler.plugin.registry import vendors
+from reconciler.sandbox.core import Request, VendorApp, json_or_text
 
 FAULT_STATUSES = (429, 500, 502, 503)
 _FAULT_ACTIONS = tuple(str(s) for s in FAULT_STATUSES)
-
-Response = web.Response
-"""What a vendor handler answers."""
 
 SHUTDOWN_TIMEOUT = 0.02
 """Seconds stop() gives a request still being answered before cutting it off."""
@@ -88,129 +87,6 @@ class Hook:
     done: bool = False
 
 
-class Request:
-    """What a vendor handler sees of one request (body already read)."""
-
-    def __init__(self, raw: web.BaseRequest, body: bytes) -> None:
-        self.raw = raw
-        self.method = raw.method
-        self.path = raw.path
-        self.headers = {k.lower(): v for k, v in raw.headers.items()}
-        # Like Starlette's query_params: blank values kept, the last of a repeated key wins.
-        self.query_params = dict(parse_qsl(raw.rel_url.raw_query_string, keep_blank_values=True))
-        self.path_params: dict[str, str] = {}
-        self.body = body
-
-
-Handler = Callable[[Request], Awaitable[web.StreamResponse]]
-
-
-class Route:
-    """`path` (relative to the vendor's prefix, `{name}` matching one segment) and methods."""
-
-    def __init__(self, path: str, handler: Handler, methods: list[str]) -> None:
-        self.path = path
-        self.handler = handler
-        self.methods = [m.upper() for m in methods]
-        if "GET" in self.methods and "HEAD" not in self.methods:
-            self.methods.append("HEAD")
-        parts = re.split(r"\{(\w+)\}", path)  # literal text, then a parameter name, ...
-        pattern = "".join(
-            f"(?P<{part}>[^/]+)" if i % 2 else re.escape(part) for i, part in enumerate(parts)
-        )
-        self.regex = re.compile(f"^{pattern}$")
-
-
-class HTTPError(Exception):
-    """A routing miss (404) or a method a route does not take (405)."""
-
-    def __init__(self, status: int, headers: dict[str, str] | None = None) -> None:
-        super().__init__(HTTPStatus(status).phrase)
-        self.status = status
-        self.detail = HTTPStatus(status).phrase
-        self.headers = headers or {}
-
-
-class VendorApp:
-    """Base of a vendor simulator: its state slice, its routes, its error shape."""
-
-    name: str = ""
-    prefixes: tuple[str, ...] = ()
-    base_path: str = ""
-    """Path under the server root that a provider's base_url points at."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-        self._routes: list[Route] | None = None
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return self.sandbox.state.setdefault(self.name, {})
-
-    def routes(self) -> list[Route]:
-        raise NotImplementedError
-
-    def error(self, status: int, message: str, code: str | None = None) -> Response:
-        raise NotImplementedError
-
-    def admit(self, headers: dict[str, str], path: str) -> Response | None:
-        """The vendor's answer to a request it refuses (bad credential, quota), else None."""
-        raise NotImplementedError
-
-    def http_error(self, request: Request, exc: HTTPError) -> Response:
-        """The answer to a routing miss; by default Starlette's plain text."""
-        return web.Response(text=exc.detail, status=exc.status, headers=exc.headers)
-
-    def on_exception(self, request: Request, exc: Exception) -> Response | None:
-        """The answer to an exception a handler raised, or None when it is not the vendor's."""
-        return None
-
-    def credential(self) -> str:
-        return str(self.state.get("credential", f"sandbox-{self.name}-credential"))
-
-    def retry_headers(self) -> dict[str, str]:
-        after = self.sandbox.retry_after
-        return {"Retry-After": str(1 if after is None else after)}
-
-    async def handle(self, request: Request, prefix: str) -> web.StreamResponse:
-        """Admission check, then routing under `prefix`, then the handler."""
-        refusal = self.admit(request.headers, request.path)
-        if refusal is not None:
-            return refusal
-        try:
-            try:
-                return await self._route(request, request.path[len(prefix) :], prefix)
-            except HTTPError as exc:
-                return self.http_error(request, exc)
-        except Exception as exc:
-            answer = self.on_exception(request, exc)
-            if answer is None:
-                _LOG.exception("sandbox %s handler failed", self.name)
-                return web.Response(text="Internal Server Error", status=500)
-            return answer
-
-    async def _route(self, request: Request, path: str, prefix: str) -> web.StreamResponse:
-        if self._routes is None:
-            self._routes = self.routes()
-        partial: Route | None = None
-        for route in self._routes:
-            match = route.regex.match(path)
-            if match is None:
-                continue
-            if request.method in route.methods:
-                request.path_params = match.groupdict()
-                return await route.handler(request)
-            partial = partial or route
-        if partial is not None:
-            raise HTTPError(405, {"Allow": ", ".join(partial.methods)})
-        if path != "/":
-            # Starlette's redirect_slashes: the same path with or without a trailing slash.
-            other = path.rstrip("/") if path.endswith("/") else path + "/"
-            if any(route.regex.match(other) for route in self._routes):
-                return _slash_redirect(request, prefix + other)
-        raise HTTPError(404)
-
-
 class Sandbox:
     """State, request log and knobs shared by the vendor apps."""
 
@@ -230,8 +106,10 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
-        self.port = 0
+        self.ports: dict[str, int] = {}
+        """Each vendor's port, once started."""
         self.host = "127.0.0.1"
+        self.scheme = "http"
 
     def reset(self, state: dict[str, Any] | None = None) -> None:
         """Back to a fresh sandbox on the same server: a copy of the seed state (or `state`),
@@ -253,24 +131,27 @@ class Sandbox:
 
     # -- set-up -----------------------------------------------------------------
 
-    def start(self, port: int = 0, host: str = "127.0.0.1") -> dict[str, str]:
-        """Serve on loopback in a background thread; returns each vendor's base URL."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    def start(
+        self, port: int = 0, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None
+    ) -> dict[str, str]:
+        """Serve on loopback in a background thread, each vendor on a port of its own: free
+        ones, or `port` for the first vendor and the next ones for the others, in the order
+        of `vendors`. With `tls`, over HTTPS. Returns each vendor's base URL."""
+        socks: dict[str, socket.socket] = {}
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            # Accepted connections inherit this: without it, a response written as headers
-            # then body waits on the client's delayed ACK (about 40 ms per request).
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.bind((host, port))
+            for i, name in enumerate(self.vendors):
+                socks[name] = _listen(host, port + i if port else 0)
         except OSError:
-            sock.close()
+            for sock in socks.values():
+                sock.close()
             raise
-        self.port = sock.getsockname()[1]
+        self.ports = {name: sock.getsockname()[1] for name, sock in socks.items()}
         self.host = host
+        self.scheme = "https" if tls is not None else "http"
         started = threading.Event()
         failure: list[BaseException] = []
         self._thread = threading.Thread(
-            target=self._run, args=(sock, started, failure), name="sandbox", daemon=True
+            target=self._run, args=(socks, tls, started, failure), name="sandbox", daemon=True
         )
         self._thread.start()
         if not started.wait(10) or failure:
@@ -279,27 +160,39 @@ class Sandbox:
         return self.base_urls()
 
     def _run(
-        self, sock: socket.socket, started: threading.Event, failure: list[BaseException]
+        self,
+        socks: dict[str, socket.socket],
+        tls: ssl.SSLContext | None,
+        started: threading.Event,
+        failure: list[BaseException],
     ) -> None:
         try:
-            run(self._serve(sock, started))
+            run(self._serve(socks, tls, started))
         except BaseException as exc:  # reported to start(), which raises
             failure.append(exc)
-            sock.close()
+            for sock in socks.values():
+                sock.close()
             started.set()
 
-    async def _serve(self, sock: socket.socket, started: threading.Event) -> None:
+    async def _serve(
+        self, socks: dict[str, socket.socket], tls: ssl.SSLContext | None, started: threading.Event
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        server = web.Server(self._answer, keepalive_timeout=30, access_log=None, logger=_LOG)
-        runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_TIMEOUT)
-        await runner.setup()
+        runners = []
         try:
-            await web.SockSite(runner, sock, backlog=2048).start()
+            for name, sock in socks.items():
+                answer = functools.partial(self._answer, self.vendors[name])
+                server = web.Server(answer, keepalive_timeout=30, access_log=None, logger=_LOG)
+                runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_TIMEOUT)
+                await runner.setup()
+                runners.append(runner)
+                await web.SockSite(runner, sock, backlog=2048, ssl_context=tls).start()
             started.set()
             await self._stopping.wait()
         finally:
-            await runner.cleanup()
+            for runner in runners:
+                await runner.cleanup()
 
     def stop(self) -> None:
         loop, stopping, thread = self._loop, self._stopping, self._thread
@@ -321,8 +214,13 @@ class Sandbox:
         self.stop()
 
     def base_urls(self) -> dict[str, str]:
-        root = f"http://{self.host}:{self.port}"
-        return {name: root + v.base_path for name, v in self.vendors.items()}
+        """Each vendor's base URL: its own port, then its `base_path`."""
+        return {name: self.url(name) + v.base_path for name, v in self.vendors.items()}
+
+    def url(self, vendor: str) -> str:
+        """The root of `vendor`'s port, `http://127.0.0.1:PORT` (its instance URL, for
+        Salesforce)."""
+        return f"{self.scheme}://{self.host}:{self.ports[vendor]}"
 
     def credentials(self) -> dict[str, str]:
         return {name: v.credential() for name, v in self.vendors.items()}
@@ -339,19 +237,12 @@ class Sandbox:
         self.ids += 1
         return self.ids
 
-    def vendor_for(self, path: str) -> VendorApp | None:
-        for vendor in self.vendors.values():
-            if any(path.startswith(p + "/") or path == p for p in vendor.prefixes):
-                return vendor
-        return None
-
     # -- serving ------------------------------------------------------------------
 
-    async def _answer(self, raw: web.BaseRequest) -> web.StreamResponse:
-        """Latency, faults, hooks and the request log, in front of the vendor apps."""
+    async def _answer(self, vendor: VendorApp, raw: web.BaseRequest) -> web.StreamResponse:
+        """Latency, faults, hooks and the request log, in front of the vendor's app."""
         arrived = time.monotonic()
         method, path = raw.method, raw.path
-        vendor = self.vendor_for(path)
         body = await raw.content.read()
         self.count += 1
         for hook in self.hooks:
@@ -369,19 +260,19 @@ class Sandbox:
         fault = self._pick_fault(method, path)
         request = Request(raw, body)
         record = Record(
-            vendor=vendor.name if vendor else "",
+            vendor=vendor.name,
             method=method,
             path=path,
             query=raw.rel_url.raw_query_string,
             status=0,
             headers=dict(request.headers),
-            body=_json_or_text(body),
+            body=json_or_text(body),
             fault=fault,
             at=arrived,
         )
         self.log.append(record)
         response: web.StreamResponse
-        if fault in _FAULT_ACTIONS and vendor is not None:
+        if fault in _FAULT_ACTIONS:
             status = int(fault)
             response = vendor.error(
                 status, "Rate Limit Reached" if status == 429 else "sandbox fault injected"
@@ -396,7 +287,7 @@ class Sandbox:
             await _until(due)
             return await _half_response(raw)
         else:
-            response = await self._dispatch(request)
+            response = await vendor.dispatch(request)
             if fault == "commit-then-drop":
                 record.status = response.status
                 await _until(due)
@@ -404,18 +295,6 @@ class Sandbox:
         record.status = response.status
         await _until(due)
         return response
-
-    async def _dispatch(self, request: Request) -> web.StreamResponse:
-        path = request.path
-        for vendor in self.vendors.values():
-            for prefix in vendor.prefixes:
-                if path.startswith(prefix + "/"):
-                    return await vendor.handle(request, prefix)
-        for vendor in self.vendors.values():
-            if path in vendor.prefixes:
-                # Starlette's redirect_slashes at the top: a mount point without its slash.
-                return _slash_redirect(request, path + "/")
-        return web.Response(text="Not Found", status=404)
 
     def _pick_fault(self, method: str, path: str) -> str | None:
         for f in self.faults:
@@ -427,11 +306,18 @@ class Sandbox:
         return None
 
 
-def _slash_redirect(request: Request, path: str) -> Response:
-    """307 to the same URL (query kept) at `path`: Starlette's `redirect_slashes`."""
-    query = request.raw.rel_url.raw_query_string
-    location = f"{request.raw.scheme}://{request.raw.host}{path}"
-    return web.Response(status=307, headers={"location": location + (f"?{query}" if query else "")})
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit this: without it, a response written as headers
+        # then body waits on the client's delayed ACK (about 40 ms per request).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 async def _until(due: float) -> None:
@@ -451,27 +337,3 @@ async def _half_response(raw: web.BaseRequest) -> web.StreamResponse:
     if raw.transport is not None:
         raw.transport.close()
     return response
-
-
-def _json_or_text(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", "replace")
-
-
-def json_body(request: Request) -> Any:
-    """The request's JSON body, or None when it is not JSON."""
-    try:
-        return json.loads(request.body) if request.body else None
-    except ValueError:
-        return None
-
-
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return web.Response(
-        body=body.encode("utf-8"), status=status, headers=headers, content_type="application/json"
-    )

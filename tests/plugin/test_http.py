@@ -18,8 +18,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from reconciler.core.errors import AuthError, ProviderError, ProviderStopped, UnclearOutcome
 from reconciler.plugin import http
 from reconciler.plugin.http import Http, Limits, Response, json_or_none
-from reconciler.sandbox import Sandbox
-from reconciler.sandbox.core import Fault
+from reconciler.sandbox import Fault, Sandbox
 
 Answer = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 

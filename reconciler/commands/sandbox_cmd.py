@@ -27,7 +27,11 @@ def sandbox() -> None:
     "examples/sandbox-state.yaml (shipped with the package).",
 )
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=0, help="Port (default: a free one)."
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="The first vendor's port; the others take the next ones, in the order printed "
+    "(default: a free port each).",
 )
 @click.option("--latency-ms", type=click.FloatRange(0), default=0.0, help="Added to every answer.")
 @click.option(
@@ -53,10 +57,12 @@ def serve(
     """Serve the vendor APIs on loopback until interrupted (Ctrl-C or SIGTERM).
 
     \b
-    Prints on stdout each vendor's base URL on a line of its own:
-      klipfolio http://127.0.0.1:8125/klipfolio/api/1
-      golem http://127.0.0.1:8125/golem
-      ...
+    Each vendor is served at the root of a loopback port of its own. Prints on stdout
+    each vendor's base URL on a line of its own (here with --port 8125):
+      bitsight http://127.0.0.1:8125
+      golem http://127.0.0.1:8126
+      klipfolio http://127.0.0.1:8127/api/1
+      salesforce http://127.0.0.1:8128
     and on stderr the seed it started from and each vendor's sandbox credential. Point a
     workspace's `base_url`s at those lines (docs/sandbox.md). With --dump, the final state
     is written on exit.
@@ -67,7 +73,14 @@ def serve(
         safefile.refuse_links(dump, what="--dump")  # at once, not after the session
     seed = state_file(state, [])
     sb = start(seed, latency_ms=latency_ms, fault_rate=fault_rate)
-    urls = sb.start(port=port)
+    if port and port + len(sb.vendors) - 1 > 65535:
+        raise ReconcilerError(f"--port {port}: {len(sb.vendors)} ports from it are needed")
+    try:
+        urls = sb.start(port=port)
+    except OSError as exc:
+        last = port + len(sb.vendors) - 1
+        why = f"--port {port}: cannot listen on ports {port}-{last}: {exc}"
+        raise ReconcilerError(why) from None
     for vendor, url in urls.items():
         echo(f"{vendor} {url}", opts)
     echo(f"seeded from {seed}", opts, err=True)

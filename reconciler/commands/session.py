@@ -63,7 +63,8 @@ def start(seed: Path, latency_ms: float = 0, fault_rate: float = 0.0) -> Sandbox
 def maybe_sandbox(
     enabled: bool, state: str | None, paths: list[str], opts: Options
 ) -> Iterator[SandboxTarget | None]:
-    """Start the sandbox in-process when asked; yields where providers should point.
+    """Start the sandbox in-process when asked (each vendor at the root of a free loopback
+    port of its own); yields where providers should point.
 
     What an apply writes to the sandbox is kept in `.reconciler/` under the current
     directory, so `apply --sandbox` then `plan --sandbox` shows no changes, as it would

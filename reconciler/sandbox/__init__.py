@@ -2,6 +2,6 @@
 contract-test helpers.
 """
 
-from reconciler.sandbox.core import Fault, Hook, Record, Sandbox
+from reconciler.sandbox.server import Fault, Hook, Record, Sandbox
 
 __all__ = ["Fault", "Hook", "Record", "Sandbox"]

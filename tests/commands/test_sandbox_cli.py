@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -99,12 +100,71 @@ def test_serve_without_state_starts_from_the_seed_from_any_directory(tmp_path: P
     assert ids[0] == ids[1]
 
 
+def _free_run(n: int) -> int:
+    """A port such that it and the n - 1 after it are free (for now)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + n > 65536:
+            continue
+        held = []
+        try:
+            for port in range(first, first + n):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise AssertionError("no run of free ports")
+
+
+def test_serve_port_is_the_first_vendors_and_each_vendor_is_at_its_ports_root(
+    tmp_path: Path,
+) -> None:
+    first = _free_run(4)
+    proc, urls = _serve("--port", str(first), cwd=tmp_path)
+    try:
+        assert urls == {
+            "bitsight": f"http://127.0.0.1:{first}",
+            "golem": f"http://127.0.0.1:{first + 1}",
+            "klipfolio": f"http://127.0.0.1:{first + 2}/api/1",
+            "salesforce": f"http://127.0.0.1:{first + 3}",
+        }
+        request = urllib.request.Request(
+            f"{urls['salesforce']}/services/data/v60.0/folders",
+            headers={"Authorization": "Bearer sandbox-salesforce-credential"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert json.load(answer)["folders"], "the seed's folders, at the instance URL's root"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+
+
+def test_serve_port_in_use_is_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str], elsewhere: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run(capsys, "sandbox", "serve", "--port", str(port - 1))
+    assert code == 1
+    assert f"--port {port - 1}: cannot listen on ports {port - 1}-{port + 2}" in err
+
+
 def test_serve_help_says_what_it_prints(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "sandbox", "serve", "--help")
     assert code == 0
     flat = " ".join(out.split())
     assert "each vendor's base URL on a line of its own" in flat
-    assert "golem http://127.0.0.1:8125/golem" in out
+    assert "golem http://127.0.0.1:8126" in out and "klipfolio http://127.0.0.1:8127/api/1" in out
     assert "until interrupted" in flat
     assert "--dump" in out and "final state" in flat
     assert "examples/sandbox-state.yaml" in "".join(out.split())

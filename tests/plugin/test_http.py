@@ -21,8 +21,7 @@ from reconciler.core.settings import ProviderConfig
 from reconciler.plugin import http, retry
 from reconciler.plugin.http import Http, Limits, Response, json_or_none
 from reconciler.plugin.provider import Provider
-from reconciler.sandbox import Sandbox
-from reconciler.sandbox.core import Fault
+from reconciler.sandbox import Fault, Sandbox
 from reconciler.vendors.bitsight.provider import BitsightProvider
 from reconciler.vendors.klipfolio.provider import KlipfolioProvider
 

@@ -224,7 +224,7 @@ def test_a_bad_role_id_from_the_api_is_refused_before_any_request(
     res = cli("apply", ".", "--auto-approve")
     assert res.code == 1, res.out + res.err
     assert "klipfolio: role id '../clients/" in res.err and "is not a Klipfolio id" in res.err
-    assert [r.path for r in sandbox.log] == ["/klipfolio/api/1/roles"]
+    assert [r.path for r in sandbox.log] == ["/api/1/roles"]
     assert sandbox.writes() == []
 
 

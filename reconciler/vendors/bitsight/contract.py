@@ -75,8 +75,8 @@ spec:
   shared_with_users: [{{email: dave@example.com, can_edit_folder_properties: true}}]
 """,
     expected_writes=[
-        ("PATCH", f"/bitsight/ratings/v1/folders/{CRITICAL}"),
-        ("PATCH", f"/bitsight/ratings/v1/folders/{SUPPLIERS}"),
+        ("PATCH", f"/ratings/v1/folders/{CRITICAL}"),
+        ("PATCH", f"/ratings/v1/folders/{SUPPLIERS}"),
     ],
     meddle=_meddle,
     meddled=f"bitsight/BitsightFolderSharing/{CRITICAL}",

@@ -23,8 +23,6 @@ from reconciler.vendors.bitsight.vocab import USER_FLAGS as _USER_FLAGS
 
 class BitsightSandbox(VendorApp):
     name = "bitsight"
-    prefixes = ("/bitsight",)
-    base_path = "/bitsight"
 
     def routes(self) -> list[Route]:
         return [

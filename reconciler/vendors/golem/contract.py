@@ -93,11 +93,11 @@ spec:
   data: {{upperPositive: ["{VIEW}"]}}
 """,
     expected_writes=[
-        ("PATCH", f"/golem/v1/permission-shares/{OPS}"),
-        ("DELETE", f"/golem/v1/permission-shares/{BILLING}"),
-        ("POST", f"/golem/v1/accounts/{OWNER}/permission-shares"),
-        ("DELETE", f"/golem/v1/permission-shares/{STALE}"),
-        ("POST", f"/golem/v1/accounts/{SECOND}/permission-shares"),
+        ("PATCH", f"/v1/permission-shares/{OPS}"),
+        ("DELETE", f"/v1/permission-shares/{BILLING}"),
+        ("POST", f"/v1/accounts/{OWNER}/permission-shares"),
+        ("DELETE", f"/v1/permission-shares/{STALE}"),
+        ("POST", f"/v1/accounts/{SECOND}/permission-shares"),
     ],
     meddle=_meddle,
     meddled=f"golem/GolemPermissionShare/{OWNER}/ops",

@@ -52,8 +52,6 @@ class _Reject(Exception):
 
 class GolemSandbox(VendorApp):
     name = "golem"
-    prefixes = ("/golem",)
-    base_path = "/golem"
 
     def routes(self) -> list[Route]:
         # One route per path, so a 405 lists every method the path takes in `Allow`.

@@ -49,11 +49,11 @@ spec:
   groups: [{{group_name: Ops, can_manage: false}}]
 """,
     expected_writes=[
-        ("PUT", "/klipfolio/api/1/roles/" + "1" * 32),
-        ("POST", "/klipfolio/api/1/roles"),
-        ("DELETE", "/klipfolio/api/1/roles/" + "2" * 32),
-        ("PUT", f"/klipfolio/api/1/clients/{CLIENT}/share-rights"),
-        ("DELETE", f"/klipfolio/api/1/clients/{CLIENT}/share-rights/{GB}"),
+        ("PUT", "/api/1/roles/" + "1" * 32),
+        ("POST", "/api/1/roles"),
+        ("DELETE", "/api/1/roles/" + "2" * 32),
+        ("PUT", f"/api/1/clients/{CLIENT}/share-rights"),
+        ("DELETE", f"/api/1/clients/{CLIENT}/share-rights/{GB}"),
     ],
     meddle=_meddle,
     meddled="klipfolio/KlipfolioRole/Editors",

@@ -28,8 +28,8 @@ _ERROR_CODES = {
 
 class KlipfolioSandbox(VendorApp):
     name = "klipfolio"
-    prefixes = ("/klipfolio/api/1", "/klipfolio/api/1.0")
-    base_path = "/klipfolio/api/1"
+    prefixes = ("/api/1", "/api/1.0")
+    base_path = "/api/1"
 
     def routes(self) -> list[Route]:
         return [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.contract import VendorCase
 
-API = "/salesforce/services/data/v60.0"
+API = "/services/data/v60.0"
 REPORTS, BOARDS = "00l5e000001AbCdAAK", "00l5e000001XyZqAAK"
 USER, GROUP, ROLE = "005R0000000Kg8yIAC", "00G5e000000TeAmEAK", "00E5e000000RoLeEAK"
 S_USER, S_GROUP, S_ORG = "0045e000000Sh01AAC", "0045e000000Sh02AAC", "0045e000000Sh03AAC"

@@ -23,6 +23,10 @@ _ERROR_CODES = {
     503: "SERVER_UNAVAILABLE",
 }
 _NOT_FOUND = "The requested resource does not exist"
+_SHARES_SINCE = (41, 0)
+"""The first API version with folder shares."""
+_FOLDERS_SINCE = (43, 0)
+"""The first API version with the folder list (`GET /folders`)."""
 
 
 @functools.lru_cache(maxsize=65536)
@@ -42,9 +46,8 @@ class _ApiError(Exception):
 
 class SalesforceSandbox(VendorApp):
     name = "salesforce"
-    prefixes = ("/salesforce",)
-    base_path = "/salesforce"
-    """The instance URL; the API lives under /services/data/{version}."""
+    # At the root of its port: that root is the instance URL, the API is under
+    # /services/data/{version}.
 
     def routes(self) -> list[Route]:
         api = "/services/data/{version}"
@@ -127,11 +130,25 @@ class SalesforceSandbox(VendorApp):
             raise _ApiError(404, _NOT_FOUND)
         return found
 
+    def label(self, share: dict[str, Any]) -> str:
+        """The recipient's name, as the API shows it in `sharedWithLabel`, looked up when
+        answering (a renamed group shows its new name): from the state's `labels` (id: name),
+        `org_name` for an organization share; else a label the seed gave the share. Only a
+        recipient the state does not name is shown by its id (a seed names its recipients)."""
+        target, share_type = str(share["sharedWithId"]), share["shareType"].lower()
+        names = {_key(k): str(v) for k, v in self.state.get("labels", {}).items()}
+        if share_type == "organization" and self.state.get("org_name"):
+            return str(self.state["org_name"])
+        if _key(target) in names:
+            return names[_key(target)]
+        given = share.get("sharedWithLabel")
+        return given if isinstance(given, str) and given else target
+
     def _render(
         self, request: Request, folder: dict[str, Any], share: dict[str, Any]
     ) -> dict[str, Any]:
         target = share["sharedWithId"]
-        label = share.get("sharedWithLabel") or self.state.get("labels", {}).get(target, target)
+        label = self.label(share)
         return {
             "accessType": share["accessType"].lower(),
             "shareId": share["shareId"],
@@ -151,8 +168,7 @@ class SalesforceSandbox(VendorApp):
         while not sid or sid.lower() in taken:
             sid = to18("004" + str(self.sandbox.new_id()).zfill(12))
         taken.add(sid.lower())
-        label = self.state.get("labels", {}).get(given["sharedWithId"], given["sharedWithId"])
-        return {"shareId": sid, **given, "sharedWithLabel": label}
+        return {"shareId": sid, **given}
 
     def _share_ids(self) -> set[str]:
         return {_key(s["shareId"]) for f in self.folders for s in f.get("shares", [])}
@@ -190,6 +206,8 @@ class SalesforceSandbox(VendorApp):
     # -- folders ------------------------------------------------------------------
 
     async def list_folders(self, request: Request) -> Response:
+        if not _supported(request.path_params["version"], _FOLDERS_SINCE):
+            raise _ApiError(404, _NOT_FOUND)  # the folder list came with v43.0
         page = _positive(request.query_params.get("page", "1"), "page")
         size = _positive(request.query_params.get("pageSize", "10"), "pageSize")
         start, root = (page - 1) * size, _api_root(request)
@@ -286,6 +304,6 @@ async def _json(request: Request) -> Any:
         ) from None
 
 
-def _supported(version: str) -> bool:
+def _supported(version: str, since: tuple[int, int] = _SHARES_SINCE) -> bool:
     match = re.fullmatch(r"v(\d+)\.(\d)", version)
-    return match is not None and (int(match.group(1)), int(match.group(2))) >= (41, 0)
+    return match is not None and (int(match.group(1)), int(match.group(2))) >= since

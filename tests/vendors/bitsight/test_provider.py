@@ -18,7 +18,7 @@ from tests.support.harness import RunCli, Workspace
 CRIT = "fcc8b8c4-4fa3-4735-ac14-405ac7855d70"
 SUPP = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 THEIRS = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
-PATCH_CRIT = ("PATCH", f"/bitsight/ratings/v1/folders/{CRIT}")
+PATCH_CRIT = ("PATCH", f"/ratings/v1/folders/{CRIT}")
 ME, ZED = "owner@x.com", "zed@x.com"
 """The token's user, who owns CRIT and SUPP; THEIRS is zed's, merely shared with us."""
 NOT_OWNER = "You must be the folder owner to manage permissions"
@@ -211,7 +211,7 @@ def test_one_list_call_reads_every_folder(seeded: Sandbox, ws: Workspace, cli: R
     res = cli("plan", str(ws.root))
     assert "Plan: 0 to create, 2 to update" in res.out, res.out + res.err
     gets = [(r.method, r.path) for r in seeded.requests("bitsight")]
-    assert gets == [("GET", "/bitsight/ratings/v1/folders")]
+    assert gets == [("GET", "/ratings/v1/folders")]
 
 
 def test_folder_not_owned_is_a_plan_error_naming_the_owner(
@@ -442,7 +442,7 @@ def test_429_without_retry_after_waits_the_vendors_minute(
     lowered = dataclasses.replace(BitsightProvider.DEFAULTS, rate_limit_wait=wait)
     monkeypatch.setattr(BitsightProvider, "DEFAULTS", lowered)
     seeded.retry_after = None  # the sandbox's default for BitSight: no header
-    seeded.faults.append(Fault("429", "GET", path_contains="/bitsight/", times=2))
+    seeded.faults.append(Fault("429", "GET", path_contains="/ratings/", times=2))
     ws.config()
     ws.write("f.yaml", sharing(CRIT, "  is_shared: true\n"))
     res = cli("plan", str(ws.root))

@@ -247,7 +247,7 @@ def test_rate_limit_fault_has_no_retry_after_by_default(
 ) -> None:
     # BitSight documents none; the test suite's sandbox is made with retry_after=0.
     sandbox.retry_after = None
-    sandbox.faults.append(Fault("429", path_contains="/bitsight/"))
+    sandbox.faults.append(Fault("429", path_contains="/ratings/"))
     r = client.get("/ratings/v1/folders")
     assert r.status_code == 429
     assert r.json() == {"detail": "Rate Limit Reached"}
@@ -256,7 +256,7 @@ def test_rate_limit_fault_has_no_retry_after_by_default(
 
 
 def test_rate_limit_fault_has_the_vendor_body(sandbox: Sandbox, client: httpx.Client) -> None:
-    sandbox.faults.append(Fault("429", path_contains="/bitsight/"))
+    sandbox.faults.append(Fault("429", path_contains="/ratings/"))
     r = client.get("/ratings/v1/folders")
     assert r.status_code == 429
     assert r.json() == {"detail": "Rate Limit Reached"}
@@ -270,9 +270,9 @@ def test_requests_are_logged(sandbox: Sandbox, client: httpx.Client) -> None:
     client.get(f"/ratings/v1/folders/{UNKNOWN}")
     log = [(r.method, r.path, r.status) for r in sandbox.requests("bitsight")]
     assert log == [
-        ("GET", "/bitsight/ratings/v1/folders", 200),
-        ("PATCH", f"/bitsight/ratings/v1/folders/{GUID}", 200),
-        ("GET", f"/bitsight/ratings/v1/folders/{UNKNOWN}", 404),
+        ("GET", "/ratings/v1/folders", 200),
+        ("PATCH", f"/ratings/v1/folders/{GUID}", 200),
+        ("GET", f"/ratings/v1/folders/{UNKNOWN}", 404),
     ]
     (write,) = sandbox.writes("bitsight")
     assert write.body == _options(is_shared=False)

@@ -33,7 +33,7 @@ ACCOUNTS = [
     {"id": T2, "email": CI_EMAIL, "name": "ci"},
 ]
 KEYS = ("lowerPositive", "lowerNegative", "upperPositive", "upperNegative")
-SHARES = "/golem/v1/permission-shares"
+SHARES = "/v1/permission-shares"
 ADDR = f"golem/GolemPermissionShare/{OWNER}/ops"
 
 
@@ -117,7 +117,7 @@ def test_create_sends_all_four_lists_even_when_the_spec_names_one(
     ws.write("s.yaml", manifest(name="new", owner=SECOND, grants=f'{{lowerNegative: ["{DENY}"]}}'))
     assert cli("apply", str(ws.root), "--auto-approve").code == 0
     (post,) = seeded.writes()
-    assert (post.method, post.path) == ("POST", f"/golem/v1/accounts/{SECOND}/permission-shares")
+    assert (post.method, post.path) == ("POST", f"/v1/accounts/{SECOND}/permission-shares")
     assert post.body == {"targetAccountEmail": DEV, "name": "new", "data": data(ln=[DENY])}
     assert set(post.body["data"]) == set(KEYS)
 
@@ -149,7 +149,7 @@ def test_target_change_is_a_replace_delete_then_post(
         f"{SHARES}/{OPS}",
         "current_revision=5",
     )
-    assert (post.method, post.path) == ("POST", f"/golem/v1/accounts/{OWNER}/permission-shares")
+    assert (post.method, post.path) == ("POST", f"/v1/accounts/{OWNER}/permission-shares")
     assert post.body == {"targetAccountEmail": CI_EMAIL, "name": "ops", "data": data([CI])}
     now = share(seeded, "ops")
     assert (now["targetAccountId"], now["revision"]) == (T2, 0) and now["id"] != OPS
@@ -345,14 +345,14 @@ def test_export_needs_scopes_and_round_trips(seeded: Sandbox, ws: Workspace, cli
 
 # -- the two create forms (the current API names the target by email) ------------------------
 
-ACCOUNT_READS = "/golem/v1/accounts/"
+ACCOUNT_READS = "/v1/accounts/"
 
 
 def account_reads(sb: Sandbox) -> list[str]:
     return [
         r.path.removeprefix(ACCOUNT_READS)
         for r in sb.log
-        if r.method == "GET" and r.path.startswith(ACCOUNT_READS) and r.path.count("/") == 4
+        if r.method == "GET" and r.path.startswith(ACCOUNT_READS) and r.path.count("/") == 3
     ]
 
 
@@ -367,7 +367,7 @@ def test_email_form_reads_each_targets_email_once_before_any_write(
     assert res.code == 0, res.out + res.err
     assert sorted(account_reads(seeded)) == [T1, T2], "one read per distinct target"
     first_write = seeded.log.index(seeded.writes()[0])
-    assert all(seeded.log.index(r) < first_write for r in seeded.log if r.path.count("/") == 4), (
+    assert all(seeded.log.index(r) < first_write for r in seeded.log if r.path.count("/") == 3), (
         "the emails are read before anything is written"
     )
     bodies = sorted((w.body["name"], w.body["targetAccountEmail"]) for w in seeded.writes())
@@ -491,7 +491,7 @@ def test_upper_case_uuids_never_churn(seeded: Sandbox, ws: Workspace, cli: RunCl
     res = cli("apply", str(ws.root), "--auto-approve")
     assert res.code == 0, res.out + res.err
     (post,) = seeded.writes()
-    assert post.path == f"/golem/v1/accounts/{SECOND}/permission-shares"
+    assert post.path == f"/v1/accounts/{SECOND}/permission-shares"
     assert account_reads(seeded) == [T2]
     again = cli("plan", str(ws.root), "--detailed-exitcode", "--no-color")
     assert again.code == 0, again.out

@@ -70,7 +70,7 @@ def _template(path: str) -> str:
 def check(response: httpx.Response) -> Any:
     """Validates the body against the schema the spec declares for this route and status."""
     method = response.request.method.lower()
-    template = _template(response.request.url.path.removeprefix("/golem"))
+    template = _template(response.request.url.path)
     declared = _spec()["routes"][template][method].get(str(response.status_code))
     assert declared, f"{method} {template} answered {response.status_code}, not in the spec"
     assert response.headers["content-type"] == JSON
@@ -456,10 +456,10 @@ def test_request_log_records_calls(golem: Golem) -> None:
     golem.call("DELETE", f"/v1/permission-shares/{share['id']}", params={"current_revision": 0})
     log = [(r.method, r.path, r.status) for r in golem.sandbox.requests("golem")]
     assert log == [
-        ("POST", f"/golem/v1/accounts/{OWNER}/permission-shares", 200),
-        ("GET", f"/golem/v1/permission-shares/{share['id']}", 200),
-        ("GET", f"/golem/v1/permission-shares/{share['id']}", 401),
-        ("DELETE", f"/golem/v1/permission-shares/{share['id']}", 200),
+        ("POST", f"/v1/accounts/{OWNER}/permission-shares", 200),
+        ("GET", f"/v1/permission-shares/{share['id']}", 200),
+        ("GET", f"/v1/permission-shares/{share['id']}", 401),
+        ("DELETE", f"/v1/permission-shares/{share['id']}", 200),
     ]
     writes = golem.sandbox.writes("golem")
     assert [w.method for w in writes] == ["POST", "DELETE"]

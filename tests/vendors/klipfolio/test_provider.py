@@ -80,7 +80,7 @@ def test_plan_apply_plan_converges_with_exact_calls(
     assert applied.code == 0, applied.out + applied.err
     assert "Apply complete: 2 applied, 0 conflict, 0 failed." in applied.out
     posts = seeded.writes("klipfolio")
-    assert sorted((r.method, r.path) for r in posts) == [("POST", "/klipfolio/api/1/roles")] * 2
+    assert sorted((r.method, r.path) for r in posts) == [("POST", "/api/1/roles")] * 2
     bodies = sorted((r.body for r in posts), key=lambda b: b["name"])
     assert bodies[0] == {
         "name": "Analysts",
@@ -114,7 +114,7 @@ def test_update_is_a_full_put_and_permissions_ignore_order(
     assert 'permissions: +"dashboard.klip"' in plan.out
     assert cli("apply", str(ws.root), "--auto-approve").code == 0
     (put,) = seeded.writes()
-    assert (put.method, put.path) == ("PUT", "/klipfolio/api/1/roles/" + "3" * 32)
+    assert (put.method, put.path) == ("PUT", "/api/1/roles/" + "3" * 32)
     # description is not managed here: the live value is sent back unchanged.
     assert put.body == {
         "name": "Viewers",
@@ -135,7 +135,7 @@ def test_prune_deletes_undeclared_but_never_protected(
     names = {r["name"] for r in seeded.state["klipfolio"]["roles"]}
     assert names == {"Admin", "Viewers", "Analysts", "Client Viewer"}
     deletes = [r for r in seeded.writes() if r.method == "DELETE"]
-    assert [d.path for d in deletes] == ["/klipfolio/api/1/roles/" + "2" * 32]
+    assert [d.path for d in deletes] == ["/api/1/roles/" + "2" * 32]
 
 
 def test_without_prune_undeclared_roles_stay(seeded: Sandbox, ws: Workspace, cli: RunCli) -> None:
@@ -181,8 +181,8 @@ def test_share_rights_authoritative_grants_before_revoking(
     assert res.code == 0, res.err
     writes = [(r.method, r.path) for r in seeded.writes()]
     assert writes == [
-        ("PUT", f"/klipfolio/api/1/clients/{ACME}/share-rights"),
-        ("DELETE", f"/klipfolio/api/1/clients/{ACME}/share-rights/{G_SUP}"),
+        ("PUT", f"/api/1/clients/{ACME}/share-rights"),
+        ("DELETE", f"/api/1/clients/{ACME}/share-rights/{G_SUP}"),
     ]
     assert seeded.writes()[0].body == {
         "groups": [
@@ -219,7 +219,7 @@ def test_revoke_of_already_absent_group_counts_as_done(
     # The 403, then a fresh read that no longer lists the group: already absent.
     delete, check = seeded.log[-2:]
     assert (delete.method, delete.status) == ("DELETE", 403)
-    assert (check.method, check.path) == ("GET", f"/klipfolio/api/1/clients/{ACME}/share-rights")
+    assert (check.method, check.path) == ("GET", f"/api/1/clients/{ACME}/share-rights")
 
 
 @pytest.mark.parametrize(
@@ -323,9 +323,7 @@ def test_target_limits_plan_and_apply_to_named_objects(
     # An undeclared object that pruning deletes can be targeted too.
     res = cli("apply", str(ws.root), "--auto-approve", "--target", "klipfolio/KlipfolioRole/Old")
     assert res.code == 0, res.err
-    assert [(r.method, r.path) for r in seeded.writes()] == [
-        ("DELETE", "/klipfolio/api/1/roles/" + "2" * 32)
-    ]
+    assert [(r.method, r.path) for r in seeded.writes()] == [("DELETE", "/api/1/roles/" + "2" * 32)]
     typo = cli("plan", str(ws.root), "--target", "klipfolio/KlipfolioRole/Analysts2")
     assert typo.code == 1
     assert "--target klipfolio/KlipfolioRole/Analysts2 matches no declared object" in typo.err

@@ -10,7 +10,7 @@ from reconciler.sandbox import Fault, Hook, Sandbox
 from reconciler.vendors.salesforce.ids import to18
 from tests.support.harness import RunCli, Workspace
 
-API = "/salesforce/services/data/v60.0"
+API = "/services/data/v60.0"
 REPORTS, BOARDS, LOCKED = "00l5e000001AbCdAAK", "00l5e000001XyZqAAK", "00l5e000001LoCkAAK"
 USER, USER2 = "005R0000000Kg8yIAC", "005R0000000Kg9AIAS"
 GROUP, ROLE = "00G5e000000TeAmEAK", "00E5e000000RoLeEAK"

@@ -113,12 +113,36 @@ def test_bad_token_is_401_invalid_session_id(sandbox: Sandbox, headers: dict[str
     assert r.headers["sforce-limit-info"].startswith("api-usage=")
 
 
-@pytest.mark.parametrize("version", ["v41.0", "v43.0", "v60.0", "v100.0"])
+@pytest.mark.parametrize("version", ["v43.0", "v60.0", "v100.0"])
 def test_supported_versions(sandbox: Sandbox, client: httpx.Client, version: str) -> None:
     with _client(sandbox, version) as c:
         r = c.get("/folders")
     assert r.status_code == 200
     assert r.json()["folders"][0]["url"] == f"/services/data/{version}/folders/{REPORTS}"
+
+
+@pytest.mark.parametrize("version", ["v41.0", "v42.0"])
+def test_the_folder_list_came_with_v43(
+    sandbox: Sandbox, client: httpx.Client, version: str
+) -> None:
+    """Shares are there from v41.0; the folder list only from v43.0 (404 before, as the API)."""
+    with _client(sandbox, version) as c:
+        _error(c.get("/folders"), 404, "NOT_FOUND")
+        assert c.get(f"/folders/{REPORTS}/shares").status_code == 200
+
+
+def test_shared_with_label_is_the_recipients_name_looked_up_when_answering(
+    sandbox: Sandbox, client: httpx.Client
+) -> None:
+    sandbox.state["salesforce"]["org_name"] = "Acme Inc."
+    body = _shares(("view", "group", GROUP))
+    body["shares"].append({"accessType": "view", "shareType": "organization", "shareWithId": ""})
+    shares = client.put(f"/folders/{DASHBOARDS}/shares", json=body).json()["shares"]
+    assert [s["sharedWithLabel"] for s in shares] == ["Sales Team", "Acme Inc."]
+    sandbox.state["salesforce"]["labels"][GROUP] = "Sales (EMEA)"  # renamed in the org
+    shares = client.get(f"/folders/{DASHBOARDS}/shares").json()["shares"]
+    assert [s["sharedWithLabel"] for s in shares] == ["Sales (EMEA)", "Acme Inc."]
+    assert "sharedWithLabel" not in sandbox.state["salesforce"]["folders"][1]["shares"][0]
 
 
 @pytest.mark.parametrize("version", ["v40.0", "v60", "60.0", "latest", "v60.00"])
@@ -154,7 +178,7 @@ def test_daily_quota_is_403_request_limit_exceeded(sandbox: Sandbox, client: htt
 def test_rate_limit_fault_uses_request_limit_exceeded(
     sandbox: Sandbox, client: httpx.Client
 ) -> None:
-    sandbox.faults.append(Fault("429", path_contains="/salesforce/"))
+    sandbox.faults.append(Fault("429", path_contains="/services/"))
     r = client.get("/folders")
     _error(r, 429, "REQUEST_LIMIT_EXCEEDED")
     assert "retry-after" in r.headers and "sforce-limit-info" in r.headers
@@ -359,7 +383,7 @@ def test_requests_are_logged(sandbox: Sandbox, client: httpx.Client) -> None:
     client.delete(f"/folders/{REPORTS}/shares/{SHARE}")
     client.get(f"/folders/{HIDDEN}/shares")
     log = [(r.method, r.path, r.status) for r in sandbox.requests("salesforce")]
-    root = f"/salesforce{API}"
+    root = API
     assert log == [
         ("GET", f"{root}/folders", 200),
         ("PATCH", f"{root}/folders/{REPORTS}/shares/{SHARE}", 200),

@@ -322,7 +322,7 @@ def _group(label: str, size: int) -> str:
 
 
 def _role(role: RoleRow) -> str:
-    marks = (["privileged"] if role.privileged else []) + (["drift"] if role.drifted else [])
+    marks = role.marks()
     classes = [ROW_CLASS[m] for m in marks] + ["st-" + role.status]
     return (
         f'<tr class="{" ".join(classes)}">'

@@ -173,6 +173,10 @@ class RoleRow:
     def drifted(self) -> bool:
         return self.status in DRIFTED
 
+    def marks(self) -> list[str]:
+        """What the renderers mark: `privileged` (any privileged permission), `drift`."""
+        return (["privileged"] if self.privileged else []) + (["drift"] if self.drifted else [])
+
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["permissions"] = list(self.permissions)

@@ -182,7 +182,7 @@ def render_text(report: Report, by: By = "principal") -> str:
     if report.roles:
         lines += ["", "== Roles"]
         lines += _table(
-            ["ROLE", "NAME", "SCOPE", "STATUS", "PRIVILEGED", "PERMISSIONS", "SOURCE"],
+            ["ROLE", "NAME", "SCOPE", "STATUS", "FLAGS", "PRIVILEGED", "PERMISSIONS", "SOURCE"],
             (_role_cells(r) for r in report.roles),
             "  ",
         )
@@ -197,7 +197,8 @@ def _role_cells(role: RoleRow) -> list[str]:
         role.object_label,
         role.scope,
         role.status,
+        _dash(",".join(role.marks())),
         _dash(",".join(role.privileged)),
-        str(len(role.permissions)),
+        _dash(",".join(role.permissions)),
         role.source,
     ]

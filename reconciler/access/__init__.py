@@ -1,4 +1,4 @@
-"""The access report (SPEC.md §6): who can reach what, across every provider.
+"""The access report (docs/access.md): who can reach what, across every provider.
 
 `model` holds the rows, `render` writes them as text, CSV, JSON and HTML.
 """

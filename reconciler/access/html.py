@@ -349,6 +349,12 @@ def _summary(report: Report) -> str:
     return "".join(f"<li><b>{v}</b>{h(label)}</li>" for v, label in items)
 
 
+def _origin(report: Report) -> str:
+    paths = " ".join(f"<code>{h(p)}</code>" for p in report.workspace) or "(not named)"
+    commit = f" at commit <code>{h(report.commit)}</code>" if report.commit else ""
+    return f"Workspace: {paths}{commit}"
+
+
 def render_html(report: Report, by: By | None = None) -> str:
     """The page; `by` opens it grouped by principal, person or object (else one list)."""
     view = by if by in VIEWS else "all"
@@ -407,8 +413,9 @@ def render_html(report: Report, by: By | None = None) -> str:
 </head>
 <body>
 <h1>Access report</h1>
-<p class="meta">Who can reach what at {h(report.at)}; generated {h(report.generated_at)}.
-Marks: \u2691 privileged, \u25f7 expiring within 14 days, \u26a0 drift (live-only or expired).</p>
+<p class="meta">Who can reach what at {h(report.at)}; generated {h(report.generated_at)}.</p>
+<p class="meta" id="origin">{_origin(report)}</p>
+<p class="meta">Marks: \u2691 privileged, \u25f7 expiring within 14 days, \u26a0 drift (live-only or expired).</p>
 <ul class="counts" id="summary">{_summary(report)}</ul>
 <div class="controls js-only">
 <label for="filter">Filter</label>

@@ -1,10 +1,14 @@
-"""`reconciler access` (SPEC §6): rows from the example workspace on the sandbox, the same
-reads as `plan`, `--desired` offline, formats that agree, Person documents."""
+"""`reconciler access` (docs/access.md): rows from the example workspace on the sandbox,
+the reads `plan` makes and the few the report adds, `--desired` offline, formats that
+agree, Person documents, the workspace and commit in the header."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,6 +17,7 @@ import httpx
 import jsonschema
 import pytest
 
+from reconciler.access import origin
 from reconciler.access.render import read_csv
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.state import load_state
@@ -357,3 +362,58 @@ def test_objects_show_their_vendor_names_beside_their_ids(
     page = tmp_path / "access.html"
     assert cli("access", ".", "--format", "html", "--out", str(page), "--at", AT).code == 0
     assert f"Acme Corp<br><small>klipfolio/KlipfolioClientShareRights/{ACME}" in page.read_text()
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=30
+    )
+    return done.stdout.strip()
+
+
+def _origin(cli: RunCli, *args: str) -> tuple[list[str], str | None, str]:
+    doc = json.loads(cli("access", *args, "--desired", "--format", "json").out)
+    text = cli("access", *args, "--desired").out
+    return doc["workspace"], doc["commit"], text.splitlines()[1]
+
+
+def test_the_header_names_the_workspace_and_its_commit(examples: Workspace, cli: RunCli) -> None:
+    _git(examples.root, "init", "-q")
+    _git(examples.root, "add", ".")
+    _git(
+        examples.root,
+        *("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "access"),
+    )
+    head = _git(examples.root, "rev-parse", "HEAD")
+    assert _origin(cli, ".") == (["."], head, f"Workspace: . at commit {head}")
+    assert _origin(cli, "klipfolio", "bitsight") == (
+        ["klipfolio", "bitsight"],
+        head,
+        f"Workspace: klipfolio bitsight at commit {head}",
+    )
+
+
+def test_no_checkout_or_no_git_names_no_commit(
+    examples: Workspace, cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _origin(cli, ".") == (["."], None, "Workspace: .")
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    assert _origin(cli, ".") == (["."], None, "Workspace: .")
+
+
+def test_a_git_that_hangs_is_given_up_on_and_no_shell_reads_the_path(
+    examples: Workspace, cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "git"
+    fake.write_text("#!/bin/sh\nsleep 30\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(origin, "GIT_TIMEOUT", 0.5)
+    odd = "klipfolio;touch pwned"
+    (examples.root / "klipfolio").rename(examples.root / odd)
+    started = time.monotonic()
+    assert _origin(cli, odd) == ([odd], None, f"Workspace: {odd}")
+    assert time.monotonic() - started < 10
+    assert not (examples.root / "pwned").exists()

@@ -108,7 +108,7 @@ def _group(label: str, size: int) -> str:
 
 
 def _role(role: RoleRow) -> str:
-    marks = (["privileged"] if role.privileged else []) + (["drift"] if role.drifted else [])
+    marks = role.marks()
     classes = [ROW_CLASS[m] for m in marks] + ["st-" + role.status]
     return (
         f'<tr class="{" ".join(classes)}">'
@@ -133,6 +133,12 @@ def _summary(report: Report) -> str:
     items += [(s.drifted, "drifted")]
     items += [(v, f"on {k}") for k, v in s.by_provider.items()]
     return "".join(f"<li><b>{v}</b>{h(label)}</li>" for v, label in items)
+
+
+def _origin(report: Report) -> str:
+    paths = " ".join(f"<code>{h(p)}</code>" for p in report.workspace) or "(not named)"
+    commit = f" at commit <code>{h(report.commit)}</code>" if report.commit else ""
+    return f"Workspace: {paths}{commit}"
 
 
 def render_html(report: Report, by: By | None = None) -> str:
@@ -193,6 +199,7 @@ def render_html(report: Report, by: By | None = None) -> str:
 </head>
 <body>
 <h1>Access report</h1>
+<p class="meta" id="origin">{_origin(report)}</p>
 <p class="meta">Who can reach what at {h(report.at)}; generated {h(report.generated_at)}.
 Marks: \u2691 privileged, \u25f7 expiring within 14 days, \u26a0 drift (live-only or expired).</p>
 <ul class="counts" id="summary">{_summary(report)}</ul>

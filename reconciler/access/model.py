@@ -1,4 +1,4 @@
-"""The access report's data (SPEC.md §6): one `Row` per grant, `RoleRow`s apart, a `Report`.
+"""The access report's data (docs/access.md): one `Row` per grant, `RoleRow`s apart, a `Report`.
 
 Vendor-neutral: the vendor modules (or the `access` command) turn their live and desired
 state into these rows; the renderers (`reconciler.access.render`) only read them.
@@ -8,8 +8,9 @@ state into these rows; the renderers (`reconciler.access.render`) only read them
 - A `RoleRow` is an object whose content is a permission set rather than a principal: a
   Klipfolio role, say. Roles are listed apart, with the permissions a guard would treat as
   privileged.
-- A `Report` holds both, the time it describes (`at`) and when it was made; its summary is
-  computed from the rows, so it cannot disagree with them.
+- A `Report` holds both, the time it describes (`at`), when it was made, and where from
+  (the workspace's paths and its Git commit); its summary is computed from the rows, so
+  it cannot disagree with them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ By = Literal["principal", "person", "object"]
 
 ACCESS: tuple[Access, ...] = ("view", "edit", "manage", "grant")
 """`view`, `edit`, `manage` rank a share's level; `grant` is a Golem permission share, whose
-grant strings are opaque (SPEC.md §6: "Golem `grant`"): the strings themselves are the
+grant strings are opaque: the strings themselves are the
 row's `detail`."""
 STATUSES: tuple[Status, ...] = ("in-sync", "live-only", "declared-only", "expired")
 DRIFTED: frozenset[str] = frozenset({"live-only", "expired"})
@@ -59,7 +60,7 @@ COLUMNS: tuple[str, ...] = (
     "privileged",
     "source",
 )
-"""The row columns in §6 order: the CSV header and the JSON keys of a row."""
+"""The row columns in docs/access.md order: the CSV header and the JSON keys of a row."""
 
 ROLE_COLUMNS: tuple[str, ...] = (
     "provider",
@@ -173,6 +174,10 @@ class RoleRow:
     def drifted(self) -> bool:
         return self.status in DRIFTED
 
+    def marks(self) -> list[str]:
+        """What the renderers mark: `privileged` (any privileged permission), `drift`."""
+        return (["privileged"] if self.privileged else []) + (["drift"] if self.drifted else [])
+
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["permissions"] = list(self.permissions)
@@ -214,11 +219,16 @@ class Report:
     """When the report was made (RFC 3339, UTC)."""
     rows: tuple[Row, ...]
     roles: tuple[RoleRow, ...] = ()
+    workspace: tuple[str, ...] = ()
+    """The PATHs the report was made from, as given."""
+    commit: str | None = None
+    """The Git commit checked out there (`reconciler.access.origin`), or None."""
     format_version: int = field(default=FORMAT_VERSION)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rows", tuple(self.rows))
         object.__setattr__(self, "roles", tuple(self.roles))
+        object.__setattr__(self, "workspace", tuple(self.workspace))
 
     @classmethod
     def build(
@@ -228,6 +238,8 @@ class Report:
         *,
         at: datetime | None = None,
         generated_at: datetime | None = None,
+        workspace: Iterable[str] = (),
+        commit: str | None = None,
     ) -> Report:
         """A report with rows and roles in a stable order; times default to `clock.now()`."""
         when = at if at is not None else clock.now()
@@ -237,6 +249,8 @@ class Report:
             generated_at=clock.show(made),
             rows=tuple(sorted(rows, key=_row_key)),
             roles=tuple(sorted(roles, key=lambda r: (r.provider, r.object, r.source))),
+            workspace=tuple(workspace),
+            commit=commit,
         )
 
     @cached_property
@@ -272,6 +286,8 @@ class Report:
             "format_version": self.format_version,
             "generated_at": self.generated_at,
             "at": self.at,
+            "workspace": list(self.workspace),
+            "commit": self.commit,
             "rows": [r.as_dict() for r in self.rows],
             "roles": [r.as_dict() for r in self.roles],
             "summary": self.summary.as_dict(),
@@ -285,6 +301,8 @@ class Report:
             generated_at=str(data["generated_at"]),
             rows=tuple(Row.from_dict(r) for r in cast(list[Any], data["rows"])),
             roles=tuple(RoleRow.from_dict(r) for r in cast(list[Any], data.get("roles", []))),
+            workspace=tuple(str(p) for p in cast(list[Any], data.get("workspace", []))),
+            commit=None if data.get("commit") is None else str(data["commit"]),
             format_version=int(data["format_version"]),
         )
 

@@ -28,13 +28,22 @@ font-weight:600}
 table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid var(--line);padding:.3rem .45rem;text-align:left;
 vertical-align:top}
-thead th{position:sticky;top:0;background:#f6f8fa;white-space:nowrap}
-th button{all:inherit;cursor:pointer}
+td{overflow-wrap:break-word}
+#rows{table-layout:fixed}
+#rows thead th:nth-child(1){width:8%}#rows thead th:nth-child(2){width:12%}
+#rows thead th:nth-child(3){width:7%}#rows thead th:nth-child(4){width:7%}
+#rows thead th:nth-child(5){width:9%}#rows thead th:nth-child(6){width:14%}
+#rows thead th:nth-child(7){width:6%}#rows thead th:nth-child(8){width:14%}
+#rows thead th:nth-child(9){width:8%}#rows thead th:nth-child(10){width:7%}
+#rows thead th:nth-child(11){width:8%}
+@media (max-width:900px){#rows{table-layout:auto}}
+thead th{position:sticky;top:0;background:#f6f8fa;font-size:.9em}
+th button{all:inherit;display:inline;width:auto;cursor:pointer}
 .js th button::after{content:" \\2195";color:var(--muted)}
 th[aria-sort=ascending] button::after{content:" \\25B2"}
 th[aria-sort=descending] button::after{content:" \\25BC"}
-td small{color:var(--muted);word-break:break-all}
-code{color:var(--muted);white-space:nowrap}
+td small,td code{overflow-wrap:anywhere}td small{color:var(--muted)}
+code{color:var(--muted)}
 tr.group th{background:#eaeef2;font-weight:600}
 tr.priv td:first-child{border-left:4px solid var(--priv)}
 tr.drift{background:#ffebe9}
@@ -42,7 +51,7 @@ tr.expiring td.expires{font-weight:600}
 .mark{display:inline-block;white-space:nowrap;font-size:.8rem;border-radius:4px;
 padding:0 .3rem;margin:0 .2rem .1rem 0;border:1px solid}
 .m-priv{color:var(--priv)}.m-exp{color:var(--exp)}.m-drift{color:var(--drift)}
-.st{white-space:nowrap}
+.st,td.expires{white-space:nowrap}
 """.strip()
 
 JS = r"""

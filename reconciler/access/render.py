@@ -80,7 +80,7 @@ def csv_cell(value: object) -> str:
 
 
 def render_csv(report: Report) -> str:
-    """The rows with the §6 columns as header (roles are in JSON, text and HTML)."""
+    """The rows with the `COLUMNS` as header (roles are in JSON, text and HTML)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
@@ -154,6 +154,12 @@ def _table(header: Sequence[str], body: Iterable[Sequence[str]], indent: str) ->
     ]
 
 
+def origin_line(report: Report) -> str:
+    """`Workspace: PATH...` and, from a Git checkout, `at commit SHA`."""
+    where = "Workspace: " + (" ".join(report.workspace) or "(not named)")
+    return where + (f" at commit {report.commit}" if report.commit else "")
+
+
 def summary_line(report: Report) -> str:
     s = report.summary
     statuses = ", ".join(f"{k} {v}" for k, v in s.by_status.items())
@@ -173,6 +179,7 @@ def render_text(report: Report, by: By = "principal") -> str:
         groups.setdefault(group_key(row, by), []).append(row)
     lines = [
         esc(f"Access at {report.at} (generated {report.generated_at})"),
+        esc(origin_line(report)),
         esc(summary_line(report)),
     ]
     for key in sorted(groups, key=lambda k: (k == "", k)):
@@ -182,7 +189,7 @@ def render_text(report: Report, by: By = "principal") -> str:
     if report.roles:
         lines += ["", "== Roles"]
         lines += _table(
-            ["ROLE", "NAME", "SCOPE", "STATUS", "PRIVILEGED", "PERMISSIONS", "SOURCE"],
+            ["ROLE", "NAME", "SCOPE", "STATUS", "FLAGS", "PRIVILEGED", "PERMISSIONS", "SOURCE"],
             (_role_cells(r) for r in report.roles),
             "  ",
         )
@@ -197,7 +204,8 @@ def _role_cells(role: RoleRow) -> list[str]:
         role.object_label,
         role.scope,
         role.status,
+        _dash(",".join(role.marks())),
         _dash(",".join(role.privileged)),
-        str(len(role.permissions)),
+        _dash(",".join(role.permissions)),
         role.source,
     ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import cast
 
 import click
 
+from reconciler.access import origin
 from reconciler.access.collect import collect
 from reconciler.access.model import BY, By
 from reconciler.access.render import FORMATS, Format, render
@@ -66,9 +68,10 @@ def access(
 ) -> int:
     """Who can reach what: one row per grant, live state against the manifests.
 
-    Reads live state with exactly the calls `plan` makes; `--desired` reads the
-    manifests alone. Exit 0; with --detailed-exitcode, 2 when a row is live-only or
-    expired."""
+    Reads live state with the calls `plan` makes, and reads every role of the scopes
+    read in full and the objects' names; `--desired` reads the manifests alone. The
+    header names the PATHs and, in a Git checkout, the commit. Exit 0; with
+    --detailed-exitcode, 2 when a row is live-only or expired."""
     if desired and sandbox:
         raise ReconcilerError("--desired reads no live state: it takes no --sandbox")
     if desired:
@@ -88,6 +91,7 @@ def access(
                 claims=claims,
             )
         report = collect(ws, live, resources, claims)
+    report = dataclasses.replace(report, workspace=paths, commit=origin.commit_of(paths))
     text = render(report, cast(Format, fmt), cast(By, by))
     if out:
         safefile.write_text(out, surrogates(text), what="--out")

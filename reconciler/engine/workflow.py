@@ -28,7 +28,7 @@ from reconciler.core.settings import Config
 from reconciler.engine.apply import apply, stale_objects
 from reconciler.engine.connect import SandboxTarget, close, connect
 from reconciler.engine.diff import changes, plan_of
-from reconciler.engine.read import Progress, Reads, read
+from reconciler.engine.read import Progress, prunes, read
 from reconciler.governance import pipeline
 from reconciler.governance.phase import Context
 from reconciler.input import policy
@@ -125,25 +125,37 @@ def read_live(
     pol: Policy | None = None,
     claims: dict[str, list[str]] | None = None,
 ) -> tuple[Workspace, list[Resource], dict[tuple[str, str], list[LiveObject]]]:
-    """What `plan` reads, and nothing more, and no diff (the access report): the
-    workspace, its resources (names resolved to ids) and every live object read, by
-    (alias, kind). `claims`, when given, receives what each `Person` claim by name resolves
-    to now (`KindHandler.resolve_claims`: a Klipfolio group name, against the company's
-    groups)."""
+    """What `plan` reads, then what the access report adds (`KindHandler.read_report`: an
+    undeclared role's permissions, objects' names), and no diff: the workspace, its
+    resources (names resolved to ids) and every live object read, by (alias, kind).
+    `claims`, when given, receives what each `Person` claim by name resolves to now
+    (`KindHandler.resolve_claims`: a Klipfolio group name, against the company's groups)."""
     ws, resources = load_only(paths, config_file, only, pol)
 
-    async def go() -> Reads:
+    async def go() -> dict[tuple[str, str], list[LiveObject]]:
         providers = connect(ws.config, {r.provider for r in resources}, sandbox, parallelism)
         try:
             with bar("Reading live state", None) as advance:
                 reads = await read(resources, providers, [], advance)
+            keys = list(reads.live)
+            shown = await asyncio.gather(
+                *(
+                    providers[alias].read_report(
+                        kind,
+                        reads.declared[(alias, kind)],
+                        reads.live[(alias, kind)],
+                        prunes(providers[alias], kind),
+                    )
+                    for alias, kind in keys
+                )
+            )
             if claims is not None:
                 claims.update(await _resolve_claims(ws, providers))
-            return reads
+            return dict(zip(keys, shown, strict=True))
         finally:
             await close(providers)
 
-    return ws, resources, run(go()).live
+    return ws, resources, run(go())
 
 
 async def _resolve_claims(ws: Workspace, providers: dict[str, Provider]) -> dict[str, list[str]]:

@@ -173,6 +173,15 @@ class ReportFacts(Generic[P]):
         principals: the same spelling `grants` gives them."""
         return set()
 
+    async def read_report(
+        self, p: P, resources: list[Resource], live: list[LiveObject], whole: bool
+    ) -> list[LiveObject]:
+        """The live objects the access report shows, from what `read` returned (`live`;
+        `whole`: it read whole scopes): by default `live` itself. A kind reads here what
+        plan needs not but a reviewer must see (an undeclared role's permissions, an
+        object's name in `LiveObject.title`), so plan's own reads stay as they are."""
+        return live
+
     async def resolve_claims(self, p: P, keys: set[str]) -> dict[str, list[str]]:
         """For each of `keys` (what `claims` gives) that names a principal of this kind by
         a name rather than an id, the principal keys that name resolves to now, read as

@@ -210,6 +210,11 @@ class Provider:
     async def read(self, kind: str, resources: list[Resource], prune: bool) -> list[LiveObject]:
         return await self._reading(self.handlers[kind].read(self, resources, prune))
 
+    async def read_report(
+        self, kind: str, resources: list[Resource], live: list[LiveObject], whole: bool
+    ) -> list[LiveObject]:
+        return await self._reading(self.handlers[kind].read_report(self, resources, live, whole))
+
     async def read_one(self, change: Change) -> LiveObject | None:
         return await self._reading(self.handlers[change.kind].read_one(self, change))
 

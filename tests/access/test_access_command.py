@@ -1,10 +1,14 @@
-"""`reconciler access` (SPEC §6): rows from the example workspace on the sandbox, the same
-reads as `plan`, `--desired` offline, formats that agree, Person documents."""
+"""`reconciler access` (docs/access.md): rows from the example workspace on the sandbox,
+the reads `plan` makes and the few the report adds, `--desired` offline, formats that
+agree, Person documents, the workspace and commit in the header."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,6 +17,7 @@ import httpx
 import jsonschema
 import pytest
 
+from reconciler.access import origin
 from reconciler.access.render import read_csv
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.state import load_state
@@ -30,6 +35,7 @@ CLOUD = "bitsight/BitsightFolderSharing/3f6d2a1e-8b4c-4e7f-9a0d-5c2b1e8f7a63"
 PLATFORM = "golem/GolemPermissionShare/6f1c5a8e-3b7d-4c2a-9e10-2d4b8f0a1c11"
 DATA = "golem/GolemPermissionShare/2e8d4b6a-0c1f-4a3e-b5d7-9a1c3e5f7b22"
 SF = "salesforce/SalesforceFolderShares"
+KF = "/api/1"
 AT = "2026-12-01"
 """Before every expiry the examples declare (they run up to a year ahead)."""
 
@@ -141,14 +147,26 @@ def test_roles_are_listed_apart_with_their_admin_permissions(
     assert roles[("Sales Leads", "declared-only")]["scope"] == "company"
 
 
-def test_access_makes_exactly_the_requests_plan_makes(
+def test_access_makes_the_requests_plan_makes_and_only_the_reads_it_adds(
     examples: Workspace, cli: RunCli, sandbox: Sandbox
 ) -> None:
     assert cli("plan", ".", "--at", AT).code == 0
     planned = _requests(sandbox)
     sandbox.reset(load_state(EXAMPLES / "sandbox-state.yaml"))
     assert cli("access", ".", "--at", AT).code == 0
-    assert _requests(sandbox) == planned
+    reported = _requests(sandbox)
+    # Every call plan makes, once, and beside them: each undeclared role read in full
+    # (Admin, Legacy Contractors; plan lists them for prune but needs no permissions),
+    # the client accounts' names and the folders' names.
+    assert reported - planned == Counter(
+        {
+            ("klipfolio", "GET", f"{KF}/roles/9f8e7d6c5b4a49382716051423324150", "full=true"): 1,
+            ("klipfolio", "GET", f"{KF}/roles/6c5b4a3948474e3d2c1b0a9f8e7d6c5b", "full=true"): 1,
+            ("klipfolio", "GET", f"{KF}/clients", "limit=100&offset=0"): 1,
+            ("salesforce", "GET", "/services/data/v60.0/folders", ""): 1,
+        }
+    )
+    assert not planned - reported
     assert planned and not sandbox.writes()
 
 
@@ -280,3 +298,122 @@ def test_a_person_needs_no_provider_and_takes_none(ws: Workspace, cli: RunCli) -
     )
     ran = cli("validate", ".")
     assert ran.code == 1 and "unknown field 'provider'" in ran.err
+
+
+def _hand_made_admin(sandbox: Sandbox) -> None:
+    """Someone creates a role with admin permissions in Klipfolio itself, through its API."""
+    url = sandbox.base_urls()["klipfolio"]
+    answer = httpx.post(
+        f"{url}/roles",
+        headers={"kf-api-key": sandbox.credentials()["klipfolio"]},
+        json={
+            "name": "Shadow Admins",
+            "description": "",
+            "permissions": ["admin.klip", "klip.edit"],
+        },
+    )
+    assert answer.status_code == 201
+
+
+@pytest.mark.parametrize("prune", [True, False], ids=["prune", "no-prune"])
+def test_a_hand_made_admin_role_shows_its_permissions_and_is_privileged(
+    examples: Workspace, cli: RunCli, sandbox: Sandbox, tmp_path: Path, prune: bool
+) -> None:
+    if not prune:
+        examples.config(providers="golem.prune: [permission_shares]")
+    _hand_made_admin(sandbox)
+    doc = json.loads(cli("access", ".", "--format", "json", "--at", AT).out)
+    roles = {r["object_label"]: r for r in doc["roles"]}
+    shadow = roles["Shadow Admins"]
+    assert (shadow["status"], shadow["source"]) == ("live-only", "live")
+    assert shadow["permissions"] == ["admin.klip", "klip.edit"]
+    assert shadow["privileged"] == ["admin.klip"]
+    # Every undeclared role of the scopes read, read in full: none shows as having none.
+    assert roles["Admin"]["permissions"] == sorted(
+        ["account.settings", "user.manage", "admin.klip", "admin.tab"]
+    )
+    assert roles["Legacy Contractors"]["permissions"] == ["datasource.edit", "klip.edit"]
+    jsonschema.validate(doc, json.loads(SCHEMA.read_text()))
+    text = cli("access", ".", "--at", AT).out
+    line = next(s for s in text.splitlines() if "klipfolio/KlipfolioRole/Shadow Admins" in s)
+    assert {"privileged,drift", "admin.klip", "admin.klip,klip.edit"} <= set(line.split())
+    page = tmp_path / "access.html"
+    assert cli("access", ".", "--format", "html", "--out", str(page), "--at", AT).code == 0
+    row = next(r for r in page.read_text().split("<tr ") if "Shadow Admins" in r)
+    assert 'class="priv drift' in row and "admin.klip" in row
+
+
+def test_objects_show_their_vendor_names_beside_their_ids(
+    examples: Workspace, cli: RunCli, tmp_path: Path
+) -> None:
+    rows = _rows(cli)
+    names = {r["object"]: r["object_label"] for r in rows}
+    assert names[f"klipfolio/KlipfolioClientShareRights/{ACME}"] == "Acme Corp"
+    assert names[f"klipfolio/KlipfolioClientShareRights/{GLOBEX}"] == "Globex"
+    assert names[f"{SF}/00l5e000002FiNmAAK"] == "Finance Month-End"
+    assert names[f"{SF}/00l5e000002SaLeAAK"] == "Sales Pipeline Reports"
+    assert names[CRITICAL] == "Critical Vendors"
+    assert names[f"{DATA}/warehouse-readers"] == "warehouse-readers"
+    csv_rows = read_csv(cli("access", ".", "--format", "csv", "--at", AT).out)
+    assert {r["object"]: r["object_label"] for r in csv_rows} == names
+    text = cli("access", ".", "--by", "object", "--at", AT).out
+    assert f"== Acme Corp <klipfolio/KlipfolioClientShareRights/{ACME}>" in text
+    assert f"== Finance Month-End <{SF}/00l5e000002FiNmAAK>" in text
+    page = tmp_path / "access.html"
+    assert cli("access", ".", "--format", "html", "--out", str(page), "--at", AT).code == 0
+    assert f"Acme Corp<br><small>klipfolio/KlipfolioClientShareRights/{ACME}" in page.read_text()
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=30
+    )
+    return done.stdout.strip()
+
+
+def _origin(cli: RunCli, *args: str) -> tuple[list[str], str | None, str]:
+    doc = json.loads(cli("access", *args, "--desired", "--format", "json").out)
+    text = cli("access", *args, "--desired").out
+    return doc["workspace"], doc["commit"], text.splitlines()[1]
+
+
+def test_the_header_names_the_workspace_and_its_commit(examples: Workspace, cli: RunCli) -> None:
+    _git(examples.root, "init", "-q")
+    _git(examples.root, "add", ".")
+    _git(
+        examples.root,
+        *("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "access"),
+    )
+    head = _git(examples.root, "rev-parse", "HEAD")
+    assert _origin(cli, ".") == (["."], head, f"Workspace: . at commit {head}")
+    assert _origin(cli, "klipfolio", "bitsight") == (
+        ["klipfolio", "bitsight"],
+        head,
+        f"Workspace: klipfolio bitsight at commit {head}",
+    )
+
+
+def test_no_checkout_or_no_git_names_no_commit(
+    examples: Workspace, cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _origin(cli, ".") == (["."], None, "Workspace: .")
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    assert _origin(cli, ".") == (["."], None, "Workspace: .")
+
+
+def test_a_git_that_hangs_is_given_up_on_and_no_shell_reads_the_path(
+    examples: Workspace, cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "git"
+    fake.write_text("#!/bin/sh\nsleep 30\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(origin, "GIT_TIMEOUT", 0.5)
+    odd = "klipfolio;touch pwned"
+    (examples.root / "klipfolio").rename(examples.root / odd)
+    started = time.monotonic()
+    assert _origin(cli, odd) == ([odd], None, f"Workspace: {odd}")
+    assert time.monotonic() - started < 10
+    assert not (examples.root / "pwned").exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -18,17 +19,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from reconciler.access.model import Report
 from reconciler.access.render import render_html
+from reconciler.sandbox import Sandbox
+from reconciler.sandbox.state import load_state
 from tests.support.access_sample import sample_report, synthetic_report
 from tests.support.browser import chrome, missing
+from tests.support.harness import RunCli, Workspace
 
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
 
 pytestmark = pytest.mark.browser
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 VISIBLE = """
 return Array.from(document.querySelectorAll('#rows tbody tr:not(.group)'))
@@ -249,3 +255,58 @@ def test_filtering_5000_rows_narrows_them_to_the_matching_ones(
     want = [r.principal_label for r in report.rows if "user00042" in r.principal]
     assert 0 < len(want) < 5000
     assert _wait(browser, VISIBLE, want) == want
+
+
+FITS = """
+var width = document.documentElement.clientWidth, out = [];
+['status', 'source'].forEach(function (key) {
+  var th = document.querySelector('#rows th[data-key="' + key + '"]');
+  var i = th.cellIndex, cells = [th];
+  document.querySelectorAll('#rows tbody tr:not(.group)').forEach(function (tr) {
+    cells.push(tr.cells[i]);
+  });
+  cells.forEach(function (c) {
+    var box = c.getBoundingClientRect();
+    if (box.left < 0 || box.right > width) out.push(key + ': ' + c.textContent);
+  });
+});
+return {width: width, scroll: document.documentElement.scrollWidth, outside: out};
+"""
+
+
+def test_at_1280_px_the_status_column_is_on_screen_and_a_hand_made_admin_is_privileged(
+    ws: Workspace, sandbox: Sandbox, cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    why = missing()
+    if why is not None:
+        pytest.fail(why, pytrace=False)
+    # The example workspace on the sandbox, and a role someone made by hand in Klipfolio.
+    for sub in ("klipfolio", "bitsight", "golem", "salesforce"):
+        shutil.copytree(EXAMPLES / sub, ws.root / sub)
+    shutil.copy(EXAMPLES / "people.yaml", ws.root / "people.yaml")
+    ws.config(providers="klipfolio.prune: [roles]\ngolem.prune: [permission_shares]")
+    sandbox.reset(load_state(EXAMPLES / "sandbox-state.yaml"))
+    url = sandbox.base_urls()["klipfolio"]
+    made = httpx.post(
+        f"{url}/roles",
+        headers={"kf-api-key": sandbox.credentials()["klipfolio"]},
+        json={"name": "Shadow Admins", "description": "", "permissions": ["admin.klip"]},
+    )
+    assert made.status_code == 201
+    monkeypatch.chdir(ws.root)
+    page = tmp_path / "access.html"
+    ran = cli("access", ".", "--format", "html", "--out", str(page), "--at", "2026-12-01")
+    assert ran.code == 0, ran.err
+    with chrome(width=1280, height=900, log_network=False) as driver:
+        driver.get(page.as_uri())
+        fits = driver.execute_script(FITS)
+        assert fits["outside"] == [], fits
+        assert fits["scroll"] <= fits["width"], fits
+        shadow = driver.find_element(
+            By.XPATH, "//table[@id='roles']//tr[contains(., 'Shadow Admins')]"
+        )
+        assert "priv" in (shadow.get_attribute("class") or "").split()
+        assert "privileged" in shadow.find_element(By.CSS_SELECTOR, ".m-priv").text
+        assert "admin.klip" in shadow.text

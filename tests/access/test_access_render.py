@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -18,7 +19,7 @@ from reconciler.access.model import COLUMNS, By, Report, RoleRow, Row
 from reconciler.access.render import read_csv, render, render_csv, render_html, render_json
 from reconciler.access.render import render_text as text_of
 from reconciler.input.schemas import SCHEMA_DIR
-from tests.support.access_sample import AT, GENERATED, row, sample_report, synthetic_report
+from tests.support.access_sample import AT, COMMIT, GENERATED, row, sample_report, synthetic_report
 
 HOSTILE = (
     "<script>alert(1)</script>",
@@ -83,7 +84,16 @@ def test_json_validates_against_the_schema_and_reads_back(make: Callable[[], Rep
     doc = json.loads(render_json(report))
     jsonschema.Draft202012Validator.check_schema(schema())
     jsonschema.validate(doc, schema(), cls=jsonschema.Draft202012Validator)
-    assert list(doc) == ["format_version", "generated_at", "at", "rows", "roles", "summary"]
+    assert list(doc) == [
+        "format_version",
+        "generated_at",
+        "at",
+        "workspace",
+        "commit",
+        "rows",
+        "roles",
+        "summary",
+    ]
     assert all(list(r) == list(COLUMNS) for r in doc["rows"])
     assert Report.from_dict(doc) == report
 
@@ -251,3 +261,19 @@ def test_5000_rows_render_to_html_quickly() -> None:
     elapsed = time.perf_counter() - start
     assert page.split("<script")[0].count("<tr class=") == 5000
     print(f"5,000 rows to HTML in {elapsed * 1000:.0f} ms ({len(page) / 1e6:.1f} MB)")
+
+
+def test_the_header_names_the_workspace_and_commit_in_every_format() -> None:
+    report = sample_report()
+    text = text_of(report)
+    assert text.splitlines()[1] == f"Workspace: access/ at commit {COMMIT}"
+    page = render_html(report)
+    origin = f"Workspace: <code>access/</code> at commit <code>{COMMIT}</code>"
+    assert f'<p class="meta" id="origin">{origin}</p>' in page
+    doc = json.loads(render_json(report))
+    assert (doc["workspace"], doc["commit"]) == (["access/"], COMMIT)
+    # Outside a checkout: no commit, and no word about one.
+    bare = dataclasses.replace(report, commit=None)
+    assert text_of(bare).splitlines()[1] == "Workspace: access/"
+    assert "commit" not in render_html(bare).split('id="origin">')[1].split("</p>")[0]
+    assert json.loads(render_json(bare))["commit"] is None

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from reconciler.access.model import Access, Report, RoleRow, Row, Status
 
 AT = datetime(2027, 1, 10, tzinfo=UTC)
+COMMIT = "0f3c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a"
+"""The sample's Git commit (a made-up one)."""
 GENERATED = datetime(2027, 1, 10, 9, 30, tzinfo=UTC)
 KLIP = "0123456789abcdef0123456789abcdef"
 GOLEM = "5b1d9e3f-7a2c-4e8b-9d6f-3c5a7e9b1d55"
@@ -146,7 +148,9 @@ def sample_report() -> Report:
             source="live",
         ),
     ]
-    return Report.build(rows, roles, at=AT, generated_at=GENERATED)
+    return Report.build(
+        rows, roles, at=AT, generated_at=GENERATED, workspace=("access/",), commit=COMMIT
+    )
 
 
 STATUSES: tuple[Status, ...] = ("in-sync", "in-sync", "in-sync", "live-only", "declared-only")

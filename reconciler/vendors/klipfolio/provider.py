@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -104,6 +105,24 @@ class Roles(KindHandler["KlipfolioProvider"]):
                     objs.append(p.role_object(scope, role))
         objs.extend(o for o in await asyncio.gather(*details) if o is not None)
         return objs
+
+    async def read_report(
+        self, p: KlipfolioProvider, resources: list[Resource], live: list[LiveObject], whole: bool
+    ) -> list[LiveObject]:
+        # Every role of each scope read, in full: a role made by hand with admin
+        # permissions must never show as having none. Read whole, `live` holds every listed
+        # role (the undeclared ones without permissions); else the scopes are listed again.
+        scopes = sorted({r.scope for r in resources})
+        known = {(o.scope, o.identity[1]) for o in live}
+        listed: list[tuple[str, dict[str, Any]]] = []
+        if not whole:
+            found = await asyncio.gather(*(p.list_roles(s) for s in scopes))
+            for scope, roles in zip(scopes, found, strict=True):
+                listed += [(scope, r) for r in roles if (scope, r["name"]) not in known]
+        full = [o for o in live if "permissions" in o.state]
+        partial = [(o.scope, {"id": o.handle["id"]}) for o in live if "permissions" not in o.state]
+        reads = await asyncio.gather(*(p.read_role(s, r["id"]) for s, r in partial + listed))
+        return full + [o for o in reads if o is not None]
 
     async def read_one(self, p: KlipfolioProvider, change: Change) -> LiveObject | None:
         scope = change.scope
@@ -292,6 +311,13 @@ class ShareRights(MemberListHandler["KlipfolioProvider"]):
         found = await asyncio.gather(*(p.read_rights(c) for c in clients))
         return [obj for obj in found if obj is not None]
 
+    async def read_report(
+        self, p: KlipfolioProvider, resources: list[Resource], live: list[LiveObject], whole: bool
+    ) -> list[LiveObject]:
+        # The client accounts' names (`GET /clients`), which the share rights do not carry.
+        names = await p.client_names() if live else {}
+        return [dataclasses.replace(o, title=names.get(o.scope, "")) for o in live]
+
     async def read_one(self, p: KlipfolioProvider, change: Change) -> LiveObject | None:
         return await p.read_rights(change.scope)
 
@@ -419,8 +445,12 @@ class KlipfolioProvider(Provider):
         return by_name
 
     async def clients(self) -> list[str]:
-        # Paged by limit and offset until meta.total clients are read.
-        ids: set[str] = set()
+        return sorted(await self.client_names())
+
+    async def client_names(self) -> dict[str, str]:
+        """Every client account: id -> name (may be empty). Paged by limit and offset
+        until meta.total clients are read."""
+        ids: dict[str, str] = {}
         offset = 0
         while True:
             params = {"limit": str(CLIENT_PAGE), "offset": str(offset)}
@@ -433,10 +463,10 @@ class KlipfolioProvider(Provider):
                 total = len(page)  # an answer without a total is one page
             if not isinstance(total, int) or isinstance(total, bool) or total < 0:
                 raise ProviderError(self.alias, "GET /clients: meta.total is not a count")
-            ids.update(c["id"] for c in page)
+            ids.update((c["id"], str(c.get("name") or "")) for c in page)
             offset += len(page)
             if offset >= total:
-                return sorted(ids)
+                return ids
             if not page:
                 raise ProviderError(
                     self.alias,

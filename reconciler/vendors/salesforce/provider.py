@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import Any, cast
@@ -219,14 +220,28 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
     # -- export ----------------------------------------------------------------------------
 
     async def scopes(self, p: SalesforceProvider) -> list[str]:
-        """Every folder id, read page by page until `totalSize` folders are read."""
-        ids: list[str] = []
+        return sorted(await self.folders(p))
+
+    async def read_report(
+        self, p: SalesforceProvider, resources: list[Resource], live: list[LiveObject], whole: bool
+    ) -> list[LiveObject]:
+        # The folders' names (`GET /folders`: label, else name), which the shares do not carry.
+        names = await self.folders(p) if live else {}
+        return [dataclasses.replace(o, title=names.get(o.identity[0], "")) for o in live]
+
+    async def folders(self, p: SalesforceProvider) -> dict[str, str]:
+        """Every folder: id -> its label (else its name), read page by page until
+        `totalSize` folders are read."""
+        ids: dict[str, str] = {}
+        read = 0
         url, params = "/folders", None
         for page in range(2, MAX_PAGES):
             body = await p.get_json(url, params)
             folders = [f for f in body.get("folders") or [] if isinstance(f, dict) and f.get("id")]
-            ids.extend(canonical_or_raw(str(f["id"])) for f in folders)
-            if not folders or len(ids) >= int(body.get("totalSize") or 0):
+            for f in folders:
+                ids[canonical_or_raw(str(f["id"]))] = str(f.get("label") or f.get("name") or "")
+            read += len(folders)
+            if not folders or read >= int(body.get("totalSize") or 0):
                 break
             next_url = body.get("nextPageUrl")
             if next_url:
@@ -234,7 +249,7 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
                 url, params = p.instance_url(str(next_url)), None
             else:
                 url, params = "/folders", {"page": str(page)}
-        return sorted(set(ids))
+        return ids
 
     async def export(self, p: SalesforceProvider, scopes: list[str]) -> list[dict[str, Any]]:
         folders = sorted({canonical_or_raw(s) for s in scopes})

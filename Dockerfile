@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# reconciler as a container: the CLI built from this checkout, every dependency pinned by
-# examples/deploy/constraints.txt, running as a non-root user.
+# reconciler as a container: the CLI built from this checkout, every dependency and the
+# build backend pinned by hash (.github/reconciler-action/requirements.lock, the same lock
+# the GitHub Action installs), running as a non-root user.
 #
 # Build:
 #   docker build -t saas-reconciler:0.2.0 .
@@ -16,12 +17,16 @@
 
 FROM python:3.11.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_CONSTRAINT=/src/examples/deploy/constraints.txt
+    PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY . .
-# The project's wheel and a wheel of every (pinned) dependency.
-RUN pip wheel --wheel-dir /wheels .
+# A wheel of every locked dependency and of setuptools, each matching a hash of the lock;
+# then the project's wheel, built offline with exactly that setuptools.
+RUN pip wheel --require-hashes --no-deps --only-binary=:all: --wheel-dir /wheels \
+      -r .github/reconciler-action/requirements.lock \
+ && pip install --no-index --no-deps --find-links /wheels --require-hashes \
+      -r .github/reconciler-action/requirements.lock \
+ && pip wheel --no-index --no-deps --no-build-isolation --wheel-dir /wheels .
 
 FROM python:3.11.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \

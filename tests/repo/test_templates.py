@@ -85,9 +85,9 @@ def test_action_metadata_is_a_composite_action_with_the_documented_interface() -
     assert doc["name"] and doc["description"]
     assert doc["runs"]["using"] == "composite"
     inputs = doc["inputs"]
-    for name in ("command", "paths", "version", "args", "python-version"):
+    for name in ("command", "paths", "args", "python-version"):
         assert name in inputs and inputs[name].get("description"), name
-    assert inputs["version"]["default"] == reconciler.__version__
+    assert "version" not in inputs, "the code installed is the action's own ref"
     assert set(doc["outputs"]) >= {"exitcode"}
     for step in doc["runs"]["steps"]:
         if "run" in step:
@@ -129,13 +129,14 @@ def test_action_outputs_are_wired_to_the_run_step() -> None:
         assert f"{m.group(2)}=" in body, f"{path.group(1)} never writes {m.group(2)}"
 
 
-def test_action_installs_a_pinned_release_never_the_callers_code() -> None:
+def test_action_installs_its_own_checkout_never_the_callers_code() -> None:
     doc = load(ACTION)
     runs = " ".join(s.get("run", "") for s in doc["runs"]["steps"])
     scripts = re.findall(r'"\$GITHUB_ACTION_PATH/([^"]+)"', runs)
     assert len(scripts) == 2 and all((ROOT / s).is_file() for s in scripts)
     install = (ROOT / scripts[0]).read_text(encoding="utf-8")
-    assert '"saas-reconciler==${version}"' in install
+    assert "GITHUB_ACTION_PATH" in install and "--require-hashes" in install
+    assert "saas-reconciler" not in install, "never a name from a package index"
     assert "pip install -e" not in install and "GITHUB_WORKSPACE" not in install
     run = (ROOT / scripts[1]).read_text(encoding="utf-8")
     assert "set -uo pipefail" in run and "PIPESTATUS[0]" in run
@@ -156,12 +157,13 @@ def test_there_are_three_templates() -> None:
 def test_template_runs_the_pinned_release_through_the_action(path: Path) -> None:
     doc = load(path)
     text = path.read_text(encoding="utf-8")
-    assert "pip install" not in text, "the action installs the pinned release"
+    assert "pip install" not in text, "the action installs the code of its pinned ref"
     assert "uses: ./" not in text, "a local action would be the checkout's code"
     steps = action_steps(doc)
     assert steps
     for _, step in steps:
-        assert step["with"]["version"] == reconciler.__version__, step
+        assert step["uses"] == f"OWNER/reconciler@v{reconciler.__version__}", step
+        assert "version" not in step["with"], "the ref in `uses:` is the version"
     for job in doc["jobs"].values():
         for step in job["steps"]:
             assert "${{" not in step.get("run", ""), f"expression inside run: in {path.name}"
@@ -184,7 +186,7 @@ def test_secrets_only_on_steps_that_call_vendors(path: Path) -> None:
     doc = load(path)
     assert "secrets." not in json.dumps(doc.get("env", {}))
     expected = credential_envs()
-    for job in doc["jobs"].values():
+    for job_name, job in doc["jobs"].items():
         assert "secrets." not in json.dumps(job.get("env", {})), "job-wide secrets"
         for step in job["steps"]:
             env = step.get("env") or {}
@@ -193,28 +195,29 @@ def test_secrets_only_on_steps_that_call_vendors(path: Path) -> None:
             if command in VENDOR_COMMANDS and "uses" in step:
                 assert with_secrets == expected, (path.name, step.get("name"))
                 for name in with_secrets:
-                    assert env[name] == f"${{{{ secrets.{secret_name(path, name)} }}}}"
+                    secret = secret_name(path, job_name, name)
+                    assert env[name] == f"${{{{ secrets.{secret} }}}}"
             else:
                 assert not with_secrets, (path.name, step.get("name"))
             assert "secrets." not in json.dumps(step.get("with") or {})
 
 
-def secret_name(template: Path, env: str) -> str:
+def secret_name(template: Path, job: str, env: str) -> str:
     """The secret a template maps onto a credential variable: write-capable ones only in
-    apply's protected environment; plan (a pull request's run) and drift get read-only
-    tokens, `<VARIABLE>_READONLY`."""
-    return env if template.name == "reconcile-apply.yml" else f"{env}_READONLY"
+    the apply job's protected environment; every plan (a pull request's, or the one
+    apply's approver reads) and drift get read-only tokens, `<VARIABLE>_READONLY`."""
+    return env if (template.name, job) == ("reconcile-apply.yml", "apply") else f"{env}_READONLY"
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
 def test_write_credentials_only_in_the_protected_apply_environment(path: Path) -> None:
     doc = load(path)
     text = path.read_text(encoding="utf-8")
-    named = set(re.findall(r"secrets\.(\w+)", text))
-    for job in doc["jobs"].values():
-        if path.name == "reconcile-apply.yml":
+    for job_name, job in doc["jobs"].items():
+        named = set(re.findall(r"secrets\.(\w+)", json.dumps(job)))
+        if (path.name, job_name) == ("reconcile-apply.yml", "apply"):
             assert job["environment"] == "production"
-            assert not any(n.endswith("_READONLY") for n in named)
+            assert named and not any(n.endswith("_READONLY") for n in named)
         else:
             assert "environment" not in job
             assert named and all(n.endswith("_READONLY") for n in named), named
@@ -266,7 +269,8 @@ def test_credential_names_agree_everywhere() -> None:
     for path in TEMPLATES:
         text = path.read_text(encoding="utf-8")
         named = set(re.findall(r"secrets\.(\w+)", text))
-        assert named == {secret_name(path, name) for name in expected}, path.name
+        jobs = load(path)["jobs"]
+        assert named == {secret_name(path, j, name) for j in jobs for name in expected}, path
         assert "SF_PROD" not in text
 
 
@@ -286,22 +290,35 @@ def test_plan_template_comments_on_the_pull_request() -> None:
     assert checkout["with"]["persist-credentials"] is False
 
 
-def test_apply_template_applies_exactly_the_saved_plan() -> None:
+def test_apply_template_approves_a_plan_it_shows_then_applies_exactly_it() -> None:
+    """Two jobs: the approver of `production` reads the plan job's summary first."""
     doc = load(TEMPLATE_DIR / "reconcile-apply.yml")
-    steps = [s for _, s in action_steps(doc)]
-    commands = [s["with"]["command"] for s in steps]
-    assert commands == ["plan", "show", "apply"]
-    plan, show, apply = steps
+    plan_job, apply_job = doc["jobs"]["plan"], doc["jobs"]["apply"]
+    assert "environment" not in plan_job
+    assert apply_job["environment"] == "production"
+    assert apply_job["needs"] in ("plan", ["plan"])
+    plan, show = (s for _, s in action_steps({"jobs": {"plan": plan_job}}))
+    (apply,) = (s for _, s in action_steps({"jobs": {"apply": apply_job}}))
+    assert [plan["with"]["command"], show["with"]["command"], apply["with"]["command"]] == [
+        "plan",
+        "show",
+        "apply",
+    ]
     plan_args = expr_words(plan["with"]["args"])
     saved = plan_args[plan_args.index("--out") + 1]
     # Outside the checkout, where a pull request's files (a link at plan.json) cannot be.
     assert saved == "${{ runner.temp }}/plan.json"
-    upload = next(
-        s for s in doc["jobs"]["apply"]["steps"] if "upload-artifact" in s.get("uses", "")
-    )
-    assert upload["with"]["path"] == saved
     assert show["with"]["paths"] == saved
-    assert apply["with"]["paths"] == saved, "apply PLAN.json, not the manifests"
+    assert show["with"]["args"].split() == ["--format", "markdown"]
+    assert show["with"].get("summary", "true") == "true", "the markdown plan in the summary"
+    upload = next(s for s in plan_job["steps"] if "upload-artifact@" in s.get("uses", ""))
+    assert upload["with"]["path"] == saved
+    assert 1 <= int(upload["with"]["retention-days"]) <= 3, "short-lived"
+    download = next(s for s in apply_job["steps"] if "download-artifact@" in s.get("uses", ""))
+    assert download["with"]["name"] == upload["with"]["name"], "exactly that artifact"
+    assert download["with"]["path"].startswith("${{ runner.temp }}/")
+    assert apply_job["steps"].index(download) < apply_job["steps"].index(apply)
+    assert apply["with"]["paths"] == download["with"]["path"] + "/plan.json", "apply PLAN.json"
     apply_args = apply["with"]["args"].split()
     assert "--auto-approve" not in apply_args, "a saved plan never prompts"
     config = apply_args[apply_args.index("--config") + 1]
@@ -309,6 +326,27 @@ def test_apply_template_applies_exactly_the_saved_plan() -> None:
     assert config == f"{manifests}/reconciler.yaml", "the config plan found beside the manifests"
     assert "--sandbox" not in json.dumps(doc)
     assert doc["concurrency"]["cancel-in-progress"] is False
+
+
+ACTION_REF = re.compile(r"([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+(\.\d+)*$")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [ACTION, *sorted(WORKFLOWS.glob("*.yml")), *TEMPLATES],
+    ids=lambda p: p.name,
+)
+def test_third_party_actions_are_pinned_by_commit_sha(path: Path) -> None:
+    """A tag can be moved to other code; a full commit SHA cannot. The tag it stands for
+    is in the comment (kept current by a dependency bot)."""
+    found = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"\s*(?:- )?uses:\s*(\S+)(.*)$", line)
+        if not m or m.group(1).startswith("OWNER/reconciler@"):
+            continue
+        found += 1
+        assert ACTION_REF.fullmatch(m.group(1) + m.group(2)), f"{path.name}: {line.strip()}"
+    assert found, path.name
 
 
 def test_drift_template_reports_drift_as_a_failure() -> None:
@@ -523,6 +561,12 @@ def run_step(tmp_path: Path) -> RunStep:
         ("validate", "", 2, False),
         ("show", "--format markdown", 0, True),
         ("show", "", 4, False),
+        ("expiring", "--detailed-exitcode", 2, True),
+        ("expiring", "--within 14d --detailed-exitcode", 0, True),
+        ("expiring", "", 2, False),
+        ("expiring", "--detailed-exitcode", 1, False),
+        ("access", "--detailed-exitcode", 2, True),
+        ("access", "", 2, False),
     ],
 )
 def test_exit_code_rules(
@@ -728,77 +772,7 @@ def test_oversized_comment_is_truncated(run_step: RunStep) -> None:
     assert body.startswith(MARKER) and len(body) <= 65_000 and "truncated" in body
 
 
-# --- install.sh ---------------------------------------------------------------------------
-
-STUB_PYTHON = """#!/usr/bin/env bash
-# Stands in for `python -I -m venv DIR`, and then for DIR/bin/python -I -m pip install ...
-venv="${@: -1}"
-mkdir -p "$venv/bin"
-cat > "$venv/bin/python" <<'PY'
-#!/usr/bin/env bash
-printf '%s\\n' "$@" > "$STUB_PIP_ARGS"
-PY
-cat > "$venv/bin/reconciler" <<'PY'
-#!/usr/bin/env bash
-echo "reconciler, version 9"
-PY
-chmod +x "$venv/bin/python" "$venv/bin/reconciler"
-"""
-
-
-@pytest.mark.parametrize(
-    "version", ["", "latest", ">=0.1", "0.2.0 --index-url=http://evil", "0.2.0;x", "../x", "0.2"]
-)
-def test_install_refuses_anything_but_an_exact_release(tmp_path: Path, version: str) -> None:
-    env = {
-        "PATH": os.environ["PATH"],
-        "RECONCILER_VERSION": version,
-        "RUNNER_TEMP": str(tmp_path),
-        "GITHUB_OUTPUT": str(tmp_path / "out"),
-        "RECONCILER_PYTHON": "/bin/false",
-    }
-    res = subprocess.run(
-        [BASH or "bash", str(SCRIPTS / "install.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if version == "0.2":
-        assert res.returncode != 0  # passes the check, then /bin/false fails the venv
-        assert "must be an exact release" not in res.stdout
-    else:
-        assert res.returncode == 1 and "must be an exact release" in res.stdout
-
-
-def test_install_pins_the_release_in_its_own_venv(tmp_path: Path) -> None:
-    python = tmp_path / "python"
-    python.write_text(STUB_PYTHON, encoding="utf-8")
-    python.chmod(0o755)
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
-    env = {
-        "PATH": os.environ["PATH"],
-        "RECONCILER_VERSION": "0.2.0",
-        "RECONCILER_PYTHON": str(python),
-        "RUNNER_TEMP": str(tmp_path / "temp"),
-        "GITHUB_OUTPUT": str(tmp_path / "out"),
-        "STUB_PIP_ARGS": str(tmp_path / "pip-args"),
-    }
-    (tmp_path / "temp").mkdir()
-    res = subprocess.run(
-        [BASH or "bash", str(SCRIPTS / "install.sh")],
-        cwd=workspace,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert res.returncode == 0, res.stdout + res.stderr
-    pip = (tmp_path / "pip-args").read_text().splitlines()
-    assert pip[:4] == ["-I", "-m", "pip", "install"] and pip[-1] == "saas-reconciler==0.2.0"
-    venv = tmp_path / "temp" / "saas-reconciler-0.2.0"
-    assert (tmp_path / "out").read_text() == f"bin={venv}/bin/reconciler\n"
+# --- install.sh: tests/repo/test_action_install.py ---------------------------------------
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)

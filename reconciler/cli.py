@@ -16,12 +16,20 @@ from reconciler.commands import (
     error_handler,
     expiring,
     export,
+    init,
     plan,
     sandbox_cmd,
     show,
     validate,
 )
-from reconciler.commands.options import EXIT_ERROR, EXIT_OK, Options, common, echo
+from reconciler.commands.options import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Options,
+    common,
+    echo,
+    group_options,
+)
 
 COMMAND_MODULES = [
     validate,
@@ -33,14 +41,19 @@ COMMAND_MODULES = [
     show,
     export,
     sandbox_cmd,
+    init,
     demo,
 ]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
+@group_options
 def cli() -> None:
-    """Access-as-code for SaaS sharing: validate, plan and apply who may see what."""
+    """Access-as-code for SaaS sharing: validate, plan and apply who may see what.
+
+    The common flags (--config, -v, --no-color, --parallelism, --policy) go before the
+    command or after it."""
 
 
 for _module in COMMAND_MODULES:
@@ -53,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _main(argv: list[str] | None) -> int:
-    """Run one command line; its exit code (SPEC §3)."""
+    """Run one command line; its exit code (docs/exit-codes.md)."""
     args = argv if argv is not None else sys.argv[1:]
     return error_handler.run(
         lambda: cli.main(args=argv, prog_name="reconciler", standalone_mode=False),

@@ -15,10 +15,12 @@ from reconciler.commands.options import (
     at_option,
     common,
     echo,
+    paths_argument,
     plan_format,
     policy_option,
     provider_option,
     render_plan,
+    require_manifests,
     sandbox_options,
 )
 from reconciler.commands.progress import progress
@@ -30,7 +32,7 @@ from reconciler.render import text
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@paths_argument
 @click.option("--out", metavar="PLAN.json", type=click.Path(dir_okay=False), help="Save the plan.")
 @plan_format
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
@@ -52,6 +54,7 @@ def plan(
     sandbox_state: str | None,
 ) -> int:
     """Show what apply would change."""
+    require_manifests(paths, opts.config)
     with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
         result, config = workflow.plan_workspace(
             list(paths),

@@ -6,10 +6,11 @@ import json
 
 import click
 
-from reconciler.commands.options import Options, common, echo, policy_option
+from reconciler.commands.options import Options, common, echo, paths_argument, plural, policy_option
 from reconciler.core import notices as warnings
 from reconciler.core.errors import ManifestError, Problem
 from reconciler.core.escape import github_data, github_property
+from reconciler.input.config import offline
 from reconciler.input.manifest import load_workspace
 
 
@@ -39,14 +40,18 @@ def render(problems: list[Problem], fmt: str) -> str:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@paths_argument
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
 @common
 @policy_option
 def validate(opts: Options, paths: tuple[str, ...], fmt: str) -> int:
-    """Check manifests and config offline."""
+    """Check manifests and config offline (PATH: the current directory when none is given).
+
+    What only the pipeline's environment decides (allowed hosts, credential variables,
+    loopback) is a warning here: plan and apply refuse it."""
     try:
-        ws = load_workspace(list(paths), opts.config, opts.policy)
+        with offline():
+            ws = load_workspace(list(paths), opts.config, opts.policy)
     except ManifestError as exc:
         if fmt == "text":
             raise
@@ -55,8 +60,7 @@ def validate(opts: Options, paths: tuple[str, ...], fmt: str) -> int:
         found = sorted([*exc.problems, *warnings.take()])
         echo(render(found, fmt), opts, annotations=fmt == "github")
         files = len({p.file for p in exc.problems})
-        n = len(exc.problems)
-        click.echo(f"{n} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)}", err=True)
+        click.echo(f"{plural(len(exc.problems), 'problem')} in {plural(files, 'file')}", err=True)
         return 1
     n = len(ws.resources)
     if fmt == "json":
@@ -65,7 +69,8 @@ def validate(opts: Options, paths: tuple[str, ...], fmt: str) -> int:
         if fmt == "github" and warnings.pending():
             echo(render(warnings.take(), fmt), opts, annotations=True)
         click.echo(
-            f"Valid: {n} object{'s' * (n != 1)} in {len(ws.files)} files.", err=fmt == "github"
+            f"Valid: {plural(n, 'object')} in {plural(len(ws.files), 'file')}.",
+            err=fmt == "github",
         )
     return 0
 

@@ -78,8 +78,8 @@ def apply_cmd(
             echo("No changes. Live state matches the manifests.", opts)
             return EXIT_OK
         return report(results, opts)
-    require_manifests(paths, opts.config)
     with maybe_sandbox(sandbox, sandbox_state, list(paths), opts, writes=True) as target:
+        require_manifests(paths, opts.config)
         plan, config = workflow.plan_workspace(
             list(paths),
             config_file=opts.config,

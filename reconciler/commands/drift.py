@@ -52,8 +52,8 @@ def drift(
 
     Live objects in a declared scope that no manifest declares are reported as unmanaged
     (drift), prune or not, protected ones included."""
-    require_manifests(paths, opts.config)
     with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
+        require_manifests(paths, opts.config)
         result, _ = workflow.plan_workspace(
             list(paths),
             config_file=opts.config,

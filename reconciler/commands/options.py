@@ -18,9 +18,11 @@ from reconciler.core.escape import no_commands, surrogates
 from reconciler.core.model import Plan
 from reconciler.core.redact import RedactingFormatter, redact
 from reconciler.input import manifest, policy
+from reconciler.input.config import find_config, load_config
 from reconciler.plans import planfile
 from reconciler.plugin.endpoints import trusting
 from reconciler.plugin.http import install_redaction
+from reconciler.plugin.registry import defaults
 from reconciler.render import text
 from reconciler.render.markdown import render_markdown
 
@@ -115,8 +117,12 @@ def paths_argument(fn: click.decorators.FC) -> click.decorators.FC:
 
 def require_manifests(paths: tuple[str, ...] | list[str], config: str | None) -> None:
     """Refuse a run over no manifest at all (exit 1): a drift job over an empty checkout
-    must not pass on nothing. Paths that do not exist are reported by the load itself."""
-    files, problems = manifest.discover(list(paths), config)
+    must not pass on nothing. The config's own problems come first, as the run would report
+    them; paths that do not exist are reported by the load itself. Call it where the run
+    loads its workspace (inside `maybe_sandbox`)."""
+    found = find_config(config, list(paths))
+    load_config(found, defaults())
+    files, problems = manifest.discover(list(paths), str(found) if found else None)
     if not files and not problems:
         raise ReconcilerError(f"no manifests under {', '.join(paths)}")
 

@@ -54,8 +54,8 @@ def plan(
     sandbox_state: str | None,
 ) -> int:
     """Show what apply would change."""
-    require_manifests(paths, opts.config)
     with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
+        require_manifests(paths, opts.config)
         result, config = workflow.plan_workspace(
             list(paths),
             config_file=opts.config,

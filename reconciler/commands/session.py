@@ -102,18 +102,20 @@ def maybe_sandbox(
 
 def check_writable(directory: Path) -> None:
     """Refuse, before any write, a session directory that cannot be written (a read-only
-    checkout): one line, exit 1, instead of an apply whose state is then lost."""
+    checkout): one line, exit 1, instead of an apply whose state is then lost. Creates
+    nothing: a probe file, removed at once, in the directory or where it would be made."""
+    where = directory if directory.is_dir() else directory.parent
     try:
-        safefile.make_dirs(directory)
-        probe = directory / f".probe-{secrets.token_hex(6)}"
+        if directory.exists() and not directory.is_dir():
+            raise NotADirectoryError(20, "not a directory")
+        probe = where / f".reconciler-probe-{secrets.token_hex(6)}"
         probe.touch(exist_ok=False)
         probe.unlink()
-    except (ReconcilerError, OSError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    except OSError as exc:
         raise ReconcilerError(
             f"--sandbox keeps what apply writes in {directory}/ under the current directory, "
-            f"which cannot be written ({why}): run from a writable directory; nothing was "
-            "changed"
+            f"which cannot be written ({exc.strerror}): run from a writable directory; "
+            "nothing was changed"
         ) from None
 
 

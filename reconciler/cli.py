@@ -16,12 +16,20 @@ from reconciler.commands import (
     error_handler,
     expiring,
     export,
+    init,
     plan,
     sandbox_cmd,
     show,
     validate,
 )
-from reconciler.commands.options import EXIT_ERROR, EXIT_OK, Options, common, echo
+from reconciler.commands.options import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Options,
+    common,
+    echo,
+    group_options,
+)
 
 COMMAND_MODULES = [
     validate,
@@ -33,14 +41,19 @@ COMMAND_MODULES = [
     show,
     export,
     sandbox_cmd,
+    init,
     demo,
 ]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
+@group_options
 def cli() -> None:
-    """Access-as-code for SaaS sharing: validate, plan and apply who may see what."""
+    """Access-as-code for SaaS sharing: validate, plan and apply who may see what.
+
+    The common flags (--config, -v, --no-color, --parallelism, --policy) go before the
+    command or after it."""
 
 
 for _module in COMMAND_MODULES:

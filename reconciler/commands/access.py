@@ -17,6 +17,7 @@ from reconciler.commands.options import (
     at_option,
     common,
     echo,
+    paths_argument,
     policy_option,
     provider_option,
     sandbox_options,
@@ -27,10 +28,11 @@ from reconciler.core import safefile
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.escape import surrogates
 from reconciler.engine import workflow
+from reconciler.input.config import offline
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@paths_argument
 @click.option(
     "--desired", is_flag=True, help="The manifests alone, offline: no request, no credential."
 )
@@ -75,7 +77,8 @@ def access(
     if desired and sandbox:
         raise ReconcilerError("--desired reads no live state: it takes no --sandbox")
     if desired:
-        ws, resources = workflow.load_only(list(paths), opts.config, list(only), opts.policy)
+        with offline():
+            ws, resources = workflow.load_only(list(paths), opts.config, list(only), opts.policy)
         report = collect(ws, None, resources)
     else:
         claims: dict[str, list[str]] = {}

@@ -16,9 +16,11 @@ from reconciler.commands.options import (
     at_option,
     common,
     echo,
+    paths_argument,
     plural,
     policy_option,
     provider_option,
+    require_manifests,
     sandbox_options,
 )
 from reconciler.commands.progress import progress
@@ -31,7 +33,7 @@ from reconciler.render import text
 
 
 @click.command(name="apply")
-@click.argument("paths", nargs=-1, required=True)
+@paths_argument
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation.")
 @click.option("--force", is_flag=True, help="Apply even over the safety thresholds and the guards.")
 @click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Only this object.")
@@ -58,7 +60,7 @@ def apply_cmd(
             raise ReconcilerError("--at does not apply to a saved plan; nothing was changed")
         # A saved plan's seed is never looked for beside the plan file: the default seed,
         # or --sandbox-state (the one `plan --sandbox` used, when it was not the default).
-        with maybe_sandbox(sandbox, sandbox_state, [], opts) as target:
+        with maybe_sandbox(sandbox, sandbox_state, [], opts, writes=True) as target:
             results = workflow.apply_saved(
                 paths[0],
                 config_file=opts.config,
@@ -76,7 +78,8 @@ def apply_cmd(
             echo("No changes. Live state matches the manifests.", opts)
             return EXIT_OK
         return report(results, opts)
-    with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
+    with maybe_sandbox(sandbox, sandbox_state, list(paths), opts, writes=True) as target:
+        require_manifests(paths, opts.config)
         plan, config = workflow.plan_workspace(
             list(paths),
             config_file=opts.config,

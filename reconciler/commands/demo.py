@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ import click
 
 from reconciler.commands.options import Options, common, echo
 from reconciler.commands.progress import progress
-from reconciler.commands.session import start
+from reconciler.commands.session import SEED, start
 from reconciler.core import clock, notices
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.model import Outcome, Plan
@@ -28,11 +29,25 @@ if TYPE_CHECKING:
     from reconciler.sandbox import Sandbox
 
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+"""The example workspace shipped in the package: a copy of the repository's examples/
+(tests/commands/test_init_demo.py keeps the two the same)."""
+
+DEMO_AT = datetime(2026, 12, 1, tzinfo=UTC)
+"""The time the demo runs at, as `--at` would set it: the examples' expiries and ignores
+are dated, so the demo's story (what is in force, what lapses next) never changes with the
+calendar."""
+
+
 def examples_dir() -> Path:
-    for candidate in (Path(__file__).resolve().parents[2] / "examples", Path("examples")):
-        if (candidate / "sandbox-state.yaml").is_file():
-            return candidate
-    raise ReconcilerError("demo needs the examples/ directory of a reconciler source checkout")
+    if not (EXAMPLES / "reconciler.yaml").is_file():
+        raise ReconcilerError(f"the example workspace {EXAMPLES} is missing from this installation")
+    return EXAMPLES
+
+
+def _seed(root: Path) -> Path:
+    beside = root / "sandbox-state.yaml"
+    return beside if beside.is_file() else SEED
 
 
 def _say(opts: Options, step: str, words: str) -> None:
@@ -109,14 +124,25 @@ def _expire(
 @sandboxed()
 def demo(opts: Options) -> int:
     """A guided tour on the built-in sandbox: plan, apply, an expiry, an out-of-band change,
-    drift."""
+    drift. Runs from any directory, on the example workspace shipped in the package, at a
+    fixed time (2026-12-01), so its output never depends on the calendar."""
+    with clock.frozen(DEMO_AT):
+        return _tour(opts)
+
+
+def _tour(opts: Options) -> int:
     root = examples_dir()
     paths = [str(root)]
     opts.config = opts.config or str(root / "reconciler.yaml")
-    sb = start(root / "sandbox-state.yaml")
+    sb = start(_seed(root))
     target = SandboxTarget(sb.start(), sb.credentials())
     try:
-        _say(opts, "1/5 plan", f"manifests in {root} vs. a fresh sandbox of the vendor APIs")
+        _say(
+            opts,
+            "1/5 plan",
+            f"the example manifests, on {clock.show(DEMO_AT)}, vs. a fresh sandbox of the "
+            "vendor APIs",
+        )
         plan, config = workflow.plan_workspace(paths, **_how(opts, target))
         echo(text.render_plan(plan), opts)
 
@@ -144,9 +170,8 @@ def demo(opts: Options) -> int:
             echo(drift.render_drift(drifted), opts)
         echo("", opts)
         echo(
-            "Drift detected: `reconciler apply` would put it back. "
-            "Try it yourself: reconciler plan examples/ --sandbox"
-            + (f" (and --at {clock.show(later)})" if later is not None else ""),
+            "Drift detected: `reconciler apply` would put it back. Try it yourself: "
+            "`reconciler init access/`, then `reconciler plan access/ --sandbox`.",
             opts,
         )
     finally:

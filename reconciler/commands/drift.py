@@ -15,9 +15,11 @@ from reconciler.commands.options import (
     at_option,
     common,
     echo,
+    paths_argument,
     plan_format,
     policy_option,
     provider_option,
+    require_manifests,
     sandbox_options,
 )
 from reconciler.commands.progress import progress
@@ -31,7 +33,7 @@ from reconciler.render.text import field_deltas
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@paths_argument
 @plan_format
 @provider_option
 @sandbox_options
@@ -51,6 +53,7 @@ def drift(
     Live objects in a declared scope that no manifest declares are reported as unmanaged
     (drift), prune or not, protected ones included."""
     with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
+        require_manifests(paths, opts.config)
         result, _ = workflow.plan_workspace(
             list(paths),
             config_file=opts.config,

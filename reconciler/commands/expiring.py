@@ -14,12 +14,14 @@ from reconciler.commands.options import (
     at_option,
     common,
     echo,
+    paths_argument,
     plural,
     policy_option,
 )
 from reconciler.core import clock
 from reconciler.core.escape import text as esc
 from reconciler.governance import expiry
+from reconciler.input.config import offline
 from reconciler.input.manifest import load_workspace
 
 NO_MEMBER = "—"
@@ -92,7 +94,7 @@ def render_json(found: list[expiry.ExpiringGrant], now: datetime, within: str) -
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@paths_argument
 @click.option(
     "--within",
     "within",
@@ -114,7 +116,8 @@ def expiring(
         span = clock.parse_span(within)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--within'") from None
-    ws = load_workspace(list(paths), opts.config, opts.policy)
+    with offline():
+        ws = load_workspace(list(paths), opts.config, opts.policy)
     now = clock.now()
     found = expiry.due(ws.resources, span)
     render = render_json if fmt == "json" else render_text

@@ -13,13 +13,16 @@ from typing import Any
 import click
 
 from reconciler.core import clock
+from reconciler.core.errors import ReconcilerError
 from reconciler.core.escape import no_commands, surrogates
 from reconciler.core.model import Plan
 from reconciler.core.redact import RedactingFormatter, redact
 from reconciler.input import manifest, policy
+from reconciler.input.config import find_config, load_config
 from reconciler.plans import planfile
 from reconciler.plugin.endpoints import trusting
 from reconciler.plugin.http import install_redaction
+from reconciler.plugin.registry import defaults
 from reconciler.render import text
 from reconciler.render.markdown import render_markdown
 
@@ -39,8 +42,43 @@ class Options:
     """The operator's policy (`--policy` / RECONCILER_POLICY), loaded by `policy_option`."""
 
 
+COMMON_FLAGS = ("--config", "-v/--verbose", "--no-color", "--parallelism", "--policy")
+"""The flags taken before the command (`reconciler -v plan`) as well as after it."""
+
+
+def group_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """The common flags on the `reconciler` group itself, so that they may come before the
+    command; `common` merges them with the command's own (the command's value wins, `-v`
+    counts both)."""
+
+    @click.option(
+        "--config", "config", metavar="FILE", help="Config file (default: reconciler.yaml)."
+    )
+    @click.option("-v", "--verbose", count=True, help="Log each HTTP call; tracebacks on errors.")
+    @click.option("--no-color", is_flag=True, help="Never colour the output.")
+    @click.option("--parallelism", type=click.IntRange(1, 256), help="Concurrent API requests.")
+    @click.option(
+        "--policy",
+        "policy_file",
+        metavar="FILE",
+        help="The operator's policy (plan, apply, drift, validate, expiring, access).",
+    )
+    @functools.wraps(fn)
+    def wrapper(**kw: Any) -> None:
+        click.get_current_context().meta["before"] = kw
+        fn()
+
+    return wrapper
+
+
+def _before() -> dict[str, Any]:
+    """The common flags given before the command (`group_options`)."""
+    return dict(click.get_current_context().meta.get("before") or {})
+
+
 def common(fn: Callable[..., int]) -> Callable[..., int]:
-    """The flags every command takes, gathered into `opts`."""
+    """The flags every command takes, gathered into `opts` (also accepted before the
+    command: `group_options`)."""
 
     @click.option(
         "--config", "config", metavar="FILE", help="Config file (default: reconciler.yaml)."
@@ -52,13 +90,41 @@ def common(fn: Callable[..., int]) -> Callable[..., int]:
     def wrapper(
         config: str | None, verbose: int, no_color: bool, parallelism: int | None, **kw: Any
     ) -> int:
-        opts = Options(verbose, False if no_color else None, config, parallelism)
+        before = _before()
         ctx = click.get_current_context()
+        if before.get("policy_file") and not getattr(fn, "takes_policy", False):
+            raise click.UsageError(f"--policy does not apply to {ctx.info_name}", ctx)
+        verbose += before.get("verbose") or 0
+        no_color = no_color or bool(before.get("no_color"))
+        config = config or before.get("config")
+        parallelism = parallelism or before.get("parallelism")
+        opts = Options(verbose, False if no_color else None, config, parallelism)
         ctx.meta["opts"] = opts
         setup_logging(verbose)
         return fn(opts, **kw)
 
     return wrapper
+
+
+def _here(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    return value or (".",)
+
+
+def paths_argument(fn: click.decorators.FC) -> click.decorators.FC:
+    """`PATH...`, the current directory when none is given (as terraform does)."""
+    return click.argument("paths", nargs=-1, callback=_here, metavar="[PATH]...")(fn)
+
+
+def require_manifests(paths: tuple[str, ...] | list[str], config: str | None) -> None:
+    """Refuse a run over no manifest at all (exit 1): a drift job over an empty checkout
+    must not pass on nothing. The config's own problems come first, as the run would report
+    them; paths that do not exist are reported by the load itself. Call it where the run
+    loads its workspace (inside `maybe_sandbox`)."""
+    found = find_config(config, list(paths))
+    load_config(found, defaults())
+    files, problems = manifest.discover(list(paths), str(found) if found else None)
+    if not files and not problems:
+        raise ReconcilerError(f"no manifests under {', '.join(paths)}")
 
 
 def policy_option(fn: Callable[..., int]) -> Callable[..., int]:
@@ -76,12 +142,13 @@ def policy_option(fn: Callable[..., int]) -> Callable[..., int]:
     @functools.wraps(fn)
     def wrapper(*args: Any, policy_file: str | None, **kw: Any) -> int:
         opts: Options = args[0]
-        file = policy.locate(policy_file)
+        file = policy.locate(policy_file or _before().get("policy_file"))
         paths = [str(p) for p in kw.get("paths") or ()]
         opts.policy = manifest.load_policy(file, paths) if file else None
         with trusting(opts.policy.hosts if opts.policy else ()):
             return fn(*args, **kw)
 
+    wrapper.takes_policy = True  # type: ignore[attr-defined]
     return wrapper
 
 

@@ -15,10 +15,12 @@ from reconciler.commands.options import (
     at_option,
     common,
     echo,
+    paths_argument,
     plan_format,
     policy_option,
     provider_option,
     render_plan,
+    require_manifests,
     sandbox_options,
 )
 from reconciler.commands.progress import progress
@@ -30,7 +32,7 @@ from reconciler.render import text
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@paths_argument
 @click.option("--out", metavar="PLAN.json", type=click.Path(dir_okay=False), help="Save the plan.")
 @plan_format
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
@@ -53,6 +55,7 @@ def plan(
 ) -> int:
     """Show what apply would change."""
     with maybe_sandbox(sandbox, sandbox_state, list(paths), opts) as target:
+        require_manifests(paths, opts.config)
         result, config = workflow.plan_workspace(
             list(paths),
             config_file=opts.config,

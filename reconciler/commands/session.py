@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,14 +62,15 @@ def start(seed: Path, latency_ms: float = 0, fault_rate: float = 0.0) -> Sandbox
 
 @contextlib.contextmanager
 def maybe_sandbox(
-    enabled: bool, state: str | None, paths: list[str], opts: Options
+    enabled: bool, state: str | None, paths: list[str], opts: Options, writes: bool = False
 ) -> Iterator[SandboxTarget | None]:
     """Start the sandbox in-process when asked (each vendor at the root of a free loopback
     port of its own); yields where providers should point.
 
     What an apply writes to the sandbox is kept in `.reconciler/` under the current
     directory, so `apply --sandbox` then `plan --sandbox` shows no changes, as it would
-    against a real account. Deleting that file starts again from the seed.
+    against a real account. Deleting that file starts again from the seed. `writes` (apply):
+    that directory must be writable before anything is applied, not found unwritable after.
     """
     if not enabled:
         yield None
@@ -78,6 +80,8 @@ def maybe_sandbox(
     seed = state_file(state, paths)
     session = session_file(seed)
     safefile.refuse_links(session)  # before the command runs, not after its writes
+    if writes:
+        check_writable(session.parent)
     if session.is_file() and session.stat().st_mtime >= seed.stat().st_mtime:
         click.echo(f"sandbox: continuing from {session} (delete it to start over)", err=True)
         sb = start(session)
@@ -95,6 +99,25 @@ def maybe_sandbox(
             safefile.make_dirs(session.parent)
             dump_state(sb.state, session)
             click.echo(f"sandbox: state saved to {session} (delete it to start over)", err=True)
+
+
+def check_writable(directory: Path) -> None:
+    """Refuse, before any write, a session directory that cannot be written (a read-only
+    checkout): one line, exit 1, instead of an apply whose state is then lost. Creates
+    nothing: a probe file, removed at once, in the directory or where it would be made."""
+    where = directory if directory.is_dir() else directory.parent
+    try:
+        if directory.exists() and not directory.is_dir():
+            raise NotADirectoryError(20, "not a directory")
+        probe = where / f".reconciler-probe-{secrets.token_hex(6)}"
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as exc:
+        raise ReconcilerError(
+            f"--sandbox keeps what apply writes in {directory}/ under the current directory, "
+            f"which cannot be written ({exc.strerror}): run from a writable directory; "
+            "nothing was changed"
+        ) from None
 
 
 def session_file(seed: Path) -> Path:

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 import click
 
-from reconciler.commands.options import Options, common, echo, policy_option
+from reconciler.commands.options import Options, common, echo, paths_argument, plural, policy_option
 from reconciler.core import notices
 from reconciler.core.errors import ManifestError, Problem
 from reconciler.core.escape import github_data, github_property
+from reconciler.input.config import offline
 from reconciler.input.manifest import Workspace, load_workspace
 from reconciler.input.policy import Policy
 
@@ -26,8 +27,10 @@ class Checked:
 
 
 def check(paths: list[str], config: str | None, policy: Policy | None) -> Checked:
-    """Load and check the manifests offline, with a warnings collector of its own."""
-    with notices.collecting() as notes:
+    """Load and check the manifests offline, with a warnings collector of its own: what only
+    the pipeline's environment decides (allowed hosts, credential variables, loopback) is a
+    warning here, as plan and apply refuse it."""
+    with notices.collecting() as notes, offline():
         try:
             ws = load_workspace(paths, config, policy)
         except ManifestError as exc:
@@ -61,12 +64,12 @@ def render(problems: list[Problem], fmt: str) -> str:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True)
+@paths_argument
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text")
 @common
 @policy_option
 def validate(opts: Options, paths: tuple[str, ...], fmt: str) -> int:
-    """Check manifests and config offline."""
+    """Check manifests and config offline (PATH: the current directory when none is given)."""
     checked = check(list(paths), opts.config, opts.policy)
     ws = checked.workspace
     if ws is None:
@@ -79,8 +82,9 @@ def validate(opts: Options, paths: tuple[str, ...], fmt: str) -> int:
         found = sorted([*checked.problems, *checked.warnings])
         echo(render(found, fmt), opts, annotations=fmt == "github")
         files = len({p.file for p in checked.problems})
-        n = len(checked.problems)
-        click.echo(f"{n} problem{'s' * (n != 1)} in {files} file{'s' * (files != 1)}", err=True)
+        click.echo(
+            f"{plural(len(checked.problems), 'problem')} in {plural(files, 'file')}", err=True
+        )
         return 1
     n = len(ws.resources)
     if fmt == "json":
@@ -92,7 +96,8 @@ def validate(opts: Options, paths: tuple[str, ...], fmt: str) -> int:
             for problem in checked.warnings:
                 notices.add(problem)
         click.echo(
-            f"Valid: {n} object{'s' * (n != 1)} in {len(ws.files)} files.", err=fmt == "github"
+            f"Valid: {plural(n, 'object')} in {plural(len(ws.files), 'file')}.",
+            err=fmt == "github",
         )
     return 0
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from reconciler.core import notices
 from reconciler.core.errors import ManifestError, Problem
 from reconciler.core.settings import (
     Config,
@@ -20,9 +23,21 @@ from reconciler.core.settings import (
 from reconciler.core.yamlload import Located, load_file, outside, roots
 from reconciler.governance.ignores import load as load_ignores
 from reconciler.input.schemas import core_provider_settings, provider_settings, validate_against
-from reconciler.plugin.endpoints import account, base_url_allowed, credential_env_allowed
+from reconciler.plugin.endpoints import (
+    account,
+    base_url_allowed,
+    credential_env_allowed,
+    host_allowed,
+)
 
 _SANDBOXED: ContextVar[bool] = ContextVar("reconciler_sandboxed", default=False)
+_OFFLINE: ContextVar[bool] = ContextVar("reconciler_offline", default=False)
+
+SANDBOX_BASE_URL = "https://{alias}.sandbox.invalid"
+"""A provider's base URL under `--sandbox` when neither the config nor the environment
+gives one (a Salesforce org's): never contacted, as the sandbox stands in for it."""
+
+REFUSED_LATER = "plan and apply will refuse it"
 
 CONFIG_NAMES = ("reconciler.yaml", "reconciler.yml")
 
@@ -50,6 +65,8 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
             base = d.base_url
             if d.required_base_url_env:
                 base = os.environ.get(d.required_base_url_env, "")
+            if not base and _SANDBOXED.get():
+                base = SANDBOX_BASE_URL.format(alias=vtype)
             providers[vtype] = _provider(vtype, {"type": vtype}, d, base)
         return Config(providers)
     if not path.is_file():
@@ -101,6 +118,8 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
         base = raw.get("base_url") or d.base_url
         if not base and d.required_base_url_env:
             base = os.environ.get(d.required_base_url_env, "")
+        if not base and _SANDBOXED.get():
+            base = SANDBOX_BASE_URL.format(alias=alias.lower())
         if not base:
             problems.append(
                 doc.problem(
@@ -118,7 +137,8 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
             refused = credential_env_allowed(str(raw[d.credential_key]), vtype, d)
             if refused:
                 where = ("providers", alias, d.credential_key)
-                problems.append(doc.problem(where, refused, "credentials", at_key=True))
+                # Only the operator's environment decides (its allow-list): offline, a warning.
+                problems.extend(_refusal(doc.problem(where, refused, "credentials", at_key=True)))
     problems.extend(_one_alias_per_account(providers, doc, defaults))
     settings = value.get("settings") or {}
     safety = Safety(**(settings.get("safety") or {}))
@@ -165,6 +185,28 @@ def _provider(alias: str, raw: dict[str, Any], d: VendorDefaults, base: str) -> 
 
 
 @contextlib.contextmanager
+def offline() -> Iterator[None]:
+    """While an offline command (validate, expiring, access --desired) loads the config:
+    what only the pipeline's environment decides (the allowed hosts, the credential
+    variables' allow-list, loopback) is a warning that plan and apply will refuse it, not an
+    error; what no environment can allow (a URL with user info, plain http off loopback)
+    stays an error."""
+    token = _OFFLINE.set(True)
+    try:
+        yield
+    finally:
+        _OFFLINE.reset(token)
+
+
+def _refusal(problem: Problem) -> list[Problem]:
+    """`problem`, an error unless offline; offline, a warning (notices) and no error."""
+    if not _OFFLINE.get():
+        return [problem]
+    notices.add(dataclasses.replace(problem, message=f"{problem.message} ({REFUSED_LATER})"))
+    return []
+
+
+@contextlib.contextmanager
 def sandboxed() -> Iterator[None]:
     """While the built-in sandbox stands in for every vendor (each provider is pointed at it,
     with its dummy credential), the config's hosts are never contacted: their endpoint rule
@@ -182,7 +224,16 @@ def _check_host(
     if _SANDBOXED.get():
         return []
     why = base_url_allowed(p.base_url, d)
-    return [doc.problem(path, why, "endpoint-safety")] if why else []
+    if not why:
+        return []
+    problem = doc.problem(path, why, "endpoint-safety")
+    try:
+        host = urlsplit(p.base_url).hostname or ""
+    except ValueError:
+        return [problem]
+    if host_allowed(p.base_url, d, {host.lower()}, allow_loopback=True) is None:
+        return _refusal(problem)  # an environment could allow it: the operator's call
+    return [problem]
 
 
 def _one_alias_per_account(

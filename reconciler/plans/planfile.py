@@ -73,6 +73,9 @@ def _change(c: Change) -> dict[str, Any]:
     }
     # Expiry (docs/governance.md), only where there is one: plans without stay as they were.
     out.update({k: v for k, v in (("expires", c.expires), ("reason", c.reason)) if v})
+    # The members' names the plan showed (output only, never read by apply): `show` too.
+    if c.labels:
+        out["labels"] = dict(sorted(c.labels.items()))
     # Guards (docs/governance.md): shown, never read back; the allows are what apply honours.
     out["guards"] = [f.as_dict() for f in c.guards]
     if c.allows:
@@ -186,4 +189,5 @@ def _read_change(c: dict[str, Any]) -> Change:
         expires=c.get("expires"),
         reason=c.get("reason"),
         allows=dict(c.get("allow") or {}),
+        labels=dict(c.get("labels") or {}),
     )

@@ -141,7 +141,7 @@ def test_sandbox_serve_prints_urls_and_dumps_state_on_exit(tmp_path: Path) -> No
 def test_unknown_command_and_bad_flag_are_one_line_errors(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, _, err = run(capsys, "plan")
+    code, _, err = run(capsys, "show")  # plan's PATH defaults to "." (test_first_day.py)
     assert code == 1 and "Missing argument" in err
     code, _, err = run(capsys, "plan", "examples/", "--format", "yaml")
     assert code == 1 and "Invalid value for '--format'" in err

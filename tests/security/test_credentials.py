@@ -19,6 +19,7 @@ import pytest
 
 from reconciler.sandbox import Sandbox
 from tests.support.harness import Ran, RunCli, Workspace
+from tests.support.offline import as_warning
 
 SECRET = "ghp_0123456789abcdefSECRETgithubTOKEN"
 OWNER = "6f1c5a8e-3b7d-4c2a-9e10-2d4b8f0a1c11"
@@ -104,6 +105,14 @@ def _refused(res: Ran, *lines: str) -> None:
     assert "Traceback" not in res.err
 
 
+def _warned(res: Ran, *lines: str) -> None:
+    """validate, offline: each refusal only the pipeline's environment decides is a
+    warning that plan and apply will refuse it, and the exit code is 0."""
+    assert res.code == 0, res.out + res.err
+    assert _problems(res) == [as_warning(line) for line in lines], res.err
+    assert "Traceback" not in res.err
+
+
 # -- item 2: the steering attack ---------------------------------------------------------
 
 
@@ -140,7 +149,7 @@ def test_gh_token_is_not_sent_to_a_loopback_listener(
         sent = [h for _, _, h in listener.log if SECRET in str(h)]
         assert sent == [], f"{command} sent GH_TOKEN to the listener: {sent}"
         assert listener.log == [], "a request reached the listener"
-        _refused(res, credential, loopback)
+        (_warned if command == "validate" else _refused)(res, credential, loopback)
         assert SECRET not in res.out + res.err
     # With loopback allowed by the operator (a CI runner's own service), the variable alone
     # is still refused: the listener hears nothing.
@@ -176,13 +185,13 @@ def test_a_credential_variable_without_the_vendors_prefix_is_refused_at_validate
     # The org host is the operator's, so only the variable is in question here.
     ws.monkeypatch.setenv("RECONCILER_ALLOW_HOSTS", "acme.my.salesforce.com")
     _config(ws, f"{vendor}:\n  type: {vendor}\n{base}  {key}: {var}")
-    res = cli("validate", ".")
-    _refused(
-        res,
+    line = (
         f"reconciler.yaml:{where}: credential variable {var!r} is not allowed: a {vendor} "
         f"credential variable's name starts with {prefixes}, unless the operator lists it "
-        "in RECONCILER_ALLOW_CREDENTIAL_ENV (comma-separated exact names)",
+        "in RECONCILER_ALLOW_CREDENTIAL_ENV (comma-separated exact names)"
     )
+    _refused(cli("plan", "."), line)
+    _warned(cli("validate", "."), line)
     assert sandbox.log == []
 
 
@@ -200,14 +209,16 @@ def test_the_operator_allows_a_credential_variable_by_its_exact_name(
         """,
     )
     ws.write("roles.yaml", ROLE)
-    res = cli("validate", ".")
+    res = cli("plan", ".")
     assert res.code == 1 and "'KF_FINANCE' is not allowed" in res.err, res.err
+    res = cli("validate", ".")
+    assert res.code == 0 and "warning: credential variable 'KF_FINANCE'" in res.err, res.err
     monkeypatch.setenv(ALLOW_ENV, "GH_TOKEN, KF_FINANCE")
     res = cli("validate", ".")
-    assert res.code == 0, res.err
+    assert res.code == 0 and "warning" not in res.err, res.err
     # Exact names only: a prefix of an allowed name is not allowed.
     monkeypatch.setenv(ALLOW_ENV, "KF_")
-    assert cli("validate", ".").code == 1
+    assert cli("plan", ".").code == 1
     assert sandbox.log == []
 
 
@@ -248,11 +259,12 @@ def test_loopback_base_urls_are_refused_without_sandbox_or_the_operators_word(
         if line.strip().startswith("base_url:")
     ]
     assert len(expected) == 4
-    for command in (["validate", "."], ["plan", "."], ["apply", ".", "--auto-approve"]):
+    _warned(cli("validate", "."), *expected)
+    for command in (["plan", "."], ["apply", ".", "--auto-approve"]):
         _refused(cli(*command), *expected)
     assert sandbox.log == [], "a request went to the loopback host"
     monkeypatch.setenv(LOOPBACK, "yes")  # only "1" is the operator's word
-    _refused(cli("validate", "."), *expected)
+    _refused(cli("plan", "."), *expected)
     monkeypatch.setenv(LOOPBACK, "1")
     res = cli("plan", ".")
     assert res.code == 0, res.err
@@ -264,14 +276,14 @@ def test_every_loopback_spelling_is_refused(
 ) -> None:
     monkeypatch.delenv(LOOPBACK)
     _config(ws, f"golem:\n  base_url: http://{host}:1")
-    res = cli("validate", ".")
     name = host.strip("[]")
-    assert res.code == 1, res.err
-    assert _problems(res) == [
+    line = (
         f"reconciler.yaml:5:15: host {name!r} is a loopback address: loopback base URLs are "
         "for the sandbox and tests, accepted only with --sandbox or when the operator sets "
         "RECONCILER_ALLOW_LOOPBACK=1"
-    ]
+    )
+    _refused(cli("plan", "."), line)
+    _warned(cli("validate", "."), line)
 
 
 def test_sandbox_runs_accept_a_loopback_config(
@@ -282,7 +294,7 @@ def test_sandbox_runs_accept_a_loopback_config(
     monkeypatch.delenv(LOOPBACK)
     _config(ws, "klipfolio:\n  base_url: http://127.0.0.1:9/api/1")
     ws.write("roles.yaml", ROLE)
-    assert cli("validate", ".").code == 1
+    assert cli("plan", ".").code == 1
     res = cli("plan", ".", "--sandbox")
     assert res.code == 0, res.err
     assert "Viewers" in res.out

@@ -33,6 +33,11 @@ from reconciler.render.text import field_deltas
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @plan_format
+@click.option(
+    "--base",
+    metavar="REF",
+    help="Read only what changed since this Git revision (docs/ci.md).",
+)
 @provider_option
 @sandbox_options
 @at_option
@@ -42,6 +47,7 @@ def drift(
     opts: Options,
     paths: tuple[str, ...],
     fmt: str,
+    base: str | None,
     only: tuple[str, ...],
     sandbox: bool,
     sandbox_state: str | None,
@@ -60,6 +66,7 @@ def drift(
             only=list(only),
             drift=True,
             pol=opts.policy,
+            base=base,
         )
     if fmt == "json":
         echo(json.dumps(drift_report(result), indent=2), opts)

@@ -78,7 +78,7 @@ def plan_workspace(
     aliases = frozenset(only or ws.config.providers)
     sel = None
     if base is not None:
-        commit, base_ws = baseref.load_base(base, paths, config_file, pol)
+        commit, base_ws = baseref.load_base(base, paths, config_file, pol, ws)
         sel = baseref.select(base, commit, base_ws, ws, resources)
 
     async def go() -> Plan:

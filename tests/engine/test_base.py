@@ -290,3 +290,13 @@ def test_a_shallow_clone_without_the_ref(
     res = cli("plan", str(clone), "--base", "HEAD~1", "--no-color")
     assert res.code == 0, res.err
     assert "Plan (changes since HEAD~1): 0 to create, 1 to update" in res.out
+
+
+def test_guards_apply_to_the_pr_and_the_risk_names_its_cause(
+    repo: Workspace, sandbox: Sandbox, cli: RunCli
+) -> None:
+    repo.write("roles/beta.yaml", role("Beta", "b", ["klip.edit", "user.manage"]))
+    res = cli("plan", str(repo.root), "--base", "main", "--no-color")
+    assert res.code == 1  # the policy check: apply would refuse the guard
+    assert f"{KF}/Beta: admin-permission (refused) [pull request]" in res.out
+    assert res.out.rstrip().endswith("Apply would refuse: 1 change (guards: admin-permission 1)")

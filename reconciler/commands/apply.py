@@ -37,6 +37,11 @@ from reconciler.render import text
 @click.option("--auto-approve", is_flag=True, help="Skip the confirmation.")
 @click.option("--force", is_flag=True, help="Apply even over the safety thresholds and the guards.")
 @click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Only this object.")
+@click.option(
+    "--base",
+    metavar="REF",
+    help="Read only what changed since this Git revision (docs/ci.md).",
+)
 @provider_option
 @sandbox_options
 @at_option
@@ -48,6 +53,7 @@ def apply_cmd(
     auto_approve: bool,
     force: bool,
     targets: tuple[str, ...],
+    base: str | None,
     only: tuple[str, ...],
     sandbox: bool,
     sandbox_state: str | None,
@@ -58,6 +64,9 @@ def apply_cmd(
         if click.get_current_context().meta.get("at") is not None:
             # A saved plan's expiries are checked against the real clock, never a chosen one.
             raise ReconcilerError("--at does not apply to a saved plan; nothing was changed")
+        if base is not None:
+            # A saved plan already holds exactly what it read: it is applied as it is.
+            raise ReconcilerError("--base does not apply to a saved plan; nothing was changed")
         # A saved plan's seed is never looked for beside the plan file: the default seed,
         # or --sandbox-state (the one `plan --sandbox` used, when it was not the default).
         with maybe_sandbox(sandbox, sandbox_state, [], opts, writes=True) as target:
@@ -89,6 +98,7 @@ def apply_cmd(
             bar=bar,
             only=list(only),
             pol=opts.policy,
+            base=base,
         )
         echo(text.render_plan(plan), opts)
         if plan.empty:

@@ -35,6 +35,11 @@ from reconciler.render.text import field_deltas
 @click.command()
 @paths_argument
 @plan_format
+@click.option(
+    "--base",
+    metavar="REF",
+    help="Read only what changed since this Git revision (docs/ci.md).",
+)
 @provider_option
 @sandbox_options
 @at_option
@@ -44,6 +49,7 @@ def drift(
     opts: Options,
     paths: tuple[str, ...],
     fmt: str,
+    base: str | None,
     only: tuple[str, ...],
     sandbox: bool,
     sandbox_state: str | None,
@@ -63,6 +69,7 @@ def drift(
             only=list(only),
             drift=True,
             pol=opts.policy,
+            base=base,
         )
     if fmt == "json":
         echo(json.dumps(drift_report(result), indent=2), opts)

@@ -37,6 +37,11 @@ from reconciler.render import text
 @plan_format
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes.")
 @click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Only this object.")
+@click.option(
+    "--base",
+    metavar="REF",
+    help="Read only what changed since this Git revision (docs/ci.md).",
+)
 @provider_option
 @sandbox_options
 @at_option
@@ -49,6 +54,7 @@ def plan(
     fmt: str,
     detailed_exitcode: bool,
     targets: tuple[str, ...],
+    base: str | None,
     only: tuple[str, ...],
     sandbox: bool,
     sandbox_state: str | None,
@@ -65,6 +71,7 @@ def plan(
             bar=functools.partial(progress, fmt == "text"),
             only=list(only),
             pol=opts.policy,
+            base=base,
         )
     echo(render_plan(result, fmt), opts)
     if out:

@@ -152,6 +152,8 @@ class FieldChange:
     field: str
     before: Any
     after: Any
+    cause: str | None = None
+    """`--base`: "pr" (the pull request changes it) or "drift" (live left the base)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ class MemberChange:
     """The member's expiry as shown (`clock.show`), when the manifest gives one."""
     reason: str | None = None
     """Why a removal happens when it is not the manifest's list: "expired"."""
+    cause: str | None = None
+    """`--base`: "pr" or "drift", as for `FieldChange.cause`."""
 
 
 @dataclass
@@ -193,6 +197,9 @@ class Change:
     """The document's `metadata.allow` (rule -> reason); a saved plan records it."""
     guards: list[Finding] = field(default_factory=list)
     """The guards this change trips (guards.py), each marked allowed or not."""
+    cause: str | None = None
+    """`--base`: "pr" when the pull request causes any of it, "drift" when all of it
+    reverts live state to the base documents; None for a full plan."""
 
     @property
     def address(self) -> str:
@@ -267,8 +274,23 @@ class Governance:
     allows: list[dict[str, Any]] = field(default_factory=list)
     providers: list[dict[str, Any]] = field(default_factory=list)
     risks: list[dict[str, Any]] = field(default_factory=list)
+    loosened: list[dict[str, Any]] = field(default_factory=list)
+    """`--base`: what the head config loosens compared with the base revision's."""
     recorded: bool = True
     """False for a saved plan older than the governance block: nothing was recorded."""
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A `--base` plan: it read only what changed since `ref` (engine/base.py)."""
+
+    ref: str
+    """The revision as the user gave it (`origin/main`)."""
+    commit: str
+    unread: int
+    """Declared objects left unread: their documents are the same at `ref`."""
+    removed: tuple[str, ...] = ()
+    """Addresses whose documents the pull request removed."""
 
 
 @dataclass
@@ -295,6 +317,8 @@ class Plan:
     governance: Governance | None = None
     """The governance block every plan begins with (None: not computed, as in a test's
     hand-made plan)."""
+    partial: Partial | None = None
+    """Set for a `--base` plan: what it compared with and left unread."""
 
     def __post_init__(self) -> None:
         self.changes.sort(key=lambda c: c.address)

@@ -22,9 +22,18 @@ from reconciler.core.errors import (
     StalePlanError,
     UnsafePlanError,
 )
-from reconciler.core.model import LiveObject, Plan, Refusals, Resource, Result
+from reconciler.core.model import (
+    Action,
+    LiveObject,
+    Partial,
+    Plan,
+    Refusals,
+    Resource,
+    Result,
+)
 from reconciler.core.runner import run, writing
 from reconciler.core.settings import Config
+from reconciler.engine import base as baseref
 from reconciler.engine.apply import apply, stale_objects
 from reconciler.engine.connect import SandboxTarget, close, connect
 from reconciler.engine.diff import changes, plan_of
@@ -56,22 +65,68 @@ def plan_workspace(
     only: list[str] | None = None,
     drift: bool = False,
     pol: Policy | None = None,
+    base: str | None = None,
 ) -> tuple[Plan, Config]:
     """Load and validate the manifests under `paths`, read live state, diff, govern: the
     plan and the config it was made with. `only` (`--provider`) limits the run to those
     aliases' documents and calls; `drift` also reads whole declared scopes for
     `Plan.unmanaged`; `pol` is the operator's policy, the floor of the settings in force;
-    `parallelism` (`--parallelism`) bounds the requests in flight."""
+    `parallelism` (`--parallelism`) bounds the requests in flight. `base` (`--base REF`)
+    reads only the objects whose documents changed since that Git revision (engine/base.py)
+    and marks each change's cause: the pull request or drift."""
     ws, resources = load_only(paths, config_file, only, pol)
     aliases = frozenset(only or ws.config.providers)
+    sel = None
+    if base is not None:
+        commit, base_ws = baseref.load_base(base, paths, config_file, pol, ws)
+        sel = baseref.select(base, commit, base_ws, ws, resources)
 
     async def go() -> Plan:
-        providers = connect(ws.config, {r.provider for r in resources}, sandbox, parallelism)
+        wanted = resources if sel is None else sel.changed
+        phantoms: list[Resource] = []
+        used = {r.provider for r in wanted}
+        if sel is not None:
+            # A removed document's object is read only where prune (or drift) covers its
+            # scope, so that its delete, or its being unmanaged, is planned.
+            for r in sel.removed:
+                if r.provider in aliases and r.provider in ws.config.providers:
+                    phantoms.append(r)
+            used |= {r.provider for r in phantoms}
+        providers = connect(ws.config, used, sandbox, parallelism)
         try:
+            if sel is not None:
+                phantoms = [
+                    r
+                    for r in phantoms
+                    if r.kind in providers[r.provider].KINDS
+                    and (
+                        prunes(providers[r.provider], r.kind)
+                        or (drift and providers[r.provider].KINDS[r.kind].prune_key is not None)
+                    )
+                ]
             with bar("Reading live state", None) as advance:
-                reads = await read(resources, providers, targets, advance, drift)
+                reads = await read([*wanted, *phantoms], providers, targets, advance, drift)
+            if phantoms:
+                gone = {id(r) for r in phantoms}
+                reads = dataclasses.replace(
+                    reads,
+                    declared={
+                        k: [r for r in rs if id(r) not in gone] for k, rs in reads.declared.items()
+                    },
+                )
             diffed = changes(reads, providers)
             plan = plan_of(reads, diffed, resources, providers, ws.digest)
+            if sel is not None:
+                # Declared objects left unread are not undeclared: neither pruned nor drift.
+                plan = dataclasses.replace(
+                    plan,
+                    changes=[
+                        c
+                        for c in plan.changes
+                        if not (c.action is Action.DELETE and c.address in sel.unchanged)
+                    ],
+                    unmanaged=[u for u in plan.unmanaged if u.address not in sel.unchanged],
+                )
             ctx = Context(
                 ws.config,
                 resources,
@@ -95,6 +150,22 @@ def plan_workspace(
         allows=policy.allows(plan),
         risks=policy.risks(plan, ws.config.guards),
     )
+    if sel is not None:
+        head = {r.address: r for r in resources}
+        for change in plan.changes:
+            baseref.attribute(change, sel, head, ws.config)
+        cause = {c.address: c.cause for c in plan.changes}
+        for risk in governance.risks:
+            if risk.get("address") in cause:
+                risk["cause"] = cause[risk["address"]]
+        governance.loosened = baseref.loosened(sel.base.config, ws.config)
+        partial = Partial(
+            sel.ref,
+            sel.commit,
+            len(sel.unchanged),
+            tuple(sorted(r.address for r in sel.removed)),
+        )
+        plan = dataclasses.replace(plan, partial=partial)
     return dataclasses.replace(plan, governance=governance), ws.config
 
 

@@ -17,6 +17,7 @@ from reconciler.core.model import (
     Ignored,
     LiveObject,
     MemberChange,
+    Partial,
     Plan,
     ProviderInfo,
     Source,
@@ -42,6 +43,14 @@ def to_dict(plan: Plan) -> dict[str, Any]:
     }
     if plan.governance is not None and plan.governance.recorded:
         doc["governance"] = _governance(plan.governance)
+    if plan.partial is not None:
+        p = plan.partial
+        doc["base"] = {
+            "ref": p.ref,
+            "commit": p.commit,
+            "unread": p.unread,
+            "removed": list(p.removed),
+        }
     doc["checksum"] = _checksum(doc)
     return doc
 
@@ -67,7 +76,7 @@ def _change(c: Change) -> dict[str, Any]:
         "managed": c.managed,
         "revision": c.revision,
         "fingerprint": c.fingerprint,
-        "fields": [vars(f) for f in c.fields],
+        "fields": [_field(f) for f in c.fields],
         "members": [_member(m) for m in c.members],
         "source": str(c.source) if c.source else None,
     }
@@ -78,6 +87,8 @@ def _change(c: Change) -> dict[str, Any]:
         out["labels"] = dict(sorted(c.labels.items()))
     # Guards (docs/governance.md): shown, never read back; the allows are what apply honours.
     out["guards"] = [f.as_dict() for f in c.guards]
+    if c.cause is not None:
+        out["cause"] = c.cause
     if c.allows:
         out["allow"] = dict(c.allows)
     return out
@@ -86,7 +97,7 @@ def _change(c: Change) -> dict[str, Any]:
 def _governance(g: Governance) -> dict[str, Any]:
     """The governance block (reconciler/input/policy/), first in review and for the record:
     apply never reads it back."""
-    return {
+    out = {
         "policy": g.policy,
         "settings": g.settings,
         "ignores": g.ignores,
@@ -94,6 +105,14 @@ def _governance(g: Governance) -> dict[str, Any]:
         "providers": g.providers,
         "risks": g.risks,
     }
+    if g.loosened:
+        out["loosened"] = g.loosened
+    return out
+
+
+def _field(f: FieldChange) -> dict[str, Any]:
+    # `cause` only in a `--base` plan: full plans stay as they were.
+    return {k: v for k, v in vars(f).items() if v is not None or k != "cause"}
 
 
 def _member(m: MemberChange) -> dict[str, Any]:
@@ -145,8 +164,18 @@ def loads(text: str, name: str) -> Plan:
         # Older plan files have no governance block: marked as not recorded.
         g = doc.get("governance")
         governance = Governance(**g) if g is not None else Governance(recorded=False)
+        b = doc.get("base")
+        partial = None
+        if b is not None:
+            partial = Partial(b["ref"], b["commit"], int(b["unread"]), tuple(b["removed"]))
         return Plan(
-            changes, providers, doc["digest"], existing, ignored=ignored, governance=governance
+            changes,
+            providers,
+            doc["digest"],
+            existing,
+            ignored=ignored,
+            governance=governance,
+            partial=partial,
         )
     except KeyError as exc:
         raise PlanFileError(f"{name}: plan file is malformed (missing {exc})") from None
@@ -190,4 +219,5 @@ def _read_change(c: dict[str, Any]) -> Change:
         reason=c.get("reason"),
         allows=dict(c.get("allow") or {}),
         labels=dict(c.get("labels") or {}),
+        cause=c.get("cause"),
     )

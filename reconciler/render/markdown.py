@@ -15,8 +15,10 @@ from reconciler.render.text import (
     governance_items,
     member_totals,
     protected_note,
+    removed_lines,
     render_change,
     risk_items,
+    sections,
     summary,
     targeted_note,
 )
@@ -182,20 +184,35 @@ def _render_markdown(plan: Plan, title: str) -> str:
             cells += f" | {_guard_cell(by_kind[(provider, kind)])}"
         out.append(f"| {escape.markdown(provider)} | {escape.markdown(kind)} | {cells} |")
     out.append("")
-    text, shown = _capped_changes("\n".join(out) + "\n", plan.changes)
-    left = len(plan.changes) - shown
+    text = "\n".join(out) + "\n"
+    if plan.partial is None:
+        return _changes_block(text, plan.changes)
+    for title, found in sections(plan):
+        text += f"\n#### {escape.markdown(title.rstrip(':'))}\n\n"
+        text = _changes_block(text, found) if found else text + "None.\n"
+    removed = removed_lines(plan)
+    if removed:
+        text += f"\n#### {escape.markdown(removed[0].rstrip(':'))}\n\n"
+        text += "".join(f"- {escape.markdown(x.strip())}\n" for x in removed[1:])
+    return text
+
+
+def _changes_block(text: str, changes: list[Change]) -> str:
+    """`text`, then `changes` folded, capped: every changed address is still listed."""
+    text, shown = _capped_changes(text, changes)
+    left = len(changes) - shown
     if left:
         actions = {a: 0 for a in Action}
-        for c in plan.changes[shown:]:
+        for c in changes[shown:]:
             actions[c.action] += 1
         detail = ", ".join(f"{n} {SYMBOLS[a]} {a.value}" for a, n in actions.items() if n)
         text += (
-            f"\n> **{left} of {len(plan.changes)} changes not shown in detail** ({detail}) to "
+            f"\n> **{left} of {len(changes)} changes not shown in detail** ({detail}) to "
             "stay under GitHub's comment size; each is listed below. Run `reconciler plan` "
             "(or see the saved plan file) for the full plan.\n\n"
         )
         listed = 0
-        for c in plan.changes[shown:]:
+        for c in changes[shown:]:
             line = _address_line(c)
             if len(text) + len(line) > LIMIT - _RESERVE:
                 break

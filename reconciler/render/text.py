@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -196,6 +197,8 @@ def targeted_note(plan: Plan) -> str | None:
 
 
 def summary(plan: Plan) -> str:
+    if plan.partial is not None:
+        return partial_summary(plan)
     if plan.empty and plan.targeted is not None:
         return f"No changes among the targets. {targeted_note(plan)}"
     if plan.empty:
@@ -204,6 +207,66 @@ def summary(plan: Plan) -> str:
         f"Plan: {plan.count(Action.CREATE)} to create, {plan.count(Action.UPDATE)} to update, "
         f"{plan.count(Action.REPLACE)} to replace, {plan.count(Action.DELETE)} to delete."
     )
+
+
+def partial_summary(plan: Plan) -> str:
+    """`Plan (changes since REF): ...; N unchanged objects not read` for a `--base` plan."""
+    p = plan.partial
+    assert p is not None
+    unread = f"{p.unread:,} unchanged object{'s' * (p.unread != 1)} not read"
+    if plan.empty:
+        return f"No changes since {p.ref}. Live state matches the manifests read; {unread}."
+    return (
+        f"Plan (changes since {p.ref}): {plan.count(Action.CREATE)} to create, "
+        f"{plan.count(Action.UPDATE)} to update, {plan.count(Action.REPLACE)} to replace, "
+        f"{plan.count(Action.DELETE)} to delete; {unread}."
+    )
+
+
+PR_TITLE = "Changes in this pull request (base documents -> head documents):"
+DRIFT_TITLE = "Drift apply would also revert (live state differs from the base documents):"
+
+
+def part(change: Change, cause: str) -> Change | None:
+    """The part of `change` of one cause (`pr` or `drift`), for its section of a `--base`
+    plan; None when it has none. A change without parts (create, delete) is whole."""
+    if change.cause is None:
+        return change if cause == "pr" else None
+    fields = [f for f in change.fields if f.cause == cause]
+    members = [m for m in change.members if m.cause == cause]
+    if change.action in (Action.UPDATE, Action.REPLACE) and (change.fields or change.members):
+        if not fields and not members:
+            return None
+        return dataclasses.replace(
+            change,
+            fields=fields,
+            members=members,
+            guards=change.guards if change.cause == cause else [],
+        )
+    return change if change.cause == cause else None
+
+
+def sections(plan: Plan) -> list[tuple[str, list[Change]]]:
+    """A `--base` plan's two sections: what the pull request changes, and the drift apply
+    would also revert; each change's part of that cause."""
+    out = []
+    for cause, title in (("pr", PR_TITLE), ("drift", DRIFT_TITLE)):
+        found = [p for c in plan.changes if (p := part(c, cause)) is not None]
+        out.append((title, found))
+    return out
+
+
+def removed_lines(plan: Plan) -> list[str]:
+    """Documents the pull request removed whose objects the plan does not delete."""
+    if plan.partial is None:
+        return []
+    deleted = {c.address for c in plan.changes}
+    kept = [a for a in plan.partial.removed if a not in deleted]
+    if not kept:
+        return []
+    return ["No longer declared (left as they are: prune does not cover them):"] + [
+        f"  {esc(a)}" for a in kept
+    ]
 
 
 def member_totals(plan: Plan) -> str | None:
@@ -267,6 +330,8 @@ def governance_items(gov: Governance | None) -> list[str]:
         )
     if len(out) == 1:
         out.append("Nothing looser than the built-in defaults.")
+    for item in gov.loosened:
+        out.append(f"Loosens the base config: {item['message']}")
     return out
 
 
@@ -277,7 +342,8 @@ def risk_items(gov: Governance | None) -> list[str]:
     out = []
     for r in gov.risks:
         status = r["status"] + (f": {r['reason']}" if r.get("reason") else "")
-        out.append(f"{r['address']}: {r['rule']} ({status}): {r['message']}")
+        cause = {"pr": " [pull request]", "drift": " [drift]"}.get(r.get("cause", ""), "")
+        out.append(f"{r['address']}: {r['rule']} ({status}){cause}: {r['message']}")
     return out
 
 
@@ -293,9 +359,20 @@ def governance_block(gov: Governance | None) -> list[str]:
 
 def render_plan(plan: Plan) -> str:
     lines: list[str] = governance_block(plan.governance) if plan.governance else []
-    for change in plan.changes:
-        lines.extend(render_change(change))
-        lines.append("")
+    if plan.partial is None:
+        for change in plan.changes:
+            lines.extend(render_change(change))
+            lines.append("")
+    else:
+        for title, found in sections(plan):
+            lines.append(click.style(title, bold=True))
+            if not found:
+                lines.append("  (none)")
+            for change in found:
+                lines.extend(render_change(change))
+            lines.append("")
+        if removed := removed_lines(plan):
+            lines += [*removed, ""]
     if plan.ignored:
         lines += [*ignored_lines(plan), ""]
     if plan.protected:

@@ -43,6 +43,7 @@ from reconciler.governance.phase import Context
 from reconciler.input import policy
 from reconciler.input.manifest import Workspace, load_workspace
 from reconciler.input.policy import Policy
+from reconciler.input.policy.loosened import loosened
 from reconciler.plans import planfile
 from reconciler.plans import saved as savedplan
 from reconciler.plugin.provider import Provider
@@ -158,7 +159,7 @@ def plan_workspace(
         for risk in governance.risks:
             if risk.get("address") in cause:
                 risk["cause"] = cause[risk["address"]]
-        governance.loosened = baseref.loosened(sel.base.config, ws.config)
+        governance.loosened = loosened(sel.base.config, ws.config)
         partial = Partial(
             sel.ref,
             sel.commit,

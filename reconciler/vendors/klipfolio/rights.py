@@ -183,7 +183,7 @@ class ShareRights(MemberListHandler[KlipfolioReads]):
     async def export(self, p: KlipfolioReads, scopes: list[str]) -> list[dict[str, Any]]:
         specs: list[dict[str, Any]] = []
         rights = await asyncio.gather(*(p.read_rights(s) for s in scopes))
-        # Each group's name, written as a comment beside its id (NOTE in provider.py).
+        # Each group's name, written as a comment beside its id (NOTE, plugin/handlers.py).
         listed = (await p.get_data("/groups")).get("groups", []) if any(rights) else []
         names = {str(g.get("id")): str(g.get("name")) for g in listed if isinstance(g, dict)}
         for obj in rights:

@@ -306,7 +306,7 @@ def _spec_share(share: dict[str, Any]) -> dict[str, str]:
     target = str(share.get("sharedWithId") or "")
     if share_type not in ORG_WIDE or _valid_id(target):
         item["shared_with_id"] = canonical_or_raw(target)
-        # The recipient's label as a comment beside its id (NOTE in reconciler/provider.py).
+        # The recipient's label as a comment beside its id (NOTE, plugin/handlers.py).
         label = share.get("sharedWithLabel")
         if isinstance(label, str) and label and label != target:
             item[NOTE + "shared_with_id"] = label

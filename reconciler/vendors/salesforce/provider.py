@@ -7,19 +7,15 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from typing import Any, cast
-from urllib.parse import urljoin
 
 from reconciler.plugin import (
     NOTE,
     Change,
-    ConflictError,
     Grant,
     GrantAccess,
     KindSpec,
     LiveObject,
-    MemberChange,
     MemberListHandler,
-    Provider,
     ProviderConfig,
     ProviderError,
     ProviderStopped,
@@ -29,16 +25,16 @@ from reconciler.plugin import (
     VendorDefaults,
     json_or_none,
     option,
-    records,
 )
 from reconciler.vendors.salesforce.ids import canonical, canonical_or_raw
+from reconciler.vendors.salesforce.reads import _live_key
 from reconciler.vendors.salesforce.vocab import ACCESS_TYPES, ID, ORG_WIDE
+from reconciler.vendors.salesforce.writes import SalesforceWrites, _wire
 
 log = logging.getLogger(__name__)
 
 SHARES = "SalesforceFolderShares"
 QUOTA = "REQUEST_LIMIT_EXCEEDED"
-MAX_PAGES = 10_000
 
 
 class FolderShares(MemberListHandler["SalesforceProvider"]):
@@ -220,36 +216,14 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
     # -- export ----------------------------------------------------------------------------
 
     async def scopes(self, p: SalesforceProvider) -> list[str]:
-        return sorted(await self.folders(p))
+        return sorted(await p.folders())
 
     async def read_report(
         self, p: SalesforceProvider, resources: list[Resource], live: list[LiveObject], whole: bool
     ) -> list[LiveObject]:
         # The folders' names (`GET /folders`: label, else name), which the shares do not carry.
-        names = await self.folders(p) if live else {}
+        names = await p.folders() if live else {}
         return [dataclasses.replace(o, title=names.get(o.identity[0], "")) for o in live]
-
-    async def folders(self, p: SalesforceProvider) -> dict[str, str]:
-        """Every folder: id -> its label (else its name), read page by page until
-        `totalSize` folders are read."""
-        ids: dict[str, str] = {}
-        read = 0
-        url, params = "/folders", None
-        for page in range(2, MAX_PAGES):
-            body = await p.get_json(url, params)
-            folders = [f for f in body.get("folders") or [] if isinstance(f, dict) and f.get("id")]
-            for f in folders:
-                ids[canonical_or_raw(str(f["id"]))] = str(f.get("label") or f.get("name") or "")
-            read += len(folders)
-            if not folders or read >= int(body.get("totalSize") or 0):
-                break
-            next_url = body.get("nextPageUrl")
-            if next_url:
-                # Relative to the instance URL; Http refuses it unless it stays on the API.
-                url, params = p.instance_url(str(next_url)), None
-            else:
-                url, params = "/folders", {"page": str(page)}
-        return ids
 
     async def export(self, p: SalesforceProvider, scopes: list[str]) -> list[dict[str, Any]]:
         folders = sorted({canonical_or_raw(s) for s in scopes})
@@ -265,7 +239,7 @@ class FolderShares(MemberListHandler["SalesforceProvider"]):
         return specs
 
 
-class SalesforceProvider(Provider):
+class SalesforceProvider(SalesforceWrites):
     TYPE = "salesforce"
     DEFAULTS = VendorDefaults(
         base_url="",
@@ -317,104 +291,6 @@ class SalesforceProvider(Provider):
             QUOTA,
         )
 
-    # -- calls -----------------------------------------------------------------------------
-
-    def instance_url(self, link: str) -> str:
-        """A link from an answer as an absolute URL: a path from the instance root (the
-        documented form) keeps the instance's own path prefix; anything else is resolved
-        like a browser would. `Http` then refuses it unless it stays on the API."""
-        instance = self.config.base_url.rstrip("/")
-        if link.startswith("/") and not link.startswith("//"):
-            return instance + link
-        return urljoin(instance + "/", link)
-
-    async def get_json(self, path: str, params: dict[str, str] | None) -> dict[str, Any]:
-        body = json_or_none(await self.http.request("GET", path, params=params))
-        if not isinstance(body, dict):
-            raise ProviderError(self.alias, f"GET {path}: response is not a JSON object")
-        return body
-
-    async def list_shares(self, fid: str) -> list[dict[str, Any]] | None:
-        """The folder's shares; None when it answers 404 (unknown folder or no access)."""
-        path = f"/folders/{self.path_id(fid, 'folder_id')}/shares"
-        body = await self.get_object(path, refused="response has no shares list")
-        if body is None:
-            return None
-        shares = body.get("shares")
-        if not isinstance(shares, list):
-            raise ProviderError(self.alias, f"GET {path}: response has no shares list")
-        shares = [s for s in shares if isinstance(s, dict) and s.get("shareId")]
-        return records(self.alias, f"GET {path}", shares, "shares", shareId=str)
-
-    def live_object(
-        self, fid: str, shares: list[dict[str, Any]], desired: dict[str, Any]
-    ) -> LiveObject:
-        state: dict[str, Any] = {}
-        handle: dict[str, Any] = {}
-        labels: dict[str, str] = {}
-        for share in shares:
-            key = _live_key(share)
-            attrs = {"access_type": str(share.get("accessType") or "").lower()}
-            if key in ORG_WIDE and "shared_with_id" in (desired.get(key) or {}):
-                attrs["shared_with_id"] = canonical_or_raw(str(share.get("sharedWithId") or ""))
-            state[key] = attrs
-            handle[key] = str(share["shareId"])
-            label = str(share.get("sharedWithLabel") or "")
-            if label and label != share.get("sharedWithId"):
-                labels[key] = label
-        return LiveObject((fid,), {"shares": state}, handle, scope=fid, labels=labels)
-
-    async def post_shares(self, fid: str, adds: list[MemberChange]) -> None:
-        """One POST for every new share; after an unclear answer, post only what is missing."""
-        path = f"/folders/{self.path_id(fid, 'folder_id')}/shares"
-        pending = adds
-
-        async def post() -> Response:
-            body = {"shares": [_wire(m.key, m.after) for m in pending]}
-            return await self.http.request("POST", path, json=body)
-
-        async def find() -> list[dict[str, Any]] | None:
-            """The folder's shares once every new one is there; else None, and `pending`
-            keeps only the missing ones for the next POST."""
-            nonlocal pending
-            shares = await self.list_shares(fid)
-            if shares is None:
-                raise ProviderError(self.alias, f"POST {path}: folder {fid} is no longer readable")
-            held = {_live_key(s) for s in shares}
-            pending = [m for m in pending if m.key not in held]
-            return None if pending else shares
-
-        # A duplicate after an unclear try is most likely our own lost success.
-        await self.http.create_once(
-            post, find, duplicate=lambda e: e.code == "DUPLICATE_VALUE", what=f"POST {path}"
-        )
-
-    async def delete_share(self, fid: str, key: str, sid: str) -> None:
-        """DELETE one share. A 404 also means "no access to this folder", so it counts as
-        done only when a fresh read of the folder succeeds without the share."""
-        path = f"/folders/{self.path_id(fid, 'folder_id')}/shares/{self.path_id(sid, 'share id')}"
-        response = await self.http.request("DELETE", path, accept=(404,))
-        if response.status_code != 404:
-            return
-        shares = await self.list_shares(fid)
-        if shares is None:
-            raise ProviderError(
-                self.alias,
-                f"DELETE {path} answered 404 and folder {fid} cannot be read: no access to it, "
-                f"or it is gone; {key} is not known to be removed",
-                404,
-                "NOT_FOUND",
-            )
-        if canonical_or_raw(sid) in {canonical_or_raw(str(s["shareId"])) for s in shares}:
-            _, message = self.parse_error(response)
-            raise ProviderError(
-                self.alias, f"DELETE {path}: {message}; the share is still there", 404
-            )
-        if key in {_live_key(s) for s in shares}:
-            raise ConflictError(
-                self.alias, f"{key} was given a new share since the plan; not removed"
-            )
-
 
 def _valid_id(value: str) -> bool:
     try:
@@ -424,28 +300,13 @@ def _valid_id(value: str) -> bool:
     return True
 
 
-def _live_key(share: dict[str, Any]) -> str:
-    share_type = str(share.get("shareType") or "").lower()
-    if share_type in ORG_WIDE:
-        return share_type
-    return f"{share_type}:{canonical_or_raw(str(share.get('sharedWithId') or ''))}"
-
-
-def _wire(key: str, attrs: dict[str, Any]) -> dict[str, str]:
-    """A share as requests name it (`shareWithId`, lower-case enums)."""
-    share_type, _, target = key.partition(":")
-    if share_type in ORG_WIDE:
-        target = str(attrs.get("shared_with_id") or "")
-    return {"accessType": attrs["access_type"], "shareType": share_type, "shareWithId": target}
-
-
 def _spec_share(share: dict[str, Any]) -> dict[str, str]:
     share_type = str(share.get("shareType") or "").lower()
     item = {"share_type": share_type}
     target = str(share.get("sharedWithId") or "")
     if share_type not in ORG_WIDE or _valid_id(target):
         item["shared_with_id"] = canonical_or_raw(target)
-        # The recipient's label as a comment beside its id (NOTE in reconciler/provider.py).
+        # The recipient's label as a comment beside its id (NOTE, plugin/handlers.py).
         label = share.get("sharedWithLabel")
         if isinstance(label, str) and label and label != target:
             item[NOTE + "shared_with_id"] = label

@@ -242,9 +242,7 @@ def test_a_saved_partial_plan_applies_exactly_and_shows(
     config = str(repo.root / "reconciler.yaml")
     res = cli("apply", str(out), "--config", config)
     assert res.code == 0, res.err
-    assert [(w.method, w.path) for w in sandbox.writes()] == [
-        ("PUT", "/api/1/roles/" + "2" * 32)
-    ]
+    assert [(w.method, w.path) for w in sandbox.writes()] == [("PUT", "/api/1/roles/" + "2" * 32)]
     assert (
         "--base does not apply to a saved plan"
         in cli("apply", str(out), "--base", "main", "--config", config).err

@@ -23,11 +23,11 @@ import click
 
 from reconciler.core.escape import text as esc
 from reconciler.core.model import Action, Change, Plan, Unmanaged
+from reconciler.render.governance import governance_items
 from reconciler.render.text import (
     _attrs,
     _who,
     field_deltas,
-    governance_items,
     ignored_lines,
     state_lines,
     value,

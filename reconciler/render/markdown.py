@@ -11,13 +11,12 @@ import click
 from reconciler.core import escape
 from reconciler.core.model import SYMBOLS, Action, Change, Plan
 from reconciler.render import drift
+from reconciler.render.governance import governance_items, risk_items
 from reconciler.render.text import (
-    governance_items,
     member_totals,
     protected_note,
     removed_lines,
     render_change,
-    risk_items,
     sections,
     summary,
     targeted_note,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import signal
-import threading
+import time
 from pathlib import Path
 
 import click
@@ -75,35 +74,35 @@ def serve(
     sb = start(seed, latency_ms=latency_ms, fault_rate=fault_rate)
     if port and port + len(sb.vendors) - 1 > 65535:
         raise ReconcilerError(f"--port {port}: {len(sb.vendors)} ports from it are needed")
+    # SIGINT and SIGTERM raise KeyboardInterrupt here, on the main thread (the command runs
+    # under core/runner.py's handler): from the first port on, the server stops on either.
     try:
-        urls = sb.start(port=port)
-    except OSError as exc:
-        last = port + len(sb.vendors) - 1
-        why = f"--port {port}: cannot listen on ports {port}-{last}: {exc}"
-        raise ReconcilerError(why) from None
-    for vendor, url in urls.items():
-        echo(f"{vendor} {url}", opts)
-    echo(f"seeded from {seed}", opts, err=True)
-    creds = sb.credentials()
-    echo(
-        "credentials: " + ", ".join(f"{v}={c}" for v, c in creds.items()) + " (sandbox only)",
-        opts,
-        err=True,
-    )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.2):
-            pass
+        try:
+            urls = sb.start(port=port)
+        except OSError as exc:
+            last = port + len(sb.vendors) - 1
+            why = f"--port {port}: cannot listen on ports {port}-{last}: {exc}"
+            raise ReconcilerError(why) from None
+        echo(f"seeded from {seed}", opts, err=True)
+        creds = sb.credentials()
+        echo(
+            "credentials: " + ", ".join(f"{v}={c}" for v, c in creds.items()) + " (sandbox only)",
+            opts,
+            err=True,
+        )
+        for vendor, url in urls.items():  # last: what a caller waits for
+            echo(f"{vendor} {url}", opts)
+        while True:
+            time.sleep(0.2)  # until the signal's KeyboardInterrupt
     except KeyboardInterrupt:
         pass
     finally:
         sb.stop()
-        if dump:
-            from reconciler.sandbox.state import dump_state
+    if dump:
+        from reconciler.sandbox.state import dump_state
 
-            dump_state(sb.state, Path(dump), what="--dump")
-            echo(f"state written to {dump}", opts, err=True)
+        dump_state(sb.state, Path(dump), what="--dump")
+        echo(f"state written to {dump}", opts, err=True)
     return 0
 
 

@@ -106,6 +106,10 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 async def _main(coro: Coroutine[Any, Any, T]) -> T:
+    if threading.current_thread() is not threading.main_thread():
+        # A loop of another thread (the sandbox's server) is never the one a signal
+        # cancels: the signal is the command's, handled on the main thread.
+        return await coro
     outer = _state.loop, _state.task
     _state.loop, _state.task = asyncio.get_running_loop(), asyncio.current_task()
     try:

@@ -59,6 +59,19 @@ def discover(paths: list[str], config_file: str | None) -> tuple[list[Path], lis
     # The sandbox's seed (read by --sandbox, never a manifest) is left out by name like the
     # config: examples/ links to the packaged one, outside the workspace.
     left_out = (*CONFIG_NAMES, SEED_NAME)
+    top = paths[0] if paths else "."
+    for other in (f for f in found if f.name in CONFIG_NAMES and f.resolve() != skip):
+        # Only the top of the first PATH (or --config) holds the config: a nested one, the
+        # pull request's included, never applies. Say so, or its settings silently do not.
+        where = other.parent
+        notices.warn(
+            str(other),
+            1,
+            1,
+            f"not the config in use: a config is read from --config, the top of the first "
+            f"PATH ({top}) or the current directory; give {where} as PATH or pass "
+            f"--config {other}",
+        )
     kept = (f for f in found if f.name not in left_out and f.resolve() != skip)
     # A link the pull request committed may point at a runner's secrets: a file that
     # resolves outside every PATH given is never read, only named.

@@ -315,3 +315,22 @@ def test_apply_sandbox_in_a_directory_it_cannot_write_is_one_line_exit_1(
     ), err
     assert "nothing was changed" in lines[0] and "Internal error" not in err
     assert out == ""
+
+
+def test_a_config_below_the_path_is_named_as_not_in_use(
+    fresh: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`reconciler init access` then `reconciler validate` from the parent: the config is
+    read only from the top of the first PATH (a pull request's nested file never steers the
+    run), so access/reconciler.yaml does not apply, and the warning says so and how to use it."""
+    assert run(capsys, "init", "access")[0] == 0
+    code, out, err = run(capsys, "validate")
+    assert code == 1  # Salesforce has no base_url without access/reconciler.yaml
+    assert (
+        "access/reconciler.yaml:1:1: warning: not the config in use: a config is read from "
+        "--config, the top of the first PATH (.) or the current directory; give access as "
+        "PATH or pass --config access/reconciler.yaml" in err
+    )
+    code, out, err = run(capsys, "validate", "access")
+    assert code == 0, err
+    assert "not the config in use" not in err

@@ -282,7 +282,7 @@ class Governance:
 
 @dataclass(frozen=True)
 class Partial:
-    """A `--base` plan: it read only what changed since `ref` (engine/base.py)."""
+    """A `--base` plan: it read only what changed since `ref` (engine/partial.py)."""
 
     ref: str
     """The revision as the user gave it (`origin/main`)."""

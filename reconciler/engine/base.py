@@ -1,4 +1,5 @@
-"""`--base REF`: the workspace at a Git revision, what changed since, and who caused what.
+"""`--base REF`: the workspace at a Git revision (what changed since, and who caused what,
+is engine/partial.py).
 
 The base revision is read with git itself (`ls-tree`, `cat-file`; never a checkout, never
 a shell) into a private temporary directory, then loaded like any workspace, so the two
@@ -14,17 +15,15 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from reconciler.core.errors import ManifestError, ReconcilerError
-from reconciler.core.model import Action, Change, FieldChange, MemberChange, Plan, Resource
-from reconciler.core.settings import Config
+from reconciler.core.model import (
+    Resource,
+)
 from reconciler.input.config import find_config
 from reconciler.input.manifest import IGNORE_FILE, Workspace, load_workspace
 from reconciler.input.policy import Policy
-from reconciler.plugin.registry import KIND_TYPES, PROVIDERS
 
 GIT_TIMEOUT = 60.0
 FETCH_HINT = (
@@ -35,23 +34,6 @@ FETCH_HINT = (
 
 class BaseRefError(ReconcilerError):
     """`--base`: the revision cannot be read (exit 1, one line saying how to fix it)."""
-
-
-@dataclass
-class Selection:
-    """What a `--base` run reads: the head resources whose documents changed, the base
-    resources whose documents were removed (read only to prune them), and the rest."""
-
-    ref: str
-    commit: str
-    base: Workspace
-    changed: list[Resource]
-    """Head resources added or changed since the base."""
-    removed: list[Resource]
-    """Base resources no head document declares any more."""
-    unchanged: set[str] = field(default_factory=set)
-    """Addresses declared the same on both sides: not read."""
-    base_by_address: dict[str, Resource] = field(default_factory=dict)
 
 
 def _git(root: Path, *args: str, data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -238,127 +220,4 @@ def load_base(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _key(r: Resource) -> Any:
-    """What makes two documents of one object the same: everything but where they are."""
-    return (
-        r.desired,
-        r.members_mode,
-        r.scope,
-        r.expires.when if r.expires else None,
-        {k: e.when for k, e in sorted(r.member_expires.items())},
-        dict(sorted(r.allows.items())),
-    )
-
-
-def _provider_key(config: Config, alias: str) -> Any:
-    p = config.providers.get(alias)
-    if p is None:
-        return None
-    return (p.type, p.base_url.rstrip("/"), p.credential_env, sorted(p.prune), p.options)
-
-
-def select(
-    ref: str, commit: str, base: Workspace, head: Workspace, resources: list[Resource]
-) -> Selection:
-    """What changed between the base workspace and `resources` (the head's, `--provider`
-    applied): added or changed documents, removed ones, and the unchanged rest. Every
-    object of a provider whose account or prune setting changed counts as changed."""
-    by_base = {r.address: r for r in base.resources}
-    repointed = {
-        alias
-        for alias in head.config.providers
-        if _provider_key(head.config, alias) != _provider_key(base.config, alias)
-    }
-    changed, unchanged = [], set()
-    for r in resources:
-        old = by_base.get(r.address)
-        if old is None or r.provider in repointed or _key(old) != _key(r):
-            changed.append(r)
-        else:
-            unchanged.add(r.address)
-    head_addresses = {r.address for r in head.resources}
-    aliases = {r.provider for r in resources} | set(head.config.providers)
-    removed = [
-        r for r in base.resources if r.address not in head_addresses and r.provider in aliases
-    ]
-    return Selection(ref, commit, base, changed, removed, unchanged, by_base)
-
-
-def _cause(pr: bool) -> str:
-    return "pr" if pr else "drift"
-
-
-def attribute(change: Change, sel: Selection, head: dict[str, Resource], config: Config) -> Change:
-    """`change` with each field and member marked `pr` (the base and head documents differ
-    there) or `drift` (they agree: live left them), and the change `pr` when any part is.
-    A create, replace or delete is the PR's when the PR added, edited or removed the
-    document; else it reverts drift (an object the base declares that live lacks)."""
-    old = sel.base_by_address.get(change.address)
-    new = head.get(change.address)
-    doc_changed = old is None or new is None or _key(old) != _key(new)
-    vtype = KIND_TYPES.get(change.kind)
-    kinds = PROVIDERS[vtype].KINDS if vtype is not None and vtype in PROVIDERS else {}
-    mf = kinds[change.kind].members_field if change.kind in kinds else None
-    if change.action is Action.DELETE:
-        whole = old is not None and new is None
-    elif change.action is Action.UPDATE:
-        whole = old is None or new is None
-    else:
-        whole = doc_changed
-    change.fields = [
-        FieldChange(f.field, f.before, f.after, _cause(whole or _differs(old, new, f.field)))
-        for f in change.fields
-    ]
-    change.members = [
-        MemberChange(
-            m.action,
-            m.key,
-            m.before,
-            m.after,
-            m.expires,
-            m.reason,
-            _cause(whole or _member_differs(old, new, mf, m.key)),
-        )
-        for m in change.members
-    ]
-    parts = [f.cause for f in change.fields] + [m.cause for m in change.members]
-    if change.action is Action.UPDATE and parts:
-        change.cause = _cause("pr" in parts)
-    else:
-        change.cause = _cause(whole or "pr" in parts)
-    return change
-
-
-def _differs(old: Resource | None, new: Resource | None, name: str) -> bool:
-    if old is None or new is None:
-        return True
-    return old.desired.get(name) != new.desired.get(name)
-
-
-def _member_differs(old: Resource | None, new: Resource | None, mf: str | None, key: str) -> bool:
-    if old is None or new is None or mf is None or old.members_mode != new.members_mode:
-        return True
-    was = (old.desired.get(mf) or {}).get(key)
-    now = (new.desired.get(mf) or {}).get(key)
-    was_exp, now_exp = old.member_expires.get(key), new.member_expires.get(key)
-    return was != now or (was_exp and was_exp.when) != (now_exp and now_exp.when)
-
-
-def headline(plan: Plan) -> str | None:
-    """`Plan (changes since origin/main): ...`'s prefix and its unread count, or None."""
-    p = plan.partial
-    if p is None:
-        return None
-    return f"changes since {p.ref}"
-
-
-__all__ = [
-    "BaseRefError",
-    "Selection",
-    "attribute",
-    "headline",
-    "load_base",
-    "resolve",
-    "select",
-    "toplevel",
-]
+__all__ = ["BaseRefError", "load_base", "resolve", "toplevel"]

@@ -23,9 +23,7 @@ from reconciler.core.errors import (
     UnsafePlanError,
 )
 from reconciler.core.model import (
-    Action,
     LiveObject,
-    Partial,
     Plan,
     Refusals,
     Resource,
@@ -34,6 +32,7 @@ from reconciler.core.model import (
 from reconciler.core.runner import run, writing
 from reconciler.core.settings import Config
 from reconciler.engine import base as baseref
+from reconciler.engine import partial
 from reconciler.engine.apply import apply, stale_objects
 from reconciler.engine.connect import SandboxTarget, close, connect
 from reconciler.engine.diff import changes, plan_of
@@ -43,7 +42,6 @@ from reconciler.governance.phase import Context
 from reconciler.input import policy
 from reconciler.input.manifest import Workspace, load_workspace
 from reconciler.input.policy import Policy
-from reconciler.input.policy.loosened import loosened
 from reconciler.plans import planfile
 from reconciler.plans import saved as savedplan
 from reconciler.plugin.provider import Provider
@@ -73,61 +71,31 @@ def plan_workspace(
     aliases' documents and calls; `drift` also reads whole declared scopes for
     `Plan.unmanaged`; `pol` is the operator's policy, the floor of the settings in force;
     `parallelism` (`--parallelism`) bounds the requests in flight. `base` (`--base REF`)
-    reads only the objects whose documents changed since that Git revision (engine/base.py)
-    and marks each change's cause: the pull request or drift."""
+    reads only the objects whose documents changed since that Git revision and marks each
+    change's cause, the pull request or drift (engine/base.py, engine/partial.py)."""
     ws, resources = load_only(paths, config_file, only, pol)
     aliases = frozenset(only or ws.config.providers)
     sel = None
     if base is not None:
         commit, base_ws = baseref.load_base(base, paths, config_file, pol, ws)
-        sel = baseref.select(base, commit, base_ws, ws, resources)
+        sel = partial.select(base, commit, base_ws, ws, resources)
 
     async def go() -> Plan:
         wanted = resources if sel is None else sel.changed
-        phantoms: list[Resource] = []
-        used = {r.provider for r in wanted}
-        if sel is not None:
-            # A removed document's object is read only where prune (or drift) covers its
-            # scope, so that its delete, or its being unmanaged, is planned.
-            for r in sel.removed:
-                if r.provider in aliases and r.provider in ws.config.providers:
-                    phantoms.append(r)
-            used |= {r.provider for r in phantoms}
+        removed = [] if sel is None else sel.removed
+        known = aliases & set(ws.config.providers)
+        used = {r.provider for r in wanted} | {r.provider for r in removed if r.provider in known}
         providers = connect(ws.config, used, sandbox, parallelism)
         try:
             if sel is not None:
-                phantoms = [
-                    r
-                    for r in phantoms
-                    if r.kind in providers[r.provider].KINDS
-                    and (
-                        prunes(providers[r.provider], r.kind)
-                        or (drift and providers[r.provider].KINDS[r.kind].prune_key is not None)
-                    )
-                ]
+                removed = partial.removed_to_read(sel, aliases, providers, drift)
             with bar("Reading live state", None) as advance:
-                reads = await read([*wanted, *phantoms], providers, targets, advance, drift)
-            if phantoms:
-                gone = {id(r) for r in phantoms}
-                reads = dataclasses.replace(
-                    reads,
-                    declared={
-                        k: [r for r in rs if id(r) not in gone] for k, rs in reads.declared.items()
-                    },
-                )
+                reads = await read([*wanted, *removed], providers, targets, advance, drift)
+            reads = partial.without_removed(reads, removed)
             diffed = changes(reads, providers)
             plan = plan_of(reads, diffed, resources, providers, ws.digest)
             if sel is not None:
-                # Declared objects left unread are not undeclared: neither pruned nor drift.
-                plan = dataclasses.replace(
-                    plan,
-                    changes=[
-                        c
-                        for c in plan.changes
-                        if not (c.action is Action.DELETE and c.address in sel.unchanged)
-                    ],
-                    unmanaged=[u for u in plan.unmanaged if u.address not in sel.unchanged],
-                )
+                plan = partial.without_unread(plan, sel)
             ctx = Context(
                 ws.config,
                 resources,
@@ -152,21 +120,7 @@ def plan_workspace(
         risks=policy.risks(plan, ws.config.guards),
     )
     if sel is not None:
-        head = {r.address: r for r in resources}
-        for change in plan.changes:
-            baseref.attribute(change, sel, head, ws.config)
-        cause = {c.address: c.cause for c in plan.changes}
-        for risk in governance.risks:
-            if risk.get("address") in cause:
-                risk["cause"] = cause[risk["address"]]
-        governance.loosened = loosened(sel.base.config, ws.config)
-        partial = Partial(
-            sel.ref,
-            sel.commit,
-            len(sel.unchanged),
-            tuple(sorted(r.address for r in sel.removed)),
-        )
-        plan = dataclasses.replace(plan, partial=partial)
+        plan, governance = partial.with_causes(plan, governance, sel, resources, ws.config)
     return dataclasses.replace(plan, governance=governance), ws.config
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.core.errors import Problem
+from reconciler.core.errors import ManifestError, Problem
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000  # built through aliases, per file: stops "billion laughs" files
@@ -230,6 +230,20 @@ def load_file(path: Path) -> tuple[list[Located], list[Problem]]:
         message = f"file is not valid UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
         return [], [Problem(name, line, col, message, "encoding")]
     return load_text(text, name)
+
+
+def load_one(path: Path, name: str, kind: str, rule: str) -> Located:
+    """The one document of a file that must hold exactly one (a config, a policy); else
+    `ManifestError` naming the file and line: "<name> file holds 2 documents; ..."."""
+    docs, problems = load_file(path)
+    if problems:
+        raise ManifestError(problems)
+    if len(docs) != 1:
+        line, col = docs[1].where(()) if docs else (1, 1)
+        what = f"holds {len(docs)} documents" if docs else "is empty"
+        message = f"{name} file {what}; it must hold exactly one (kind: {kind})"
+        raise ManifestError([Problem(str(path), line, col, message, rule)])
+    return docs[0]
 
 
 def load_text(text: str, name: str) -> tuple[list[Located], list[Problem]]:

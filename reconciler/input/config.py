@@ -20,7 +20,7 @@ from reconciler.core.settings import (
     Safety,
     VendorDefaults,
 )
-from reconciler.core.yamlload import Located, load_file, outside, roots
+from reconciler.core.yamlload import Located, load_one, outside, roots
 from reconciler.governance.ignores import load as load_ignores
 from reconciler.input.schemas import core_provider_settings, provider_settings, validate_against
 from reconciler.plugin.endpoints import (
@@ -73,15 +73,7 @@ def load_config(path: Path | None, defaults: dict[str, VendorDefaults]) -> Confi
         raise ManifestError([Problem(str(path), 1, 1, "config file not found", "config")])
     if linked := outside(path, roots([str(path)])):  # a link out of its directory: unread
         raise ManifestError([linked])
-    docs, problems = load_file(path)
-    if problems:
-        raise ManifestError(problems)
-    if len(docs) != 1:
-        line, col = docs[1].where(()) if docs else (1, 1)
-        what = f"holds {len(docs)} documents" if docs else "is empty"
-        message = f"config file {what}; it must hold exactly one (kind: Config)"
-        raise ManifestError([Problem(str(path), line, col, message, "config")])
-    doc = docs[0]
+    doc = load_one(path, "config", "Config", "config")
     problems = validate_against("config", doc)
     if problems:
         raise ManifestError(problems)

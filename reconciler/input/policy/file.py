@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from reconciler.core.errors import ManifestError, Problem
 from reconciler.core.settings import Ignore, ProviderConfig
-from reconciler.core.yamlload import Located, PathKey, load_file
+from reconciler.core.yamlload import Located, PathKey, load_one
 from reconciler.governance import guards, ignores
 from reconciler.input.config import _provider
 from reconciler.input.schemas import SCHEMA_DIR, describe, schema
@@ -78,15 +78,7 @@ def load(file: str) -> Policy:
     if not path.is_file():
         message = f"policy file not found (given by --policy or {ENV})"
         raise ManifestError([Problem(file, 1, 1, message, RULE)])
-    docs, problems = load_file(path)
-    if problems:
-        raise ManifestError(problems)
-    if len(docs) != 1:
-        line, col = docs[1].where(()) if docs else (1, 1)
-        what = f"holds {len(docs)} documents" if docs else "is empty"
-        message = f"policy file {what}; it must hold exactly one (kind: {KIND})"
-        raise ManifestError([Problem(file, line, col, message, RULE)])
-    doc = docs[0]
+    doc = load_one(path, "policy", KIND, RULE)
     if not isinstance(doc.value, dict):
         raise ManifestError([doc.problem((), "a policy must be a mapping (kind: Policy)", RULE)])
     problems = _validate(doc)

@@ -313,7 +313,7 @@ def test_apply_template_approves_a_plan_it_shows_then_applies_exactly_it() -> No
     assert show["with"].get("summary", "true") == "true", "the markdown plan in the summary"
     upload = next(s for s in plan_job["steps"] if "upload-artifact@" in s.get("uses", ""))
     assert upload["with"]["path"] == saved
-    assert 1 <= int(upload["with"]["retention-days"]) <= 3, "short-lived"
+    assert int(upload["with"]["retention-days"]) == 3, "short-lived: 3 days, as docs/ci.md says"
     download = next(s for s in apply_job["steps"] if "download-artifact@" in s.get("uses", ""))
     assert download["with"]["name"] == upload["with"]["name"], "exactly that artifact"
     assert download["with"]["path"].startswith("${{ runner.temp }}/")

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -79,20 +80,28 @@ def _serve(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], dict[str, str]
     return proc, urls
 
 
+def _get(url: str, vendor: str) -> Any:
+    """GET `url` with the vendor's sandbox credential; the JSON answer."""
+    auth = {"Authorization": f"Bearer sandbox-{vendor}-credential"}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=auth), timeout=10) as answer:
+        return json.load(answer)
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM, as a supervisor stops it; its stderr once it has exited."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=20)[1]
+
+
 def test_serve_without_state_starts_from_the_seed_from_any_directory(tmp_path: Path) -> None:
     dump = tmp_path / "final.yaml"
     proc, urls = _serve("--dump", str(dump), cwd=tmp_path)
     try:
         assert set(urls) == {"klipfolio", "bitsight", "golem", "salesforce"}
-        request = urllib.request.Request(
-            f"{urls['golem']}/v1/accounts/{GOLEM_OWNER}/permission-shares",
-            headers={"Authorization": "Bearer sandbox-golem-credential"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            assert json.load(answer)["values"], "the seed's Golem shares are served"
+        shares = _get(f"{urls['golem']}/v1/accounts/{GOLEM_OWNER}/permission-shares", "golem")
+        assert shares["values"], "the seed's Golem shares are served"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
+        err = _stop(proc)
     assert proc.returncode == 0, err
     assert f"seeded from {SEED}" in err
     seed = yaml.safe_load(SEED.read_text())
@@ -134,15 +143,10 @@ def test_serve_port_is_the_first_vendors_and_each_vendor_is_at_its_ports_root(
             "klipfolio": f"http://127.0.0.1:{first + 2}/api/1",
             "salesforce": f"http://127.0.0.1:{first + 3}",
         }
-        request = urllib.request.Request(
-            f"{urls['salesforce']}/services/data/v60.0/folders",
-            headers={"Authorization": "Bearer sandbox-salesforce-credential"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            assert json.load(answer)["folders"], "the seed's folders, at the instance URL's root"
+        folders = _get(f"{urls['salesforce']}/services/data/v60.0/folders", "salesforce")
+        assert folders["folders"], "the seed's folders, at the instance URL's root"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
+        err = _stop(proc)
     assert proc.returncode == 0, err
 
 

@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from reconciler.core import notices
 from reconciler.core.errors import ManifestError, ReconcilerError
 from reconciler.core.model import (
     Resource,
@@ -199,12 +200,15 @@ def load_base(
         if config_rel is not None and str(config_rel) in wanted:
             base_config = str(tmp.joinpath(*config_rel.parts))
         base_paths = [p for p in base_paths if Path(p).exists()] or [str(tmp)]
+        # The base's warnings are the past's: the head's own load warns for what it still
+        # has, at its own paths (never under this temporary directory).
         try:
-            try:
-                ws = load_workspace(base_paths, base_config, pol)
-            except ManifestError:
-                # A base that the policy in force refuses is still what the PR starts from.
-                ws = load_workspace(base_paths, base_config, None)
+            with notices.collecting():
+                try:
+                    ws = load_workspace(base_paths, base_config, pol)
+                except ManifestError:
+                    # A base the policy in force refuses is still what the PR starts from.
+                    ws = load_workspace(base_paths, base_config, None)
         except ManifestError as exc:
             first = exc.problems[0]
             where = str(first).replace(str(tmp) + os.sep, f"{ref}:")

@@ -298,3 +298,19 @@ def test_guards_apply_to_the_pr_and_the_risk_names_its_cause(
     assert res.code == 1  # the policy check: apply would refuse the guard
     assert f"{KF}/Beta: admin-permission (refused) [pull request]" in res.out
     assert res.out.rstrip().endswith("Apply would refuse: 1 change (guards: admin-permission 1)")
+
+
+def test_the_base_sides_warnings_are_not_shown_again_under_a_temporary_path(
+    repo: Workspace, cli: RunCli
+) -> None:
+    # A warning both sides have (here a well-formed permission the vendor's list lacks) is
+    # the head's to show, once, at the head's path; the base revision is the past.
+    repo.write("roles/alpha.yaml", role("Alpha", "a", ["klip.email", "klip.future"]))
+    git(repo.root, "commit", "-q", "-am", "a permission the list lacks")
+    repo.write("roles/alpha.yaml", role("Alpha", "a2", ["klip.email", "klip.future"]))
+    res = cli("plan", str(repo.root), "--base", "main")
+    assert res.code in (0, 2), res.err
+    warned = [line for line in res.err.splitlines() if "warning:" in line]
+    assert len(warned) == 1, res.err
+    assert warned[0].startswith(str(repo.root / "roles" / "alpha.yaml")), res.err
+    assert "reconciler-base-" not in res.err
